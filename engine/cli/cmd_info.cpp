@@ -1,0 +1,80 @@
+// glmchat-cli info: a model's config, parameter count and the memory it needs for a context length.
+// Reads only config.json (no weights are loaded), so it answers at once even for a 9B model.
+#include <iostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli_common.h"
+#include "glmengine/config.h"
+#include "glmengine/error.h"
+
+namespace glmcli {
+
+void addInfoCommand(CLI::App& app) {
+  struct Opts {
+    std::string model, shape;
+    int64_t context = 0;
+    std::string kvCache = "f32";
+    bool json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand("info", "Show a model's config, parameter count and memory estimate");
+  cmd->add_option("-m,--model", o->model, "Model folder");
+  cmd->add_option("--random-weights", o->shape, "A named shape instead (glm-4-9b, glm-4-9b-chat-1m, chatglm3-6b, tiny)");
+  cmd->add_option("-c,--ctx", o->context, "Context length for the memory estimate (0 = model maximum)");
+  cmd->add_option("--kv-cache", o->kvCache, "KV cache type for the estimate: f32 or bf16")->capture_default_str();
+  cmd->add_flag("--json", o->json, "Print JSON");
+  cmd->callback([o] {
+    if (o->model.empty() == o->shape.empty()) throw glm::Error("give exactly one of --model or --random-weights");
+    const glm::ModelConfig c =
+        o->model.empty() ? glm::shapeConfig(o->shape) : glm::parseConfigFile(std::filesystem::path(o->model) / "config.json");
+    const glm::DType kv = o->kvCache == "bf16" ? glm::DType::BF16 : glm::DType::F32;
+    if (o->kvCache != "bf16" && o->kvCache != "f32") throw glm::Error("--kv-cache: choose f32 or bf16");
+    const int64_t ctx = o->context > 0 ? o->context : c.maxPositions;
+    const auto plan = glm::planMemory(c, ctx, kv, 256);
+    const int64_t params = glm::parameterCount(c);
+    nlohmann::json j;
+    j["source"] = o->model.empty() ? "random:" + o->shape : o->model;
+    j["layout"] = glm::layoutName(c.layout);
+    j["family"] = glm::familyName(c.family);
+    j["model_type"] = c.modelType;
+    j["layers"] = c.numLayers;
+    j["hidden_size"] = c.hiddenSize;
+    j["ffn_hidden_size"] = c.ffnHiddenSize;
+    j["heads"] = c.numHeads;
+    j["kv_heads"] = c.numKvHeads;
+    j["head_dim"] = c.headDim;
+    j["vocab_size"] = c.vocabSize;
+    j["max_positions"] = c.maxPositions;
+    j["norm_eps"] = c.normEps;
+    j["rope_theta"] = c.rope.theta;
+    j["rotary_dim"] = c.rope.rotaryDim;
+    j["post_norms"] = c.postNorms;
+    j["dtype"] = glm::dtypeName(c.dtype);
+    j["eos_token_ids"] = c.eosTokenIds;
+    j["parameters"] = params;
+    j["context"] = ctx;
+    j["kv_cache_type"] = glm::dtypeName(kv);
+    j["memory"] = {{"weights_bytes", plan.weightBytes}, {"kv_cache_bytes", plan.kvCacheBytes},
+                   {"scratch_bytes", plan.scratchBytes}, {"total_bytes", plan.total()}};
+    j["notes"] = c.notes;
+    if (o->json) {
+      std::cout << j.dump(2) << "\n";
+      return;
+    }
+    std::cout << fmt::format(
+        "model       {}\nlayout      {} ({} family, model_type {})\nshape       {} layers, hidden {}, ffn {}, "
+        "{} heads / {} KV heads x {}, vocab {}\nrope        base {:g}, rotary dims {} of {}\nmax context {} "
+        "tokens\nparameters  {} ({:.2f} B)\nmemory      weights {} ({}) + KV cache {} ({} tokens, {}) + scratch {} "
+        "= {}\n",
+        j["source"].get<std::string>(), glm::layoutName(c.layout), glm::familyName(c.family), c.modelType,
+        c.numLayers, c.hiddenSize, c.ffnHiddenSize, c.numHeads, c.numKvHeads, c.headDim, c.vocabSize, c.rope.theta,
+        c.rope.rotaryDim, c.headDim, c.maxPositions, params, double(params) / 1e9, humanBytes(plan.weightBytes),
+        glm::dtypeName(c.dtype), humanBytes(plan.kvCacheBytes), ctx, glm::dtypeName(kv), humanBytes(plan.scratchBytes),
+        humanBytes(plan.total()));
+    for (const auto& n : c.notes) std::cout << "note        " << n << "\n";
+  });
+}
+
+}  // namespace glmcli

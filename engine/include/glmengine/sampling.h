@@ -1,0 +1,35 @@
+// Token sampling on the host: greedy, temperature, top-k, top-p, min-p, repetition penalty, seeded.
+#pragma once
+#include <cstdint>
+#include <random>
+#include <span>
+#include <vector>
+
+namespace glm {
+
+struct SamplingParams {
+  float temperature = 0.8f;         // <= 0 means greedy
+  int topK = 0;                     // 0 = off
+  float topP = 0.8f;                // 1 = off
+  float minP = 0.0f;                // 0 = off; keeps tokens with p >= minP * p(max)
+  float repetitionPenalty = 1.0f;   // 1 = off; CTRL-style: logit/penalty if > 0 else logit*penalty
+  int repetitionLastN = 64;         // how many recent tokens the penalty looks at (0 = all given)
+  uint64_t seed = 0;                // same seed + same logits = same tokens
+  bool greedy() const { return temperature <= 0.0f || topK == 1; }
+};
+
+class Sampler {
+ public:
+  explicit Sampler(const SamplingParams& params);
+  const SamplingParams& params() const { return params_; }
+  // Picks the next token from one row of logits; history = tokens so far (for the penalty).
+  int32_t sample(std::span<const float> logits, std::span<const int32_t> history);
+  void reseed(uint64_t seed);
+
+ private:
+  SamplingParams params_;
+  std::mt19937_64 rng_;
+  std::vector<std::pair<float, int32_t>> scratch_;
+};
+
+}  // namespace glm

@@ -1,0 +1,49 @@
+// The engine's self-test: a backend's operations against a float64 reference on fresh random inputs,
+// and the full model against the transformers reference fixtures. `glmchat-cli selftest` runs it; on
+// the GPU machine it is how the CUDA and Vulkan backends are checked.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "glmengine/model.h"
+
+namespace glm {
+
+struct SelftestOptions {
+  BackendKind backend = BackendKind::Cpu;
+  std::filesystem::path fixturesDir;  // folder of fixture folders (each with expected.safetensors); empty = skip
+  bool quick = false;                 // skip the long-context attention check (lengths past 64K)
+  uint64_t seed = 0;                  // 0 = a fresh seed from the clock (printed, so a failure can be replayed)
+  int threads = 0;
+};
+
+struct SelftestCheck {
+  std::string name;
+  double error = 0;      // relative L2 error (or count of mismatches where said)
+  double tolerance = 0;
+  bool passed = false;
+  std::string detail;
+};
+
+struct SelftestReport {
+  std::string backend;
+  uint64_t seed = 0;
+  std::vector<SelftestCheck> checks;
+  bool passed() const;
+};
+
+// Runs every check; each finished check is also passed to onCheck as it completes.
+SelftestReport runSelftest(const SelftestOptions& options,
+                           const std::function<void(const SelftestCheck&)>& onCheck = {});
+
+// The relative error tolerances the checks use, by backend (stated here so the docs can quote them).
+struct SelftestTolerances {
+  double kernel;    // single operations vs float64
+  double fixture;   // whole-model logits vs transformers (float64)
+};
+SelftestTolerances selftestTolerances(BackendKind backend);
+
+}  // namespace glm

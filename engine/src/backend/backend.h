@@ -1,0 +1,118 @@
+// The Backend interface: the handful of operations the GLM forward pass is written in. Backends own
+// their memory; activations cross this interface as Tensor handles, weights as WeightHandles that know
+// their storage format (so 8-bit and 4-bit formats can be added without touching the model code).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "glmengine/types.h"
+#include "io/model_weights.h"
+
+namespace glm {
+
+// A 2-D activation tensor in backend memory: rows x cols, row stride in elements.
+struct Tensor {
+  void* data = nullptr;
+  DType dtype = DType::F32;
+  int64_t rows = 0, cols = 0, stride = 0;
+
+  Tensor rowSlice(int64_t r0, int64_t n) const {
+    Tensor t = *this;
+    t.data = static_cast<char*>(data) + r0 * stride * int64_t(dtypeSize(dtype));
+    t.rows = n;
+    return t;
+  }
+  Tensor colSlice(int64_t c0, int64_t n) const {
+    Tensor t = *this;
+    t.data = static_cast<char*>(data) + c0 * int64_t(dtypeSize(dtype));
+    t.cols = n;
+    return t;
+  }
+  float* f32() const { return static_cast<float*>(data); }
+};
+
+// How a weight is stored on the backend. Native = as in the checkpoint (F32/F16/BF16), used in place.
+enum class WeightFormat { Native };
+
+// Backend-specific storage of one weight (a linear layer, a norm vector, the embedding table).
+struct Weight {
+  virtual ~Weight() = default;
+  WeightFormat format = WeightFormat::Native;
+  int64_t rows = 0, cols = 0;  // a vector is 1 x cols
+  int64_t bytes = 0;           // device/host bytes this weight occupies
+};
+using WeightHandle = const Weight*;
+
+// Rotary embedding parameters, distilled from RopeConfig: the frequencies of the rotaryDim/2 adjacent
+// pairs and the factor YaRN applies to cos/sin. angle(pos, i) = float(pos) * invFreq[i] in fp32, as the
+// reference implementations compute it.
+struct RopeParams {
+  std::vector<float> invFreq;
+  float attentionScaling = 1.0f;
+  int rotaryDim = 0;
+};
+
+// The KV cache of one session: per layer, K and V for `capacity` positions x kvHeads x headDim.
+struct KvCache {
+  virtual ~KvCache() = default;
+  int numLayers = 0, numKvHeads = 0, headDim = 0;
+  int64_t capacity = 0;
+  DType dtype = DType::F32;
+  int64_t bytes = 0;
+};
+
+struct AttentionShape {
+  int numHeads = 0, numKvHeads = 0, headDim = 0;
+  float scale = 0.0f;  // 1/sqrt(headDim)
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  virtual std::string describe() const = 0;  // device name, ISA, threads
+
+  // Weights. A LinearView may be several row blocks (q/k/v) that act as one matrix.
+  virtual WeightHandle uploadLinear(const LinearView& view, WeightFormat format) = 0;
+  virtual WeightHandle uploadVector(const TensorView& view) = 0;     // norm weights
+  virtual WeightHandle uploadEmbedding(const TensorView& view) = 0;  // [vocab x hidden] table
+
+  virtual Tensor allocate(int64_t rows, int64_t cols) = 0;           // F32 activations
+  virtual std::unique_ptr<KvCache> createKvCache(int numLayers, int numKvHeads, int headDim,
+                                                 int64_t capacity, DType dtype) = 0;
+
+  // out[i] = table[ids[i]]
+  virtual void embed(WeightHandle table, std::span<const int32_t> ids, Tensor out) = 0;
+  // out = rmsNorm(x) * w
+  virtual void rmsNorm(Tensor x, WeightHandle w, float eps, Tensor out) = 0;
+  // residual += x; out = rmsNorm(residual) * w   (the fused residual add of every layer step)
+  virtual void addRmsNorm(Tensor residual, Tensor x, WeightHandle w, float eps, Tensor out) = 0;
+  // residual += x
+  virtual void add(Tensor residual, Tensor x) = 0;
+  // out = x * W^T (+ bias)
+  virtual void matmul(Tensor x, WeightHandle w, Tensor out) = 0;
+  // Rotates the Q and K parts of qkv (rows = positions pos0..pos0+rows-1) in place and writes K and
+  // V of those positions into the cache of `layer`.
+  virtual void ropeAppendKv(Tensor qkv, const AttentionShape& shape, const RopeParams& rope,
+                            KvCache& cache, int layer, int64_t pos0) = 0;
+  // Causal attention of the Q part of qkv (positions pos0..) over the cache [0, pos0 + rows); out is
+  // rows x numHeads*headDim.
+  virtual void attention(Tensor qkv, const AttentionShape& shape, const KvCache& cache, int layer,
+                         int64_t pos0, Tensor out) = 0;
+  // out = silu(gateUp[:, :ffn]) * gateUp[:, ffn:]
+  virtual void swiGlu(Tensor gateUp, Tensor out) = 0;
+  // dst row i = src row rows[i]
+  virtual void gatherRows(Tensor src, std::span<const int64_t> rows, Tensor dst) = 0;
+  // Copies host floats (rows x cols, dense) into a tensor, and a tensor back to host floats.
+  virtual void upload(const float* host, Tensor t) = 0;
+  virtual void download(Tensor t, float* host) = 0;
+  virtual void synchronize() = 0;
+};
+
+// The CPU backend (the reference). threads = 0: all cores.
+std::unique_ptr<Backend> createCpuBackend(int threads);
+
+}  // namespace glm

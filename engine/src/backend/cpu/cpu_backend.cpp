@@ -1,0 +1,303 @@
+// The CPU backend: the numerical reference of the engine. Activations, residual and accumulation are
+// fp32; weights are used in place from the memory-mapped checkpoint in their stored dtype (no fp32
+// copy); the KV cache is F32 (default) or BF16.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "backend/backend.h"
+#include "backend/cpu/cpu_kernels.h"
+#include "glmengine/error.h"
+#include "util/half.h"
+
+namespace glm {
+namespace {
+
+struct CpuLinear : Weight {
+  struct Part {
+    const void* data;
+    DType dtype;
+    int64_t rows;
+    const void* bias = nullptr;
+    DType biasDtype = DType::F32;
+  };
+  std::vector<Part> parts;
+};
+
+struct CpuVector : Weight {
+  const void* data = nullptr;
+  DType dtype = DType::F32;
+};
+
+struct CpuKvCache : KvCache {
+  std::vector<std::byte> k, v;  // [layer][pos][kvHead][headDim]
+  size_t layerStride() const { return size_t(capacity) * numKvHeads * headDim; }
+  size_t posStride() const { return size_t(numKvHeads) * headDim; }
+};
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int threads) {
+    if (threads > 0) omp_set_num_threads(threads);
+    threads_ = omp_get_max_threads();
+  }
+
+  std::string name() const override { return "cpu"; }
+  std::string describe() const override {
+    return fmt::format("CPU ({} kernels, {} threads)", cpu::isaName(), threads_);
+  }
+
+  WeightHandle uploadLinear(const LinearView& view, WeightFormat format) override {
+    auto w = std::make_unique<CpuLinear>();
+    w->format = format;
+    w->rows = view.outFeatures;
+    w->cols = view.inFeatures;
+    for (size_t i = 0; i < view.parts.size(); ++i) {
+      const TensorView* p = view.parts[i];
+      CpuLinear::Part part{p->data, p->dtype, p->shape[0]};
+      if (!view.biasParts.empty()) {
+        part.bias = view.biasParts[i]->data;
+        part.biasDtype = view.biasParts[i]->dtype;
+      }
+      w->bytes += int64_t(p->bytes);
+      w->parts.push_back(part);
+    }
+    return keep(std::move(w));
+  }
+
+  WeightHandle uploadVector(const TensorView& view) override {
+    auto w = std::make_unique<CpuVector>();
+    w->rows = 1;
+    w->cols = view.numel();
+    w->data = view.data;
+    w->dtype = view.dtype;
+    w->bytes = int64_t(view.bytes);
+    return keep(std::move(w));
+  }
+
+  WeightHandle uploadEmbedding(const TensorView& view) override {
+    auto w = std::make_unique<CpuVector>();
+    w->rows = view.shape[0];
+    w->cols = view.shape[1];
+    w->data = view.data;
+    w->dtype = view.dtype;
+    w->bytes = int64_t(view.bytes);
+    return keep(std::move(w));
+  }
+
+  Tensor allocate(int64_t rows, int64_t cols) override {
+    buffers_.emplace_back(size_t(rows * cols));
+    Tensor t;
+    t.data = buffers_.back().data();
+    t.rows = rows;
+    t.cols = cols;
+    t.stride = cols;
+    return t;
+  }
+
+  std::unique_ptr<KvCache> createKvCache(int numLayers, int numKvHeads, int headDim, int64_t capacity,
+                                         DType dtype) override {
+    if (dtype != DType::F32 && dtype != DType::BF16)
+      throw Error(fmt::format("CPU backend: KV cache dtype {} is not supported (use F32 or BF16)", dtypeName(dtype)));
+    auto c = std::make_unique<CpuKvCache>();
+    c->numLayers = numLayers;
+    c->numKvHeads = numKvHeads;
+    c->headDim = headDim;
+    c->capacity = capacity;
+    c->dtype = dtype;
+    const size_t bytes = size_t(numLayers) * c->layerStride() * dtypeSize(dtype);
+    try {
+      c->k.resize(bytes);
+      c->v.resize(bytes);
+    } catch (const std::bad_alloc&) {
+      throw Error(fmt::format("CPU backend: cannot allocate the KV cache: {:.2f} GiB for {} tokens",
+                              2.0 * double(bytes) / double(1ull << 30), capacity));
+    }
+    c->bytes = int64_t(2 * bytes);
+    return c;
+  }
+
+  void embed(WeightHandle table, std::span<const int32_t> ids, Tensor out) override {
+    const auto* t = static_cast<const CpuVector*>(table);
+    const size_t rowBytes = size_t(t->cols) * dtypeSize(t->dtype);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (ids[i] < 0 || ids[i] >= t->rows)
+        throw Error(fmt::format("token id {} at position {} is outside the vocabulary (0..{})", ids[i], i,
+                                t->rows - 1));
+      cpu::toFloat(static_cast<const char*>(t->data) + size_t(ids[i]) * rowBytes, t->dtype, t->cols,
+                   out.f32() + int64_t(i) * out.stride);
+    }
+  }
+
+  void rmsNorm(Tensor x, WeightHandle w, float eps, Tensor out) override {
+    const auto* v = static_cast<const CpuVector*>(w);
+    for (int64_t r = 0; r < x.rows; ++r)  // rows may be strided differently; the kernel takes dense rows
+      cpu::rmsNorm(x.f32() + r * x.stride, 1, x.cols, v->data, v->dtype, eps, out.f32() + r * out.stride);
+  }
+
+  void addRmsNorm(Tensor residual, Tensor x, WeightHandle w, float eps, Tensor out) override {
+    add(residual, x);
+    rmsNorm(residual, w, eps, out);
+  }
+
+  void add(Tensor residual, Tensor x) override {
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < residual.rows; ++r) {
+      float* a = residual.f32() + r * residual.stride;
+      const float* b = x.f32() + r * x.stride;
+      for (int64_t c = 0; c < residual.cols; ++c) a[c] += b[c];
+    }
+  }
+
+  void matmul(Tensor x, WeightHandle w, Tensor out) override {
+    const auto* lin = static_cast<const CpuLinear*>(w);
+    int64_t col = 0;
+    for (const auto& p : lin->parts) {
+      cpu::matmul(x.f32(), x.rows, lin->cols, x.stride, p.data, p.dtype, p.rows, p.bias, p.biasDtype,
+                  out.f32() + col, out.stride);
+      col += p.rows;
+    }
+  }
+
+  void ropeAppendKv(Tensor qkv, const AttentionShape& shape, const RopeParams& rope, KvCache& cacheBase,
+                    int layer, int64_t pos0) override {
+    auto& cache = static_cast<CpuKvCache&>(cacheBase);
+    if (pos0 + qkv.rows > cache.capacity)
+      throw Error(fmt::format("KV cache overflow: positions up to {} but the context holds {} tokens",
+                              pos0 + qkv.rows, cache.capacity));
+    const int hd = shape.headDim, nh = shape.numHeads, nkv = shape.numKvHeads;
+    const int pairs = rope.rotaryDim / 2;
+    const int64_t n = qkv.rows;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < n; ++r) {
+      const float pos = float(pos0 + r);
+      float cs[256], sn[256];
+      for (int i = 0; i < pairs; ++i) {
+        const float angle = pos * rope.invFreq[size_t(i)];  // fp32 product, as the references do
+        cs[i] = float(std::cos(double(angle))) * rope.attentionScaling;
+        sn[i] = float(std::sin(double(angle))) * rope.attentionScaling;
+      }
+      float* row = qkv.f32() + r * qkv.stride;
+      auto rotate = [&](float* head) {
+        for (int i = 0; i < pairs; ++i) {  // adjacent pairs (2i, 2i+1): GLM's interleaved rotary
+          const float a = head[2 * i], b = head[2 * i + 1];
+          head[2 * i] = a * cs[i] - b * sn[i];
+          head[2 * i + 1] = b * cs[i] + a * sn[i];
+        }
+      };
+      for (int h = 0; h < nh; ++h) rotate(row + h * hd);
+      float* k = row + nh * hd;
+      const float* v = k + nkv * hd;
+      for (int h = 0; h < nkv; ++h) rotate(k + h * hd);
+      const size_t off = size_t(layer) * cache.layerStride() + size_t(pos0 + r) * cache.posStride();
+      const size_t count = size_t(nkv) * hd;
+      if (cache.dtype == DType::F32) {
+        std::memcpy(reinterpret_cast<float*>(cache.k.data()) + off, k, count * sizeof(float));
+        std::memcpy(reinterpret_cast<float*>(cache.v.data()) + off, v, count * sizeof(float));
+      } else {
+        auto* kd = reinterpret_cast<uint16_t*>(cache.k.data()) + off;
+        auto* vd = reinterpret_cast<uint16_t*>(cache.v.data()) + off;
+        for (size_t i = 0; i < count; ++i) {
+          kd[i] = floatToBf16(k[i]);
+          vd[i] = floatToBf16(v[i]);
+        }
+      }
+    }
+  }
+
+  void attention(Tensor qkv, const AttentionShape& shape, const KvCache& cacheBase, int layer, int64_t pos0,
+                 Tensor out) override {
+    const auto& cache = static_cast<const CpuKvCache&>(cacheBase);
+    const int hd = shape.headDim, nh = shape.numHeads, nkv = shape.numKvHeads;
+    const int group = nh / nkv;  // query head h reads KV head h / group
+    const int64_t n = qkv.rows;
+    const size_t layerOff = size_t(layer) * cache.layerStride();
+    const bool f32 = cache.dtype == DType::F32;
+    // One (query row, head) pair per work item; each keeps its scores in a thread-local buffer.
+#pragma omp parallel
+    {
+      std::vector<float> scores(size_t(pos0 + n));
+#pragma omp for schedule(dynamic, 4) collapse(2)
+      for (int64_t r = 0; r < n; ++r) {
+        for (int h = 0; h < nh; ++h) {
+          const float* q = qkv.f32() + r * qkv.stride + h * hd;
+          const int kvh = h / group;
+          const int64_t len = pos0 + r + 1;  // causal: positions 0..pos0+r
+          float maxScore = -INFINITY;
+          for (int64_t j = 0; j < len; ++j) {
+            const size_t off = layerOff + size_t(j) * cache.posStride() + size_t(kvh) * hd;
+            const float s = (f32 ? cpu::dot(q, reinterpret_cast<const float*>(cache.k.data()) + off, hd)
+                                 : cpu::dotBf16(q, reinterpret_cast<const uint16_t*>(cache.k.data()) + off, hd)) *
+                            shape.scale;
+            scores[size_t(j)] = s;
+            maxScore = std::max(maxScore, s);
+          }
+          double sum = 0.0;
+          for (int64_t j = 0; j < len; ++j) {
+            const float e = std::exp(scores[size_t(j)] - maxScore);
+            scores[size_t(j)] = e;
+            sum += e;
+          }
+          float* o = out.f32() + r * out.stride + h * hd;
+          std::fill(o, o + hd, 0.0f);
+          const float inv = float(1.0 / sum);
+          for (int64_t j = 0; j < len; ++j) {
+            const size_t off = layerOff + size_t(j) * cache.posStride() + size_t(kvh) * hd;
+            if (f32)
+              cpu::axpy(scores[size_t(j)] * inv, reinterpret_cast<const float*>(cache.v.data()) + off, o, hd);
+            else
+              cpu::axpyBf16(scores[size_t(j)] * inv, reinterpret_cast<const uint16_t*>(cache.v.data()) + off, o, hd);
+          }
+        }
+      }
+    }
+  }
+
+  void swiGlu(Tensor gateUp, Tensor out) override {
+    if (gateUp.stride == gateUp.cols && out.stride == out.cols) {
+      cpu::swiGlu(gateUp.f32(), gateUp.rows, out.cols, out.f32());
+      return;
+    }
+    for (int64_t r = 0; r < gateUp.rows; ++r)
+      cpu::swiGlu(gateUp.f32() + r * gateUp.stride, 1, out.cols, out.f32() + r * out.stride);
+  }
+
+  void gatherRows(Tensor src, std::span<const int64_t> rows, Tensor dst) override {
+    for (size_t i = 0; i < rows.size(); ++i)
+      std::memcpy(dst.f32() + int64_t(i) * dst.stride, src.f32() + rows[i] * src.stride,
+                  size_t(src.cols) * sizeof(float));
+  }
+
+  void upload(const float* host, Tensor t) override {
+    for (int64_t r = 0; r < t.rows; ++r)
+      std::memcpy(t.f32() + r * t.stride, host + r * t.cols, size_t(t.cols) * sizeof(float));
+  }
+
+  void download(Tensor t, float* host) override {
+    for (int64_t r = 0; r < t.rows; ++r)
+      std::memcpy(host + r * t.cols, t.f32() + r * t.stride, size_t(t.cols) * sizeof(float));
+  }
+
+  void synchronize() override {}
+
+ private:
+  WeightHandle keep(std::unique_ptr<Weight> w) {
+    weights_.push_back(std::move(w));
+    return weights_.back().get();
+  }
+
+  int threads_ = 1;
+  std::vector<std::unique_ptr<Weight>> weights_;
+  std::vector<std::vector<float>> buffers_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> createCpuBackend(int threads) { return std::make_unique<CpuBackend>(threads); }
+
+}  // namespace glm

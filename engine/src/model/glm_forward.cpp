@@ -1,0 +1,113 @@
+#include "model/glm_forward.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "glmengine/error.h"
+#include "model/rope.h"
+
+namespace glm {
+
+ForwardWeights uploadWeights(Backend& backend, const ModelWeights& weights, const ProgressFn& progress) {
+  ForwardWeights f;
+  f.embedding = backend.uploadEmbedding(*weights.embedding);
+  const int64_t total = int64_t(weights.layers.size()) + 1;
+  for (size_t i = 0; i < weights.layers.size(); ++i) {
+    const LayerWeights& l = weights.layers[i];
+    LayerHandles h;
+    h.inputNorm = backend.uploadVector(*l.inputNorm);
+    h.qkv = backend.uploadLinear(l.qkv, WeightFormat::Native);
+    h.attnOut = backend.uploadLinear(l.attnOut, WeightFormat::Native);
+    h.postAttnNorm = backend.uploadVector(*l.postAttnNorm);
+    h.gateUp = backend.uploadLinear(l.gateUp, WeightFormat::Native);
+    h.down = backend.uploadLinear(l.down, WeightFormat::Native);
+    if (l.postSelfAttnNorm) h.postSelfAttnNorm = backend.uploadVector(*l.postSelfAttnNorm);
+    if (l.postMlpNorm) h.postMlpNorm = backend.uploadVector(*l.postMlpNorm);
+    for (WeightHandle w : {h.inputNorm, h.qkv, h.attnOut, h.postAttnNorm, h.gateUp, h.down, h.postSelfAttnNorm,
+                           h.postMlpNorm})
+      if (w) f.bytes += w->bytes;
+    f.layers.push_back(h);
+    if (progress && !progress(int64_t(i) + 1, total)) throw Cancelled();
+  }
+  f.finalNorm = backend.uploadVector(*weights.finalNorm);
+  f.output = backend.uploadLinear(weights.output, WeightFormat::Native);
+  f.bytes += f.embedding->bytes + f.finalNorm->bytes + f.output->bytes;
+  if (progress) progress(total, total);
+  return f;
+}
+
+int64_t GlmForward::scratchBytes(const ModelConfig& c, int chunk, int outputs) {
+  const int64_t perRow = 2 * int64_t(c.hiddenSize) + c.qkvRows() + int64_t(c.numHeads) * c.headDim +
+                         c.hiddenSize + 3 * int64_t(c.ffnHiddenSize);
+  return 4 * (perRow * chunk + int64_t(outputs) * (2 * int64_t(c.hiddenSize) + c.vocabSize));
+}
+
+GlmForward::GlmForward(Backend& backend, const ModelConfig& config, ForwardWeights weights, int chunkCapacity,
+                       int maxOutputs)
+    : backend_(backend), config_(config), w_(std::move(weights)), rope_(computeRopeParams(config)),
+      chunkCapacity_(chunkCapacity), maxOutputs_(maxOutputs) {
+  shape_.numHeads = config.numHeads;
+  shape_.numKvHeads = config.numKvHeads;
+  shape_.headDim = config.headDim;
+  shape_.scale = float(1.0 / std::sqrt(double(config.headDim)));
+  const int64_t n = chunkCapacity;
+  residual_ = backend.allocate(n, config.hiddenSize);
+  normed_ = backend.allocate(n, config.hiddenSize);
+  qkv_ = backend.allocate(n, config.qkvRows());
+  attn_ = backend.allocate(n, int64_t(config.numHeads) * config.headDim);
+  proj_ = backend.allocate(n, config.hiddenSize);
+  gateUp_ = backend.allocate(n, 2 * int64_t(config.ffnHiddenSize));
+  ffn_ = backend.allocate(n, config.ffnHiddenSize);
+  selected_ = backend.allocate(maxOutputs, config.hiddenSize);
+  selectedNormed_ = backend.allocate(maxOutputs, config.hiddenSize);
+  logits_ = backend.allocate(maxOutputs, config.vocabSize);
+}
+
+void GlmForward::run(std::span<const int32_t> ids, int64_t pos0, KvCache& cache, std::span<const int64_t> outputRows,
+                     float* logitsOut) {
+  const int64_t n = int64_t(ids.size());
+  if (n == 0) return;
+  if (n > chunkCapacity_)
+    throw Error(fmt::format("forward: {} tokens in one chunk, capacity {}", n, chunkCapacity_));
+  if (int64_t(outputRows.size()) > maxOutputs_)
+    throw Error(fmt::format("forward: {} logit rows asked, capacity {}", outputRows.size(), maxOutputs_));
+  const float eps = config_.normEps;
+  Tensor x = residual_.rowSlice(0, n), h = normed_.rowSlice(0, n), qkv = qkv_.rowSlice(0, n);
+  Tensor attn = attn_.rowSlice(0, n), proj = proj_.rowSlice(0, n);
+  Tensor gateUp = gateUp_.rowSlice(0, n), ffn = ffn_.rowSlice(0, n);
+
+  backend_.embed(w_.embedding, ids, x);
+  backend_.rmsNorm(x, w_.layers[0].inputNorm, eps, h);
+  for (size_t li = 0; li < w_.layers.size(); ++li) {
+    const LayerHandles& L = w_.layers[li];
+    const int layer = int(li);
+    // Attention block: h = norm(x) is ready.
+    backend_.matmul(h, L.qkv, qkv);  // [Q | K | V] with bias
+    backend_.ropeAppendKv(qkv, shape_, rope_, cache, layer, pos0);
+    backend_.attention(qkv, shape_, cache, layer, pos0, attn);
+    backend_.matmul(attn, L.attnOut, proj);
+    if (L.postSelfAttnNorm) backend_.rmsNorm(proj, L.postSelfAttnNorm, eps, proj);
+    backend_.addRmsNorm(x, proj, L.postAttnNorm, eps, h);  // x += attn; h = norm(x)
+    // MLP block.
+    backend_.matmul(h, L.gateUp, gateUp);
+    backend_.swiGlu(gateUp, ffn);
+    backend_.matmul(ffn, L.down, proj);
+    if (L.postMlpNorm) backend_.rmsNorm(proj, L.postMlpNorm, eps, proj);
+    if (li + 1 < w_.layers.size())
+      backend_.addRmsNorm(x, proj, w_.layers[li + 1].inputNorm, eps, h);  // next layer's input norm
+    else
+      backend_.add(x, proj);
+  }
+  if (outputRows.empty()) return;
+  const int64_t m = int64_t(outputRows.size());
+  for (int64_t r : outputRows)
+    if (r < 0 || r >= n) throw Error(fmt::format("forward: logit row {} outside the chunk of {}", r, n));
+  Tensor sel = selected_.rowSlice(0, m), selNorm = selectedNormed_.rowSlice(0, m), logits = logits_.rowSlice(0, m);
+  backend_.gatherRows(x, outputRows, sel);
+  backend_.rmsNorm(sel, w_.finalNorm, eps, selNorm);
+  backend_.matmul(selNorm, w_.output, logits);
+  backend_.download(logits, logitsOut);
+}
+
+}  // namespace glm

@@ -1,0 +1,59 @@
+// The GLM decoder forward pass (GLM-4, ChatGLM2/3, GLM-4-0414), written once over the Backend
+// interface. One call runs a chunk of consecutive tokens, appends their K/V to the cache and, for the
+// rows asked for, produces logits.
+#pragma once
+#include <span>
+#include <vector>
+
+#include "backend/backend.h"
+#include "glmengine/config.h"
+#include "glmengine/types.h"
+#include "io/model_weights.h"
+
+namespace glm {
+
+struct LayerHandles {
+  WeightHandle inputNorm = nullptr, qkv = nullptr, attnOut = nullptr, postAttnNorm = nullptr;
+  WeightHandle gateUp = nullptr, down = nullptr;
+  WeightHandle postSelfAttnNorm = nullptr, postMlpNorm = nullptr;  // GLM-4-0414 only
+};
+
+struct ForwardWeights {
+  WeightHandle embedding = nullptr;
+  std::vector<LayerHandles> layers;
+  WeightHandle finalNorm = nullptr, output = nullptr;
+  int64_t bytes = 0;
+};
+
+// Hands every weight to the backend. progress counts layers.
+ForwardWeights uploadWeights(Backend& backend, const ModelWeights& weights, const ProgressFn& progress);
+
+class GlmForward {
+ public:
+  // chunkCapacity: most tokens per run(); maxOutputs: most logit rows per run().
+  GlmForward(Backend& backend, const ModelConfig& config, ForwardWeights weights, int chunkCapacity,
+             int maxOutputs);
+
+  // ids are at positions pos0 .. pos0 + ids.size() - 1. For each index r in outputRows (into ids), the
+  // logits of that position are written to logitsOut (outputRows.size() x vocabSize, row-major).
+  void run(std::span<const int32_t> ids, int64_t pos0, KvCache& cache, std::span<const int64_t> outputRows,
+           float* logitsOut);
+
+  int chunkCapacity() const { return chunkCapacity_; }
+  int maxOutputs() const { return maxOutputs_; }
+  const RopeParams& rope() const { return rope_; }
+  static int64_t scratchBytes(const ModelConfig& config, int chunkCapacity, int maxOutputs);
+
+ private:
+  Backend& backend_;
+  const ModelConfig config_;
+  ForwardWeights w_;
+  RopeParams rope_;
+  AttentionShape shape_;
+  int chunkCapacity_, maxOutputs_;
+  // Activations of one chunk (rows = tokens): residual stream, normed input, fused QKV, attention
+  // output, projections, gate/up and the SwiGLU product; then the rows that produce logits.
+  Tensor residual_, normed_, qkv_, attn_, proj_, gateUp_, ffn_, selected_, selectedNormed_, logits_;
+};
+
+}  // namespace glm

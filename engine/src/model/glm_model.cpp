@@ -1,0 +1,287 @@
+// Model loading (folder or random weights), backend choice, memory plan, and sessions.
+#include <omp.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "backend/backend.h"
+#include "backend/cpu/cpu_kernels.h"
+#include "glmengine/model.h"
+#include "io/model_weights.h"
+#include "io/safetensors.h"
+#include "model/glm_forward.h"
+#include "model/random_weights.h"
+
+namespace fs = std::filesystem;
+
+namespace glm {
+
+std::string_view engineVersion() { return GLMCHAT_VERSION; }
+
+std::string_view backendName(BackendKind k) {
+  switch (k) {
+    case BackendKind::Auto: return "auto";
+    case BackendKind::Cpu: return "cpu";
+    case BackendKind::Cuda: return "cuda";
+    case BackendKind::Vulkan: return "vulkan";
+  }
+  return "?";
+}
+
+BackendKind parseBackendKind(std::string_view name) {
+  for (BackendKind k : {BackendKind::Auto, BackendKind::Cpu, BackendKind::Cuda, BackendKind::Vulkan})
+    if (backendName(k) == name) return k;
+  throw Error(fmt::format("unknown backend '{}': choose auto, cpu, cuda or vulkan", name));
+}
+
+MemoryPlan planMemory(const ModelConfig& c, int64_t contextLength, DType kvCacheType, int prefillChunk) {
+  MemoryPlan p;
+  const int64_t params = parameterCount(c);
+  p.weightBytes = params * int64_t(dtypeSize(c.dtype == DType::F32 ? DType::F32 : DType::BF16));
+  p.kvCacheBytes = 2 * int64_t(c.numLayers) * contextLength * c.numKvHeads * c.headDim * int64_t(dtypeSize(kvCacheType));
+  p.scratchBytes = GlmForward::scratchBytes(c, prefillChunk, 8);
+  return p;
+}
+
+namespace {
+
+constexpr int kMaxOutputsPerChunk = 64;
+
+class GlmModel;
+
+class GlmSession final : public Session {
+ public:
+  GlmSession(GlmModel& model, std::unique_ptr<KvCache> cache);
+  PrefillStats prefill(std::span<const int32_t> tokens, const ProgressFn& progress) override;
+  void append(int32_t token) override;
+  std::span<const float> logits() const override;
+  int32_t sample(Sampler& sampler) override;
+  std::vector<float> logitsAt(std::span<const int32_t> tokens, std::span<const int64_t> positions,
+                              const ProgressFn& progress) override;
+  const std::vector<int32_t>& tokens() const override { return tokens_; }
+  int64_t contextLength() const override { return cache_->capacity; }
+  void reset() override {
+    tokens_.clear();
+    logitsValid_ = false;
+  }
+
+ private:
+  void checkFits(size_t count) const;
+  GlmModel& model_;
+  std::unique_ptr<KvCache> cache_;
+  std::vector<int32_t> tokens_;  // what the KV cache holds, in order
+  std::vector<float> logits_;    // logits of tokens_.back() when logitsValid_
+  bool logitsValid_ = false;
+};
+
+class GlmModel final : public Model {
+ public:
+  ModelInfo info_;
+  std::unique_ptr<WeightStore> store_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<GlmForward> forward_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<ChatFormat> chatFormat_;
+
+  const ModelInfo& info() const override { return info_; }
+  bool hasTokenizer() const override { return tokenizer_ != nullptr; }
+  const Tokenizer& tokenizer() const override {
+    if (!tokenizer_)
+      throw Error(fmt::format("{}: this model has no tokenizer (give one with --tokenizer)", info_.source));
+    return *tokenizer_;
+  }
+  const ChatFormat& chatFormat() const override {
+    if (!chatFormat_)
+      throw Error(fmt::format("{}: this model has no tokenizer, so no chat format", info_.source));
+    return *chatFormat_;
+  }
+  std::unique_ptr<Session> newSession() override {
+    auto cache = backend_->createKvCache(info_.config.numLayers, info_.config.numKvHeads, info_.config.headDim,
+                                         info_.contextLength, info_.kvCacheType);
+    return std::make_unique<GlmSession>(*this, std::move(cache));
+  }
+  GlmForward& forward() { return *forward_; }
+};
+
+GlmSession::GlmSession(GlmModel& model, std::unique_ptr<KvCache> cache)
+    : model_(model), cache_(std::move(cache)), logits_(size_t(model.info_.config.vocabSize)) {}
+
+void GlmSession::checkFits(size_t count) const {
+  if (int64_t(count) > cache_->capacity)
+    throw Error(fmt::format("{} tokens do not fit in the context of {} tokens (choose a larger context length)",
+                            count, cache_->capacity));
+}
+
+PrefillStats GlmSession::prefill(std::span<const int32_t> tokens, const ProgressFn& progress) {
+  if (tokens.empty()) throw Error("prefill: the prompt has no tokens");
+  checkFits(tokens.size());
+  size_t common = 0;
+  while (common < tokens.size() && common < tokens_.size() && tokens[common] == tokens_[common]) ++common;
+  if (common == tokens.size() && tokens_.size() == tokens.size() && logitsValid_)
+    return {int64_t(common), 0};
+  if (common == tokens.size()) --common;  // the last token must run again to give its logits
+  tokens_.resize(common);
+  logitsValid_ = false;
+
+  GlmForward& fwd = model_.forward();
+  const int64_t total = int64_t(tokens.size() - common);
+  int64_t done = 0;
+  if (progress && !progress(0, total)) throw Cancelled();
+  for (size_t start = common; start < tokens.size();) {
+    const size_t n = std::min(tokens.size() - start, size_t(fwd.chunkCapacity()));
+    const bool last = start + n == tokens.size();
+    const int64_t lastRow = int64_t(n) - 1;
+    fwd.run(tokens.subspan(start, n), int64_t(start), *cache_,
+            last ? std::span<const int64_t>(&lastRow, 1) : std::span<const int64_t>(), logits_.data());
+    tokens_.insert(tokens_.end(), tokens.begin() + std::ptrdiff_t(start), tokens.begin() + std::ptrdiff_t(start + n));
+    start += n;
+    done += int64_t(n);
+    if (last) logitsValid_ = true;
+    if (progress && !progress(done, total) && !last) throw Cancelled();
+  }
+  return {int64_t(common), total};
+}
+
+void GlmSession::append(int32_t token) {
+  checkFits(tokens_.size() + 1);
+  const int64_t row = 0;
+  logitsValid_ = false;
+  model_.forward().run(std::span<const int32_t>(&token, 1), int64_t(tokens_.size()), *cache_,
+                       std::span<const int64_t>(&row, 1), logits_.data());
+  tokens_.push_back(token);
+  logitsValid_ = true;
+}
+
+std::span<const float> GlmSession::logits() const {
+  if (!logitsValid_) throw Error("session: no logits yet (prefill or append first)");
+  return logits_;
+}
+
+int32_t GlmSession::sample(Sampler& sampler) { return sampler.sample(logits(), tokens_); }
+
+std::vector<float> GlmSession::logitsAt(std::span<const int32_t> tokens, std::span<const int64_t> positions,
+                                        const ProgressFn& progress) {
+  if (tokens.empty()) throw Error("logits: no tokens given");
+  checkFits(tokens.size());
+  for (int64_t p : positions)
+    if (p < 0 || p >= int64_t(tokens.size()))
+      throw Error(fmt::format("logits: position {} is outside the {} tokens given", p, tokens.size()));
+  reset();
+  const size_t vocab = size_t(model_.info_.config.vocabSize);
+  std::vector<float> out(positions.size() * vocab);
+  GlmForward& fwd = model_.forward();
+  std::vector<float> chunkLogits(size_t(fwd.maxOutputs()) * vocab);
+  const int64_t total = int64_t(tokens.size());
+  for (size_t start = 0; start < tokens.size();) {
+    size_t n = std::min(tokens.size() - start, size_t(fwd.chunkCapacity()));
+    // Rows of this chunk that were asked for (a position may be asked for more than once).
+    std::vector<int64_t> rows;
+    std::vector<size_t> slots;
+    for (size_t i = 0; i < positions.size(); ++i) {
+      const int64_t p = positions[i];
+      if (p >= int64_t(start) && p < int64_t(start + n)) {
+        rows.push_back(p - int64_t(start));
+        slots.push_back(i);
+      }
+    }
+    if (int64_t(rows.size()) > fwd.maxOutputs()) {  // too many outputs in one chunk: shorten the chunk
+      n = size_t(rows[size_t(fwd.maxOutputs())]);
+      rows.resize(size_t(fwd.maxOutputs()));
+      slots.resize(rows.size());
+      while (!rows.empty() && rows.back() >= int64_t(n)) { rows.pop_back(); slots.pop_back(); }
+      if (n == 0) n = 1;
+    }
+    fwd.run(tokens.subspan(start, n), int64_t(start), *cache_, rows, chunkLogits.data());
+    for (size_t i = 0; i < slots.size(); ++i)
+      std::copy_n(chunkLogits.begin() + std::ptrdiff_t(i * vocab), vocab, out.begin() + std::ptrdiff_t(slots[i] * vocab));
+    tokens_.insert(tokens_.end(), tokens.begin() + std::ptrdiff_t(start), tokens.begin() + std::ptrdiff_t(start + n));
+    start += n;
+    if (progress && !progress(int64_t(start), total)) throw Cancelled();
+  }
+  return out;
+}
+
+// Picks the backend. Only the CPU backend exists in this build; asking for another says why it is not used.
+std::unique_ptr<Backend> chooseBackend(const LoadOptions& o, std::string& reason) {
+  switch (o.backend) {
+    case BackendKind::Cpu:
+      reason = "CPU backend chosen";
+      return createCpuBackend(o.threads);
+    case BackendKind::Auto:
+      reason = "auto: CUDA and Vulkan backends are not part of this build; using the CPU";
+      return createCpuBackend(o.threads);
+    case BackendKind::Cuda:
+      throw Error("backend 'cuda' is not available: this build has no CUDA backend library");
+    case BackendKind::Vulkan:
+      throw Error("backend 'vulkan' is not available: this build has no Vulkan backend library");
+  }
+  throw Error("unknown backend");
+}
+
+bool hasTokenizerFiles(const fs::path& dir) {
+  return fs::exists(dir / "tokenizer.json") || fs::exists(dir / "tokenizer.model");
+}
+
+}  // namespace
+
+std::unique_ptr<Model> Model::load(const LoadOptions& o, const ProgressFn& progress) {
+  auto model = std::make_unique<GlmModel>();
+  ModelInfo& info = model->info_;
+  // Weights and config.
+  if (!o.randomWeights.empty()) {
+    info.config = shapeConfig(o.randomWeights);
+    info.source = "random:" + o.randomWeights;
+    model->store_ = makeRandomWeights(info.config, o.randomSeed, info.config.dtype == DType::F32 ? DType::F32 : DType::BF16,
+                                      progress);
+  } else {
+    if (o.path.empty()) throw Error("no model given: pass a model folder (or random weights of a named shape)");
+    if (!fs::is_directory(o.path)) throw Error(fmt::format("{}: not a folder", o.path.string()));
+    info.source = o.path.string();
+    info.config = parseConfigFile(o.path / "config.json");
+    model->store_ = WeightStore::openDirectory(o.path, progress);
+  }
+  const ModelWeights bound = bindWeights(info.config, *model->store_);
+
+  // Tokenizer and chat format.
+  if (!o.tokenizerPath.empty()) {
+    model->tokenizer_ = Tokenizer::loadFile(o.tokenizerPath);
+  } else if (o.randomWeights.empty() && hasTokenizerFiles(o.path)) {
+    model->tokenizer_ = Tokenizer::loadFromModelDir(o.path);
+  } else if (o.randomWeights.empty()) {
+    info.notes.push_back(fmt::format("{}: no tokenizer.json or tokenizer.model; chat is unavailable", o.path.string()));
+  }
+  if (model->tokenizer_) {
+    info.tokenizerKind = std::string(model->tokenizer_->kind());
+    if (model->tokenizer_->size() > info.config.vocabSize)
+      throw Error(fmt::format("tokenizer has {} tokens but the model's vocabulary has only {} rows",
+                              model->tokenizer_->size(), info.config.vocabSize));
+    model->chatFormat_ = ChatFormat::create(info.config, *model->tokenizer_);
+  }
+
+  // Context and memory plan.
+  const int64_t maxCtx = info.config.maxPositions > 0 ? info.config.maxPositions : 8192;
+  info.contextLength = o.contextLength > 0 ? o.contextLength : std::min<int64_t>(maxCtx, 8192);
+  if (info.contextLength > maxCtx)
+    throw Error(fmt::format("context length {} exceeds the model's maximum of {} positions", info.contextLength, maxCtx));
+  if (o.kvCacheType != DType::F32 && o.kvCacheType != DType::BF16)
+    throw Error(fmt::format("KV cache type {} is not supported (F32 or BF16)", dtypeName(o.kvCacheType)));
+  info.kvCacheType = o.kvCacheType;
+  const int chunk = std::clamp(o.prefillChunk, 1, 4096);
+  info.memory = planMemory(info.config, info.contextLength, info.kvCacheType, chunk);
+  info.parameterCount = parameterCount(info.config);
+  for (const auto& n : info.config.notes) info.notes.push_back(n);
+
+  // Backend and weights on it.
+  model->backend_ = chooseBackend(o, info.backendReason);
+  info.backend = model->backend_->name();
+  info.cpuIsa = cpu::isaName();
+  info.threads = omp_get_max_threads();
+  ForwardWeights fw = uploadWeights(*model->backend_, bound, {});
+  info.memory.weightBytes = fw.bytes;
+  model->forward_ = std::make_unique<GlmForward>(*model->backend_, info.config, std::move(fw), chunk, kMaxOutputsPerChunk);
+  return model;
+}
+
+}  // namespace glm

@@ -1,0 +1,443 @@
+// Self-test: every Backend operation against a float64 reference written independently here, on
+// fresh random inputs of several shapes (odd lengths included), then the whole model against the
+// transformers fixtures (logits relative error and top-1 agreement).
+#include "glmengine/selftest.h"
+
+#include <omp.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "backend/backend.h"
+#include "glmengine/error.h"
+#include "io/safetensors.h"
+#include "model/rope.h"
+#include "util/half.h"
+
+namespace fs = std::filesystem;
+
+namespace glm {
+
+bool SelftestReport::passed() const {
+  if (checks.empty()) return false;
+  for (const auto& c : checks)
+    if (!c.passed) return false;
+  return true;
+}
+
+SelftestTolerances selftestTolerances(BackendKind backend) {
+  // CPU: fp32 arithmetic, so operations land near 1e-6 of float64 and whole models near 1e-5 of
+  // transformers in float64. GPU backends compute in bf16 with fp32 accumulation.
+  if (backend == BackendKind::Cpu || backend == BackendKind::Auto) return {2e-5, 1e-4};
+  return {2e-2, 2e-2};
+}
+
+namespace {
+
+double relError(const std::vector<double>& ref, const std::vector<float>& got) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const double d = double(got[i]) - ref[i];
+    if (!std::isfinite(got[i])) return INFINITY;
+    num += d * d;
+    den += ref[i] * ref[i];
+  }
+  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+// Owned weight bytes plus the TensorView that describes them.
+struct RandomTensor {
+  std::vector<std::byte> bytes;
+  TensorView view;
+  std::vector<double> values;  // exactly what is stored, widened to double
+};
+
+RandomTensor randomTensor(std::mt19937_64& rng, const std::string& name, DType dt, std::vector<int64_t> shape,
+                          double center, double spread) {
+  RandomTensor t;
+  int64_t n = 1;
+  for (auto d : shape) n *= d;
+  t.bytes.resize(size_t(n) * dtypeSize(dt));
+  t.values.resize(size_t(n));
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = float(center + spread * u(rng));
+    switch (dt) {
+      case DType::BF16: {
+        const uint16_t b = floatToBf16(v);
+        std::memcpy(t.bytes.data() + 2 * i, &b, 2);
+        t.values[size_t(i)] = bf16ToFloat(b);
+        break;
+      }
+      case DType::F16: {
+        const uint16_t h = floatToF16(v);
+        std::memcpy(t.bytes.data() + 2 * i, &h, 2);
+        t.values[size_t(i)] = f16ToFloat(h);
+        break;
+      }
+      default:
+        std::memcpy(t.bytes.data() + 4 * i, &v, 4);
+        t.values[size_t(i)] = v;
+    }
+  }
+  t.view.name = name;
+  t.view.dtype = dt;
+  t.view.shape = shape;
+  t.view.data = t.bytes.data();
+  t.view.bytes = t.bytes.size();
+  t.view.file = "<selftest>";
+  return t;
+}
+
+std::vector<float> randomFloats(std::mt19937_64& rng, size_t n, double spread) {
+  std::uniform_real_distribution<double> u(-spread, spread);
+  std::vector<float> v(n);
+  for (auto& x : v) x = float(u(rng));
+  return v;
+}
+
+class Checker {
+ public:
+  Checker(Backend& b, BackendKind kind, std::mt19937_64& rng, SelftestReport& report,
+          const std::function<void(const SelftestCheck&)>& onCheck)
+      : b_(b), tol_(selftestTolerances(kind)), rng_(rng), report_(report), onCheck_(onCheck) {}
+
+  void record(std::string name, double error, double tolerance, std::string detail = {}) {
+    SelftestCheck c{std::move(name), error, tolerance, std::isfinite(error) && error <= tolerance, std::move(detail)};
+    report_.checks.push_back(c);
+    if (onCheck_) onCheck_(c);
+  }
+
+  Tensor upload(const std::vector<float>& host, int64_t rows, int64_t cols) {
+    Tensor t = b_.allocate(rows, cols);
+    b_.upload(host.data(), t);
+    return t;
+  }
+  std::vector<float> fetch(Tensor t) {
+    std::vector<float> v(size_t(t.rows * t.cols));
+    b_.synchronize();
+    b_.download(t, v.data());
+    return v;
+  }
+
+  void matmul(int64_t n, int64_t k, int64_t m, DType dt, bool bias) {
+    auto w = randomTensor(rng_, "w", dt, {m, k}, 0.0, 1.0 / std::sqrt(double(k)));
+    auto bs = randomTensor(rng_, "b", dt, {m}, 0.0, 0.5);
+    LinearView lv;
+    lv.parts.push_back(&w.view);
+    if (bias) lv.biasParts.push_back(&bs.view);
+    lv.outFeatures = m;
+    lv.inFeatures = k;
+    WeightHandle h = b_.uploadLinear(lv, WeightFormat::Native);
+    auto x = randomFloats(rng_, size_t(n * k), 1.0);
+    Tensor xt = upload(x, n, k), out = b_.allocate(n, m);
+    b_.matmul(xt, h, out);
+    std::vector<double> ref(size_t(n * m));
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < m; ++j) {
+        double s = bias ? bs.values[size_t(j)] : 0.0;
+        for (int64_t c = 0; c < k; ++c) s += double(x[size_t(i * k + c)]) * w.values[size_t(j * k + c)];
+        ref[size_t(i * m + j)] = s;
+      }
+    record(fmt::format("matmul {}x{}x{} {}{}", n, k, m, dtypeName(dt), bias ? " +bias" : ""), relError(ref, fetch(out)),
+           tol_.kernel);
+  }
+
+  // Q/K/V split across three parts (the transformers layout) must equal one fused matrix.
+  void matmulSplit(int64_t n, int64_t k) {
+    std::vector<RandomTensor> parts, biases;
+    const int64_t rows[3] = {64, 32, 32};
+    LinearView lv;
+    for (int p = 0; p < 3; ++p) {
+      parts.push_back(randomTensor(rng_, "w", DType::BF16, {rows[p], k}, 0.0, 0.2));
+      biases.push_back(randomTensor(rng_, "b", DType::BF16, {rows[p]}, 0.0, 0.2));
+    }
+    for (int p = 0; p < 3; ++p) {
+      lv.parts.push_back(&parts[size_t(p)].view);
+      lv.biasParts.push_back(&biases[size_t(p)].view);
+    }
+    lv.outFeatures = 128;
+    lv.inFeatures = k;
+    WeightHandle h = b_.uploadLinear(lv, WeightFormat::Native);
+    auto x = randomFloats(rng_, size_t(n * k), 1.0);
+    Tensor out = b_.allocate(n, 128);
+    b_.matmul(upload(x, n, k), h, out);
+    std::vector<double> ref(size_t(n * 128));
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t col = 0;
+      for (int p = 0; p < 3; ++p)
+        for (int64_t j = 0; j < rows[p]; ++j, ++col) {
+          double s = biases[size_t(p)].values[size_t(j)];
+          for (int64_t c = 0; c < k; ++c) s += double(x[size_t(i * k + c)]) * parts[size_t(p)].values[size_t(j * k + c)];
+          ref[size_t(i * 128 + col)] = s;
+        }
+    }
+    record(fmt::format("matmul split q/k/v {}x{}", n, k), relError(ref, fetch(out)), tol_.kernel);
+  }
+
+  void rmsNorm(int64_t n, int64_t dim, float eps, double scaleOfX, bool withResidual) {
+    auto w = randomTensor(rng_, "norm", DType::BF16, {dim}, 1.0, 0.3);
+    WeightHandle h = b_.uploadVector(w.view);
+    auto x = randomFloats(rng_, size_t(n * dim), scaleOfX);
+    auto r = randomFloats(rng_, size_t(n * dim), scaleOfX);
+    Tensor xt = upload(x, n, dim), out = b_.allocate(n, dim);
+    Tensor rt = upload(r, n, dim);
+    if (withResidual)
+      b_.addRmsNorm(rt, xt, h, eps, out);
+    else
+      b_.rmsNorm(xt, h, eps, out);
+    std::vector<double> ref(size_t(n * dim)), refResidual(size_t(n * dim));
+    for (int64_t i = 0; i < n; ++i) {
+      double ss = 0;
+      std::vector<double> row(static_cast<size_t>(dim));
+      for (int64_t c = 0; c < dim; ++c) {
+        row[size_t(c)] = withResidual ? double(r[size_t(i * dim + c)]) + double(x[size_t(i * dim + c)]) : x[size_t(i * dim + c)];
+        refResidual[size_t(i * dim + c)] = row[size_t(c)];
+        ss += row[size_t(c)] * row[size_t(c)];
+      }
+      const double inv = 1.0 / std::sqrt(ss / double(dim) + double(eps));
+      for (int64_t c = 0; c < dim; ++c) ref[size_t(i * dim + c)] = row[size_t(c)] * inv * w.values[size_t(c)];
+    }
+    const std::string name = fmt::format("{} {}x{} |x|~{:g}", withResidual ? "add+rmsnorm" : "rmsnorm", n, dim, scaleOfX);
+    record(name, relError(ref, fetch(out)), tol_.kernel);
+    if (withResidual) record(name + " (residual)", relError(refResidual, fetch(rt)), tol_.kernel);
+  }
+
+  void swiGlu(int64_t n, int64_t ffn) {
+    auto g = randomFloats(rng_, size_t(n * 2 * ffn), 4.0);
+    Tensor out = b_.allocate(n, ffn);
+    b_.swiGlu(upload(g, n, 2 * ffn), out);
+    std::vector<double> ref(size_t(n * ffn));
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < ffn; ++j) {
+        const double a = g[size_t(i * 2 * ffn + j)], u = g[size_t(i * 2 * ffn + ffn + j)];
+        ref[size_t(i * ffn + j)] = a / (1.0 + std::exp(-a)) * u;
+      }
+    record(fmt::format("swiglu {}x{}", n, ffn), relError(ref, fetch(out)), tol_.kernel);
+  }
+
+  void embed(int64_t vocab, int64_t dim, DType dt) {
+    auto table = randomTensor(rng_, "embed", dt, {vocab, dim}, 0.0, 1.0);
+    WeightHandle h = b_.uploadEmbedding(table.view);
+    std::uniform_int_distribution<int32_t> pick(0, int32_t(vocab - 1));
+    std::vector<int32_t> ids(13);
+    for (auto& id : ids) id = pick(rng_);
+    ids[0] = int32_t(vocab - 1);
+    Tensor out = b_.allocate(int64_t(ids.size()), dim);
+    b_.embed(h, ids, out);
+    std::vector<double> ref;
+    for (int32_t id : ids)
+      for (int64_t c = 0; c < dim; ++c) ref.push_back(table.values[size_t(id * dim + c)]);
+    record(fmt::format("embedding {} rows {}", ids.size(), dtypeName(dt)), relError(ref, fetch(out)), 0.0);
+  }
+
+  // RoPE + KV append + causal GQA attention, against float64 math written out here. The cache is
+  // filled with `pos0` random positions first (RoPE'd by the backend: the reference applies the same
+  // rotation), then `n` query rows at pos0.. attend over everything.
+  void attention(const ModelConfig& cfg, int64_t pos0, int64_t n, DType kvType, const std::string& label) {
+    const int nh = cfg.numHeads, nkv = cfg.numKvHeads, hd = cfg.headDim;
+    const int64_t cols = int64_t(nh + 2 * nkv) * hd;
+    const RopeParams rope = computeRopeParams(cfg);
+    AttentionShape shape{nh, nkv, hd, float(1.0 / std::sqrt(double(hd)))};
+    auto cache = b_.createKvCache(1, nkv, hd, pos0 + n, kvType);
+    const int64_t total = pos0 + n;
+    std::vector<float> all = randomFloats(rng_, size_t(total * cols), 2.0);
+    // Prefix in chunks through the backend (its rotated K/V land in the cache).
+    const int64_t chunk = 4096;
+    for (int64_t p = 0; p < pos0; p += chunk) {
+      const int64_t m = std::min(chunk, pos0 - p);
+      std::vector<float> part(all.begin() + p * cols, all.begin() + (p + m) * cols);
+      Tensor t = upload(part, m, cols);
+      b_.ropeAppendKv(t, shape, rope, *cache, 0, p);
+    }
+    std::vector<float> rows(all.begin() + pos0 * cols, all.end());
+    Tensor qkv = upload(rows, n, cols), out = b_.allocate(n, int64_t(nh) * hd);
+    b_.ropeAppendKv(qkv, shape, rope, *cache, 0, pos0);
+    b_.attention(qkv, shape, *cache, 0, pos0, out);
+
+    // Reference: rotate every position's K (and the queries) in double from the same fp32 angles.
+    auto rotate = [&](const float* src, int64_t pos, double* dst) {
+      for (int d = 0; d < hd; ++d) dst[d] = src[d];
+      for (int i = 0; i < rope.rotaryDim / 2; ++i) {
+        const float angle = float(pos) * rope.invFreq[size_t(i)];
+        const double c = std::cos(double(angle)) * rope.attentionScaling, s = std::sin(double(angle)) * rope.attentionScaling;
+        const double a = src[2 * i], b = src[2 * i + 1];
+        dst[2 * i] = a * c - b * s;
+        dst[2 * i + 1] = b * c + a * s;
+      }
+    };
+    const bool bf16 = kvType == DType::BF16;
+    auto roundKv = [&](double v) { return bf16 ? double(bf16ToFloat(floatToBf16(float(v)))) : double(float(v)); };
+    std::vector<double> keys(size_t(total * nkv * hd)), values(size_t(total * nkv * hd));
+    for (int64_t p = 0; p < total; ++p)
+      for (int h = 0; h < nkv; ++h) {
+        const float* k = all.data() + p * cols + int64_t(nh + h) * hd;
+        const float* v = all.data() + p * cols + int64_t(nh + nkv + h) * hd;
+        double* kd = keys.data() + (p * nkv + h) * hd;
+        rotate(k, p, kd);
+        for (int d = 0; d < hd; ++d) {
+          kd[d] = roundKv(kd[d]);
+          values[size_t((p * nkv + h) * hd + d)] = roundKv(v[d]);
+        }
+      }
+    std::vector<double> ref(size_t(n * nh * hd));
+    const int group = nh / nkv;
+    std::vector<double> q(static_cast<size_t>(hd)), scores;
+#pragma omp parallel for private(q, scores) schedule(dynamic)
+    for (int64_t idx = 0; idx < n * nh; ++idx) {
+      const int64_t r = idx / nh;
+      const int h = int(idx % nh);
+      q.resize(size_t(hd));
+      rotate(rows.data() + r * cols + int64_t(h) * hd, pos0 + r, q.data());
+      const int kvh = h / group;
+      const int64_t len = pos0 + r + 1;
+      scores.assign(size_t(len), 0.0);
+      double mx = -INFINITY;
+      for (int64_t j = 0; j < len; ++j) {
+        double s = 0;
+        for (int d = 0; d < hd; ++d) s += q[size_t(d)] * keys[size_t((j * nkv + kvh) * hd + d)];
+        scores[size_t(j)] = s / std::sqrt(double(hd));
+        mx = std::max(mx, scores[size_t(j)]);
+      }
+      double sum = 0;
+      for (auto& s : scores) sum += (s = std::exp(s - mx));
+      for (int d = 0; d < hd; ++d) {
+        double o = 0;
+        for (int64_t j = 0; j < len; ++j) o += scores[size_t(j)] * values[size_t((j * nkv + kvh) * hd + d)];
+        ref[size_t((r * nh + h) * hd + d)] = o / sum;
+      }
+    }
+    record(fmt::format("rope+attention {} ctx {}+{} {}/{} heads x{} KV {}", label, pos0, n, nh, nkv, hd,
+                       dtypeName(kvType)),
+           relError(ref, fetch(out)), kvType == DType::BF16 ? std::max(tol_.kernel, 1e-2) : std::max(tol_.kernel, 5e-5));
+  }
+
+ private:
+  Backend& b_;
+  SelftestTolerances tol_;
+  std::mt19937_64& rng_;
+  SelftestReport& report_;
+  const std::function<void(const SelftestCheck&)>& onCheck_;
+};
+
+std::unique_ptr<Backend> makeBackend(BackendKind kind, int threads) {
+  if (kind == BackendKind::Cpu || kind == BackendKind::Auto) return createCpuBackend(threads);
+  throw Error(fmt::format("selftest: backend '{}' is not available in this build", backendName(kind)));
+}
+
+void checkFixture(const fs::path& dir, const SelftestOptions& opt, SelftestReport& report,
+                  const std::function<void(const SelftestCheck&)>& onCheck) {
+  const auto tol = selftestTolerances(opt.backend);
+  const std::string name = dir.filename().string();
+  auto expected = SafetensorsFile::open(dir / "expected.safetensors");
+  LoadOptions lo;
+  lo.path = dir;
+  lo.backend = opt.backend;
+  lo.threads = opt.threads;
+  auto model = Model::load(lo);
+  const int64_t vocab = model->config().vocabSize;
+  for (int c = 0;; ++c) {
+    const TensorView* ids = expected->find(fmt::format("case{}.ids", c));
+    if (!ids) break;
+    const TensorView* pos = expected->find(fmt::format("case{}.positions", c));
+    const TensorView* logits = expected->find(fmt::format("case{}.logits", c));
+    if (!pos || !logits || ids->dtype != DType::I32 || pos->dtype != DType::I32 || logits->dtype != DType::F32)
+      throw Error(fmt::format("{}: case{} is incomplete (needs I32 ids, I32 positions, F32 logits)",
+                              (dir / "expected.safetensors").string(), c));
+    std::vector<int32_t> tokenIds(size_t(ids->numel()));
+    std::memcpy(tokenIds.data(), ids->data, ids->bytes);
+    std::vector<int32_t> p32(size_t(pos->numel()));
+    std::memcpy(p32.data(), pos->data, pos->bytes);
+    std::vector<int64_t> positions(p32.begin(), p32.end());
+    std::vector<float> want(size_t(logits->numel()));
+    std::memcpy(want.data(), logits->data, logits->bytes);
+    if (int64_t(want.size()) != int64_t(positions.size()) * vocab)
+      throw Error(fmt::format("{}: case{}.logits has {} values, expected {} x {}", (dir / "expected.safetensors").string(),
+                              c, want.size(), positions.size(), vocab));
+    LoadOptions lo2 = lo;
+    auto session = model->newSession();
+    if (int64_t(tokenIds.size()) > session->contextLength()) {
+      lo2.contextLength = int64_t(tokenIds.size());
+      model = Model::load(lo2);
+      session = model->newSession();
+    }
+    const auto got = session->logitsAt(tokenIds, positions);
+    std::vector<double> ref(want.begin(), want.end());
+    int top1Mismatch = 0;
+    for (size_t r = 0; r < positions.size(); ++r) {
+      const float* g = got.data() + r * size_t(vocab);
+      const float* w = want.data() + r * size_t(vocab);
+      if (std::max_element(g, g + vocab) - g != std::max_element(w, w + vocab) - w) ++top1Mismatch;
+    }
+    const double err = relError(ref, got);
+    SelftestCheck check{fmt::format("fixture {} case{} ({} tokens, {} positions)", name, c, tokenIds.size(), positions.size()),
+                        err, tol.fixture, std::isfinite(err) && err <= tol.fixture && top1Mismatch == 0,
+                        fmt::format("top-1 mismatches: {}", top1Mismatch)};
+    report.checks.push_back(check);
+    if (onCheck) onCheck(check);
+  }
+}
+
+}  // namespace
+
+SelftestReport runSelftest(const SelftestOptions& opt, const std::function<void(const SelftestCheck&)>& onCheck) {
+  SelftestReport report;
+  report.seed = opt.seed ? opt.seed : uint64_t(std::chrono::system_clock::now().time_since_epoch().count());
+  std::mt19937_64 rng(report.seed);
+  auto backend = makeBackend(opt.backend, opt.threads);
+  report.backend = backend->describe();
+  Checker ck(*backend, opt.backend, rng, report, onCheck);
+
+  for (DType dt : {DType::BF16, DType::F16, DType::F32}) {
+    ck.matmul(1, 4096, 300, dt, true);
+    ck.matmul(7, 33, 5, dt, false);
+    ck.matmul(37, 256, 129, dt, true);
+  }
+  ck.matmulSplit(3, 96);
+  ck.rmsNorm(5, 4096, 1.5625e-07f, 1.0, false);
+  ck.rmsNorm(3, 4096, 1.5625e-07f, 1e-3, true);
+  ck.rmsNorm(2, 128, 1e-5f, 300.0, true);
+  ck.swiGlu(9, 300);
+  ck.embed(1000, 64, DType::BF16);
+  ck.embed(77, 33, DType::F32);
+
+  ModelConfig glm4 = shapeConfig("glm-4-9b");
+  glm4.numHeads = 8;  // 4 query heads per KV head, as GLM-4 has 16: fewer keeps the float64 reference quick
+  ck.attention(glm4, 0, 37, DType::F32, "glm-4 rope 5e6");
+  ck.attention(glm4, 300, 1, DType::F32, "glm-4 decode");
+  ck.attention(glm4, 129, 17, DType::BF16, "glm-4 bf16 cache");
+  ModelConfig yarn = shapeConfig("tiny");
+  yarn.rope.scaling = RopeScaling::Yarn;
+  yarn.rope.factor = 4.0;
+  yarn.rope.originalMaxPositions = 1024;
+  yarn.rope.theta = 10000.0;
+  ck.attention(yarn, 2100, 5, DType::F32, "yarn");
+  ModelConfig llama3 = shapeConfig("tiny");
+  llama3.rope.scaling = RopeScaling::Llama3;
+  llama3.rope.factor = 8.0;
+  llama3.rope.originalMaxPositions = 1024;
+  ck.attention(llama3, 2100, 3, DType::F32, "llama3");
+  if (!opt.quick) {
+    ModelConfig longCfg = shapeConfig("glm-4-9b");
+    longCfg.numHeads = 4;  // one KV group of GLM-4's shape per KV head is enough for the long check
+    ck.attention(longCfg, 70001, 2, DType::F32, "past 64K");
+  }
+
+  if (!opt.fixturesDir.empty()) {
+    if (!fs::is_directory(opt.fixturesDir))
+      throw Error(fmt::format("{}: fixtures folder not found", opt.fixturesDir.string()));
+    std::vector<fs::path> dirs;
+    for (const auto& e : fs::directory_iterator(opt.fixturesDir))
+      if (e.is_directory() && fs::exists(e.path() / "expected.safetensors")) dirs.push_back(e.path());
+    std::sort(dirs.begin(), dirs.end());
+    if (dirs.empty()) throw Error(fmt::format("{}: no fixture folders (with expected.safetensors)", opt.fixturesDir.string()));
+    for (const auto& d : dirs) checkFixture(d, opt, report, onCheck);
+  }
+  return report;
+}
+
+}  // namespace glm
