@@ -48,7 +48,7 @@ void addTokenizeCommand(CLI::App& app) {
         nlohmann::json pieces = nlohmann::json::array();
         for (int32_t id : ids) {
           const int32_t one[1] = {id};
-          pieces.push_back(nlohmann::json(tok->decode(one)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+          pieces.push_back(tok->decode(one));  // a piece may be part of a UTF-8 character: dumped with U+FFFD
         }
         j["pieces"] = pieces;
       }

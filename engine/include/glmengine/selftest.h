@@ -32,6 +32,9 @@ struct SelftestReport {
   std::string backend;
   uint64_t seed = 0;
   std::vector<SelftestCheck> checks;
+  // Set (and no checks run) when the backend cannot run here for a reason that is not a fault of the
+  // build, e.g. "SKIP: no CUDA device (...)" on a machine without a GPU; passed() is then true.
+  std::string skipped;
   bool passed() const;
 };
 

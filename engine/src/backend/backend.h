@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "glmengine/model.h"
 #include "glmengine/types.h"
 #include "io/model_weights.h"
 
@@ -110,9 +111,50 @@ class Backend {
   virtual void upload(const float* host, Tensor t) = 0;
   virtual void download(Tensor t, float* host) = 0;
   virtual void synchronize() = 0;
+
+  // --- Planning (defaults suit a host backend) ---
+  // The KV cache dtype this backend stores for a requested one (the CUDA backend keeps bf16).
+  virtual DType kvCacheType(DType requested) const { return requested; }
+  // Prefill chunk used when the caller kept the default.
+  virtual int preferredPrefillChunk() const { return 256; }
+  // Checks the memory plan against what the device has free; throws glm::Error with the numbers.
+  virtual void checkMemory(const MemoryPlan& plan, int64_t contextLength) {}
+
+  // --- Recorded decode steps (CUDA graphs) ---
+  // A backend that can record one decode step (one token through every layer and the LM head) and
+  // replay it returns true here. The forward pass then calls setStepInputs() before each step and
+  // either replayStep() or, when that returns false, beginStepCapture(), the ops of the step and
+  // endStepCapture(). Between begin and end the ops read the token and its position from the device
+  // copies setStepInputs() made, not from their host arguments, so the recording serves every later
+  // position. A recording belongs to one KV cache (replayStep returns false for another).
+  virtual bool supportsStepCapture() const { return false; }
+  virtual void setStepInputs(std::span<const int32_t> ids, int64_t pos0) {}
+  virtual bool replayStep(const KvCache& cache) { return false; }
+  virtual void beginStepCapture() {}
+  virtual void endStepCapture(const KvCache& cache) {}
+  virtual void abortStepCapture() {}  // an op failed while recording: drop the recording
+
+  // The index of the largest value of row 0 of t (greedy sampling where the data lives: only the
+  // token crosses to the host).
+  virtual int32_t argmaxRow(Tensor t) {
+    std::vector<float> row(size_t(t.cols));
+    download(t.rowSlice(0, 1), row.data());
+    int32_t best = 0;
+    for (int64_t i = 1; i < t.cols; ++i)
+      if (row[size_t(i)] > row[size_t(best)]) best = int32_t(i);
+    return best;
+  }
 };
 
 // The CPU backend (the reference). threads = 0: all cores.
 std::unique_ptr<Backend> createCpuBackend(int threads);
+
+// The CUDA backend, loaded at run time from libglmchat-backend-cuda.so (searched in $GLMCHAT_BACKEND_DIR,
+// the running executable's folder and its ../lib/glmchat/). Returns nullptr and sets `reason` when the
+// library is missing, cannot be loaded, or finds no CUDA device.
+std::unique_ptr<Backend> loadCudaBackend(std::string& reason);
+
+// The interface version a backend library must be built against (checked when it is loaded).
+inline constexpr int kBackendAbiVersion = 1;
 
 }  // namespace glm

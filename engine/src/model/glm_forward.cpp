@@ -72,6 +72,42 @@ void GlmForward::run(std::span<const int32_t> ids, int64_t pos0, KvCache& cache,
     throw Error(fmt::format("forward: {} tokens in one chunk, capacity {}", n, chunkCapacity_));
   if (int64_t(outputRows.size()) > maxOutputs_)
     throw Error(fmt::format("forward: {} logit rows asked, capacity {}", outputRows.size(), maxOutputs_));
+  for (int64_t r : outputRows)
+    if (r < 0 || r >= n) throw Error(fmt::format("forward: logit row {} outside the chunk of {}", r, n));
+  layers(ids, pos0, cache);
+  if (outputRows.empty()) return;
+  head(outputRows);
+  if (logitsOut) backend_.download(logits_.rowSlice(0, int64_t(outputRows.size())), logitsOut);
+}
+
+void GlmForward::step(int32_t token, int64_t pos, KvCache& cache, float* logitsOut) {
+  const std::span<const int32_t> ids(&token, 1);
+  const int64_t row = 0;
+  if (!backend_.supportsStepCapture()) {
+    run(ids, pos, cache, std::span<const int64_t>(&row, 1), logitsOut);
+    return;
+  }
+  if (pos + 1 > cache.capacity)
+    throw Error(fmt::format("KV cache overflow: position {} but the context holds {} tokens", pos, cache.capacity));
+  backend_.setStepInputs(ids, pos);
+  if (!backend_.replayStep(cache)) {
+    backend_.beginStepCapture();
+    try {
+      layers(ids, pos, cache);
+      head(std::span<const int64_t>(&row, 1));
+    } catch (...) {
+      backend_.abortStepCapture();
+      throw;
+    }
+    backend_.endStepCapture(cache);
+  }
+  if (logitsOut) backend_.download(logits_.rowSlice(0, 1), logitsOut);
+}
+
+int32_t GlmForward::greedyToken() { return backend_.argmaxRow(logits_.rowSlice(0, 1)); }
+
+void GlmForward::layers(std::span<const int32_t> ids, int64_t pos0, KvCache& cache) {
+  const int64_t n = int64_t(ids.size());
   const float eps = config_.normEps;
   Tensor x = residual_.rowSlice(0, n), h = normed_.rowSlice(0, n), qkv = qkv_.rowSlice(0, n);
   Tensor attn = attn_.rowSlice(0, n), proj = proj_.rowSlice(0, n);
@@ -99,15 +135,14 @@ void GlmForward::run(std::span<const int32_t> ids, int64_t pos0, KvCache& cache,
     else
       backend_.add(x, proj);
   }
-  if (outputRows.empty()) return;
+}
+
+void GlmForward::head(std::span<const int64_t> outputRows) {
   const int64_t m = int64_t(outputRows.size());
-  for (int64_t r : outputRows)
-    if (r < 0 || r >= n) throw Error(fmt::format("forward: logit row {} outside the chunk of {}", r, n));
   Tensor sel = selected_.rowSlice(0, m), selNorm = selectedNormed_.rowSlice(0, m), logits = logits_.rowSlice(0, m);
-  backend_.gatherRows(x, outputRows, sel);
-  backend_.rmsNorm(sel, w_.finalNorm, eps, selNorm);
+  backend_.gatherRows(residual_, outputRows, sel);
+  backend_.rmsNorm(sel, w_.finalNorm, config_.normEps, selNorm);
   backend_.matmul(selNorm, w_.output, logits);
-  backend_.download(logits, logitsOut);
 }
 
 }  // namespace glm

@@ -39,12 +39,26 @@ class GlmForward {
   void run(std::span<const int32_t> ids, int64_t pos0, KvCache& cache, std::span<const int64_t> outputRows,
            float* logitsOut);
 
+  // One decode step: `token` at position `pos`; its logits go to logitsOut (vocabSize floats) unless
+  // logitsOut is null (then they stay in the backend for greedyToken()). Replays the backend's recorded
+  // step (a CUDA graph) where it has one, records it on first use.
+  void step(int32_t token, int64_t pos, KvCache& cache, float* logitsOut);
+  // The argmax of the last logits row computed (run's first output row or step's), found by the backend.
+  int32_t greedyToken();
+  // Copies the logits of the last step (vocabSize floats) to the host.
+  void downloadLogits(float* out) { backend_.download(logits_.rowSlice(0, 1), out); }
+
   int chunkCapacity() const { return chunkCapacity_; }
   int maxOutputs() const { return maxOutputs_; }
   const RopeParams& rope() const { return rope_; }
   static int64_t scratchBytes(const ModelConfig& config, int chunkCapacity, int maxOutputs);
 
  private:
+  // Embedding, every layer and the residual stream of n tokens (x holds the final residual).
+  void layers(std::span<const int32_t> ids, int64_t pos0, KvCache& cache);
+  // Final norm and LM head of the chosen rows into logits_.
+  void head(std::span<const int64_t> outputRows);
+
   Backend& backend_;
   const ModelConfig config_;
   ForwardWeights w_;

@@ -41,7 +41,7 @@ MemoryPlan planMemory(const ModelConfig& c, int64_t contextLength, DType kvCache
   const int64_t params = parameterCount(c);
   p.weightBytes = params * int64_t(dtypeSize(c.dtype == DType::F32 ? DType::F32 : DType::BF16));
   p.kvCacheBytes = 2 * int64_t(c.numLayers) * contextLength * c.numKvHeads * c.headDim * int64_t(dtypeSize(kvCacheType));
-  p.scratchBytes = GlmForward::scratchBytes(c, prefillChunk, 8);
+  p.scratchBytes = GlmForward::scratchBytes(c, prefillChunk, 64);  // 64 = kMaxOutputsPerChunk
   return p;
 }
 
@@ -65,6 +65,7 @@ class GlmSession final : public Session {
   void reset() override {
     tokens_.clear();
     logitsValid_ = false;
+    logitsOnDevice_ = false;
   }
 
  private:
@@ -72,8 +73,9 @@ class GlmSession final : public Session {
   GlmModel& model_;
   std::unique_ptr<KvCache> cache_;
   std::vector<int32_t> tokens_;  // what the KV cache holds, in order
-  std::vector<float> logits_;    // logits of tokens_.back() when logitsValid_
+  mutable std::vector<float> logits_;  // logits of tokens_.back() when logitsValid_
   bool logitsValid_ = false;
+  mutable bool logitsOnDevice_ = false;  // after a decode step: still in the backend until asked for
 };
 
 class GlmModel final : public Model {
@@ -124,6 +126,7 @@ PrefillStats GlmSession::prefill(std::span<const int32_t> tokens, const Progress
   if (common == tokens.size()) --common;  // the last token must run again to give its logits
   tokens_.resize(common);
   logitsValid_ = false;
+  logitsOnDevice_ = false;
 
   GlmForward& fwd = model_.forward();
   const int64_t total = int64_t(tokens.size() - common);
@@ -146,20 +149,30 @@ PrefillStats GlmSession::prefill(std::span<const int32_t> tokens, const Progress
 
 void GlmSession::append(int32_t token) {
   checkFits(tokens_.size() + 1);
-  const int64_t row = 0;
   logitsValid_ = false;
-  model_.forward().run(std::span<const int32_t>(&token, 1), int64_t(tokens_.size()), *cache_,
-                       std::span<const int64_t>(&row, 1), logits_.data());
+  logitsOnDevice_ = false;
+  // The step leaves the logits in the backend: greedy sampling takes only the token from there.
+  model_.forward().step(token, int64_t(tokens_.size()), *cache_, nullptr);
   tokens_.push_back(token);
   logitsValid_ = true;
+  logitsOnDevice_ = true;
 }
 
 std::span<const float> GlmSession::logits() const {
   if (!logitsValid_) throw Error("session: no logits yet (prefill or append first)");
+  if (logitsOnDevice_) {
+    model_.forward().downloadLogits(logits_.data());
+    logitsOnDevice_ = false;
+  }
   return logits_;
 }
 
-int32_t GlmSession::sample(Sampler& sampler) { return sampler.sample(logits(), tokens_); }
+int32_t GlmSession::sample(Sampler& sampler) {
+  const SamplingParams& p = sampler.params();
+  if (logitsValid_ && logitsOnDevice_ && p.greedy() && p.repetitionPenalty == 1.0f)
+    return model_.forward().greedyToken();
+  return sampler.sample(logits(), tokens_);
+}
 
 std::vector<float> GlmSession::logitsAt(std::span<const int32_t> tokens, std::span<const int64_t> positions,
                                         const ProgressFn& progress) {
@@ -203,17 +216,30 @@ std::vector<float> GlmSession::logitsAt(std::span<const int32_t> tokens, std::sp
   return out;
 }
 
-// Picks the backend. Only the CPU backend exists in this build; asking for another says why it is not used.
+// Picks the backend. Auto takes CUDA when its library loads and finds a device, else the CPU, and
+// says why; an explicit choice that cannot be met is an error with the reason.
 std::unique_ptr<Backend> chooseBackend(const LoadOptions& o, std::string& reason) {
   switch (o.backend) {
     case BackendKind::Cpu:
       reason = "CPU backend chosen";
       return createCpuBackend(o.threads);
-    case BackendKind::Auto:
-      reason = "auto: CUDA and Vulkan backends are not part of this build; using the CPU";
+    case BackendKind::Auto: {
+      std::string why;
+      if (auto cuda = loadCudaBackend(why)) {
+        reason = fmt::format("auto: {} ({})", cuda->describe(), why);
+        return cuda;
+      }
+      reason = fmt::format("auto: CUDA not used: {}; Vulkan: not part of this build; using the CPU", why);
       return createCpuBackend(o.threads);
-    case BackendKind::Cuda:
-      throw Error("backend 'cuda' is not available: this build has no CUDA backend library");
+    }
+    case BackendKind::Cuda: {
+      std::string why;
+      if (auto cuda = loadCudaBackend(why)) {
+        reason = fmt::format("CUDA backend chosen: {} ({})", cuda->describe(), why);
+        return cuda;
+      }
+      throw Error(fmt::format("backend 'cuda' is not available: {}", why));
+    }
     case BackendKind::Vulkan:
       throw Error("backend 'vulkan' is not available: this build has no Vulkan backend library");
   }
@@ -257,7 +283,19 @@ std::unique_ptr<Model> Model::load(const LoadOptions& o, const ProgressFn& progr
     if (model->tokenizer_->size() > info.config.vocabSize)
       throw Error(fmt::format("tokenizer has {} tokens but the model's vocabulary has only {} rows",
                               model->tokenizer_->size(), info.config.vocabSize));
-    model->chatFormat_ = ChatFormat::create(info.config, *model->tokenizer_);
+    // The tokenizer tells the family apart better than config.json can: GLM-4's tokenizers are
+    // byte-level BPE (tiktoken or tokenizer.json), ChatGLM2/3's are SentencePiece, and only ChatGLM3's
+    // has role tokens.
+    const Tokenizer& tok = *model->tokenizer_;
+    const ModelFamily byTokenizer = tok.kind() != "sentencepiece" ? ModelFamily::Glm4
+                                    : tok.specialTokenId("<|user|>") >= 0 ? ModelFamily::ChatGLM3
+                                                                          : ModelFamily::ChatGLM2;
+    if (byTokenizer != info.config.family) {
+      info.notes.push_back(fmt::format("chat format: {} (from the {} tokenizer; config.json suggested {})",
+                                       familyName(byTokenizer), tok.kind(), familyName(info.config.family)));
+      info.config.family = byTokenizer;
+    }
+    model->chatFormat_ = ChatFormat::create(info.config, tok);
   }
 
   // Context and memory plan.
@@ -267,15 +305,21 @@ std::unique_ptr<Model> Model::load(const LoadOptions& o, const ProgressFn& progr
     throw Error(fmt::format("context length {} exceeds the model's maximum of {} positions", info.contextLength, maxCtx));
   if (o.kvCacheType != DType::F32 && o.kvCacheType != DType::BF16)
     throw Error(fmt::format("KV cache type {} is not supported (F32 or BF16)", dtypeName(o.kvCacheType)));
-  info.kvCacheType = o.kvCacheType;
-  const int chunk = std::clamp(o.prefillChunk, 1, 4096);
+
+  // Backend, then the memory plan checked against it, then the weights on it.
+  model->backend_ = chooseBackend(o, info.backendReason);
+  info.backend = model->backend_->name();
+  info.kvCacheType = model->backend_->kvCacheType(o.kvCacheType);
+  if (info.kvCacheType != o.kvCacheType)
+    info.notes.push_back(fmt::format("KV cache {} (the {} backend stores K/V as {})", dtypeName(info.kvCacheType),
+                                     info.backend, dtypeName(info.kvCacheType)));
+  const int chunk = std::clamp(o.prefillChunk == LoadOptions{}.prefillChunk ? model->backend_->preferredPrefillChunk()
+                                                                            : o.prefillChunk,
+                               1, 4096);
   info.memory = planMemory(info.config, info.contextLength, info.kvCacheType, chunk);
   info.parameterCount = parameterCount(info.config);
   for (const auto& n : info.config.notes) info.notes.push_back(n);
-
-  // Backend and weights on it.
-  model->backend_ = chooseBackend(o, info.backendReason);
-  info.backend = model->backend_->name();
+  model->backend_->checkMemory(info.memory, info.contextLength);
   info.cpuIsa = cpu::isaName();
   info.threads = omp_get_max_threads();
   ForwardWeights fw = uploadWeights(*model->backend_, bound, {});

@@ -14,7 +14,10 @@
 
 #include "backend/backend.h"
 #include "glmengine/error.h"
+#include "io/model_weights.h"
 #include "io/safetensors.h"
+#include "model/glm_forward.h"
+#include "model/random_weights.h"
 #include "model/rope.h"
 #include "util/half.h"
 
@@ -23,7 +26,7 @@ namespace fs = std::filesystem;
 namespace glm {
 
 bool SelftestReport::passed() const {
-  if (checks.empty()) return false;
+  if (checks.empty()) return !skipped.empty();
   for (const auto& c : checks)
     if (!c.passed) return false;
   return true;
@@ -324,9 +327,85 @@ class Checker {
   const std::function<void(const SelftestCheck&)>& onCheck_;
 };
 
-std::unique_ptr<Backend> makeBackend(BackendKind kind, int threads) {
+// The backend under test; nullptr with `skip` set when there is no device to run it on.
+std::unique_ptr<Backend> makeBackend(BackendKind kind, int threads, std::string& skip) {
   if (kind == BackendKind::Cpu || kind == BackendKind::Auto) return createCpuBackend(threads);
+  if (kind == BackendKind::Cuda) {
+    std::string why;
+    if (auto b = loadCudaBackend(why)) return b;
+    if (why.rfind("no CUDA device", 0) == 0) {  // a machine without a GPU: a visible skip, not a failure
+      skip = fmt::format("SKIP: {}", why);
+      return nullptr;
+    }
+    throw Error(fmt::format("selftest: backend 'cuda' is not available: {}", why));
+  }
   throw Error(fmt::format("selftest: backend '{}' is not available in this build", backendName(kind)));
+}
+
+// The decode path of a whole model on the backend under test against the CPU backend: a GLM-4-9B-shaped
+// model cut to a few layers and a smaller vocabulary, a prefill of `prompt` tokens (chunked), then
+// `steps` decode steps through GlmForward::step (on CUDA: a recorded graph, replayed from the second
+// step). Each step's logits are compared (relative error and top-1).
+void checkDecodePath(Backend& b, BackendKind kind, int prompt, int steps, int chunk, SelftestReport& report,
+                     const std::function<void(const SelftestCheck&)>& onCheck) {
+  ModelConfig cfg = shapeConfig("glm-4-9b");
+  cfg.numLayers = 2;
+  cfg.vocabSize = 8192;
+  auto store = makeRandomWeights(cfg, 7, DType::BF16, {});
+  const ModelWeights bound = bindWeights(cfg, *store);
+  auto cpu = createCpuBackend(0);
+  GlmForward ref(*cpu, cfg, uploadWeights(*cpu, bound, {}), chunk, 1);
+  GlmForward got(b, cfg, uploadWeights(b, bound, {}), chunk, 1);
+  auto refCache = cpu->createKvCache(cfg.numLayers, cfg.numKvHeads, cfg.headDim, prompt + steps, DType::BF16);
+  auto gotCache = b.createKvCache(cfg.numLayers, cfg.numKvHeads, cfg.headDim, prompt + steps, DType::BF16);
+  std::mt19937_64 rng(11);
+  std::uniform_int_distribution<int32_t> pick(0, cfg.vocabSize - 1);
+  std::vector<int32_t> ids(size_t(prompt + steps));
+  for (auto& id : ids) id = pick(rng);
+  const size_t vocab = size_t(cfg.vocabSize);
+  std::vector<float> refLogits(vocab), gotLogits(vocab);
+  for (int start = 0; start < prompt; start += chunk) {
+    const int n = std::min(chunk, prompt - start);
+    const int64_t last = n - 1;
+    const bool isLast = start + n == prompt;
+    const std::span<const int64_t> rows = isLast ? std::span<const int64_t>(&last, 1) : std::span<const int64_t>();
+    ref.run(std::span<const int32_t>(ids).subspan(size_t(start), size_t(n)), start, *refCache, rows, refLogits.data());
+    got.run(std::span<const int32_t>(ids).subspan(size_t(start), size_t(n)), start, *gotCache, rows, gotLogits.data());
+  }
+  auto compare = [&](const std::string& name) {
+    const std::vector<double> r(refLogits.begin(), refLogits.end());
+    const bool top = std::max_element(refLogits.begin(), refLogits.end()) - refLogits.begin() ==
+                     std::max_element(gotLogits.begin(), gotLogits.end()) - gotLogits.begin();
+    const double err = relError(r, gotLogits);
+    const double tol = selftestTolerances(kind).fixture;
+    SelftestCheck c{name, err, tol, std::isfinite(err) && err <= tol && top, top ? "" : "top-1 differs"};
+    report.checks.push_back(c);
+    if (onCheck) onCheck(c);
+  };
+  compare(fmt::format("model glm-4-9b x2 layers: prefill {} tokens (chunks of {})", prompt, chunk));
+  double worst = 0;
+  int topMismatch = 0;
+  for (int s = 0; s < steps; ++s) {
+    const int64_t pos = prompt + s;
+    const int32_t token = ids[size_t(pos)];
+    const int64_t row = 0;
+    ref.run(std::span<const int32_t>(&token, 1), pos, *refCache, std::span<const int64_t>(&row, 1), refLogits.data());
+    got.step(token, pos, *gotCache, gotLogits.data());
+    const std::vector<double> r(refLogits.begin(), refLogits.end());
+    worst = std::max(worst, relError(r, gotLogits));
+    if (std::max_element(refLogits.begin(), refLogits.end()) - refLogits.begin() !=
+        std::max_element(gotLogits.begin(), gotLogits.end()) - gotLogits.begin())
+      ++topMismatch;
+    if (s == steps - 1 && got.greedyToken() != int32_t(std::max_element(gotLogits.begin(), gotLogits.end()) - gotLogits.begin()))
+      ++topMismatch;  // the backend's own argmax must name the same token
+  }
+  const double tol = selftestTolerances(kind).fixture;
+  SelftestCheck c{fmt::format("model glm-4-9b x2 layers: {} decode steps after {} (recorded step{})", steps, prompt,
+                              b.supportsStepCapture() ? ", replayed" : " not supported"),
+                  worst, tol, std::isfinite(worst) && worst <= tol && topMismatch == 0,
+                  fmt::format("worst step; top-1 mismatches: {}", topMismatch)};
+  report.checks.push_back(c);
+  if (onCheck) onCheck(c);
 }
 
 void checkFixture(const fs::path& dir, const SelftestOptions& opt, SelftestReport& report,
@@ -388,7 +467,11 @@ SelftestReport runSelftest(const SelftestOptions& opt, const std::function<void(
   SelftestReport report;
   report.seed = opt.seed ? opt.seed : uint64_t(std::chrono::system_clock::now().time_since_epoch().count());
   std::mt19937_64 rng(report.seed);
-  auto backend = makeBackend(opt.backend, opt.threads);
+  auto backend = makeBackend(opt.backend, opt.threads, report.skipped);
+  if (!backend) {
+    report.backend = report.skipped;
+    return report;
+  }
   report.backend = backend->describe();
   Checker ck(*backend, opt.backend, rng, report, onCheck);
 
@@ -425,6 +508,29 @@ SelftestReport runSelftest(const SelftestOptions& opt, const std::function<void(
     ModelConfig longCfg = shapeConfig("glm-4-9b");
     longCfg.numHeads = 4;  // one KV group of GLM-4's shape per KV head is enough for the long check
     ck.attention(longCfg, 70001, 2, DType::F32, "past 64K");
+  }
+  if (opt.backend == BackendKind::Cuda) {
+    // The tensor-core paths at GLM-4's own grouping (16 query heads per KV head): several query tiles,
+    // odd lengths, the split-KV decode kernel at short and long context, and the whole decode path.
+    ModelConfig full = shapeConfig("glm-4-9b");
+    ck.attention(full, 0, 300, DType::BF16, "glm-4 32/2 prefill");
+    ck.attention(full, 777, 131, DType::BF16, "glm-4 32/2 chunk");
+    ck.attention(full, 4095, 1, DType::BF16, "glm-4 32/2 decode");
+    ModelConfig mq = shapeConfig("glm-4-9b-chat-1m");
+    mq.numHeads = 8;
+    ck.attention(mq, 1000, 1, DType::BF16, "glm-4-1m 8/4 decode");
+    ck.attention(mq, 33, 70, DType::BF16, "glm-4-1m 8/4 prefill");
+    if (!opt.quick) {
+      ModelConfig longCfg = shapeConfig("glm-4-9b");
+      longCfg.numHeads = 4;
+      ck.attention(longCfg, 70001, 1, DType::BF16, "decode past 64K");
+      ck.attention(longCfg, 65531, 259, DType::BF16, "prefill chunk past 64K");
+    }
+    for (int n : {1, 2, 5, 64})
+      ck.matmul(n, 4096, 4608, DType::BF16, true);
+    ck.matmul(1, 13696, 4096, DType::BF16, false);
+    ck.matmul(300, 4096, 1000, DType::BF16, true);
+    checkDecodePath(*backend, opt.backend, 300, 12, 128, report, onCheck);
   }
 
   if (!opt.fixturesDir.empty()) {

@@ -1,0 +1,264 @@
+// CPU kernels: run-time choice of the code path, and the blocking and threading of matmul, rmsNorm
+// and swiGlu around the per-ISA inner loops (cpu_kernels_avx512.cpp, _avx2.cpp, _scalar.cpp).
+//
+// matmul, out[n x m] = x[n x k] * w[m x k]^T: 2*n*m*k FLOP; reads m*k*sizeof(wdt) bytes of weights
+// once (the x panel and the weight tiles are re-read from cache).
+//  - Work items are blocks of kWBlock = 16 weight rows (static schedule, so each thread streams one
+//    contiguous part of w); when there are fewer blocks than threads, the x rows are split too.
+//  - Small n (decode, n < kPackMinRows): for each micro-tile of w rows, the tile kernel runs k-block
+//    by k-block straight over the stored weights, widening bf16/f16 in registers. n = 1 is the GEMV:
+//    2*m*k FLOP over 2*m*k bytes of bf16 (1 FLOP/byte), bounded by memory bandwidth (4096 x 4096
+//    bf16 = 32 MiB per call).
+//  - Larger n (prefill): k-block outermost; the 16 x 512 weight tile is widened once into a 32 KiB
+//    fp32 tile on the thread's stack and reused by every micro-tile of x rows (4 x 4 outputs held in
+//    16 zmm accumulators on AVX-512: 8 loads per 16 FMAs). (A padded, aligned copy of x was tried
+//    against 4 KiB set aliasing of x rows: no measurable gain, so x is read in place.)
+//  Both orders add the per-k-block partial sums of an output in the same order, then the bias, so a
+//  row's result does not depend on n, on the tile it fell in or on the thread count.
+#include "backend/cpu/cpu_kernels.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace glm::cpu {
+namespace {
+
+using detail::KernelTable;
+using detail::kKBlock;
+using detail::kTileW;
+using detail::kTileX;
+using detail::TileFn;
+
+// Tile configuration of matmul's outer loops (the micro-tile comes from the ISA's table).
+struct MatmulBlocking {
+  static constexpr int64_t kWBlock = 16;       // weight rows per work item
+  static constexpr int64_t kPackMinRows = 8;   // from this n on, widen weights once per k block
+  static constexpr int64_t kMinRowsPerSplit = 8;
+};
+
+bool cpuHasAvx512() {
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+}
+
+bool cpuHasAvx2() {
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+}
+
+const KernelTable* bestTable() {
+  if (cpuHasAvx512()) return &detail::avx512Kernels();
+  if (cpuHasAvx2()) return &detail::avx2Kernels();
+  return &detail::scalarKernels();
+}
+
+std::atomic<const KernelTable*>& activeSlot() {
+  static std::atomic<const KernelTable*> slot{bestTable()};
+  return slot;
+}
+
+const KernelTable& kernels() { return *activeSlot().load(std::memory_order_acquire); }
+
+// Index into KernelTable::tile and the dtype arguments of the table functions.
+int weightDtypeIndex(DType dt, const char* function, const char* operand) {
+  switch (dt) {
+    case DType::F32: return 0;
+    case DType::F16: return 1;
+    case DType::BF16: return 2;
+    default:
+      throw std::invalid_argument(fmt::format("cpu::{}: {} has dtype {}; expected F32, F16 or BF16", function,
+                                              operand, dtypeName(dt)));
+  }
+}
+
+size_t elementBytes(int dtypeIndex) { return dtypeIndex == 0 ? 4 : 2; }
+
+const unsigned char* bytesAt(const void* base, int64_t element, int dtypeIndex) {
+  return static_cast<const unsigned char*>(base) + element * int64_t(elementBytes(dtypeIndex));
+}
+
+void requireSize(bool ok, const char* function, const std::string& what) {
+  if (!ok) throw std::invalid_argument(fmt::format("cpu::{}: {}", function, what));
+}
+
+// Outputs of one work item: x rows [i0, i1) times weight rows [j0, j0 + mw).
+struct MatmulItem {
+  int64_t i0, i1, j0, mw;
+};
+
+struct MatmulArgs {
+  const float* x;
+  int64_t k, ldx;
+  const void* w;
+  int wdi;
+  const float* bias;  // fp32 copy of the bias, or nullptr
+  float* out;
+  int64_t ldo;
+};
+
+// Decode order: each micro-tile of w rows streams through all of k; partial sums stay in registers
+// of the caller's stack (total), the bias is added last.
+void matmulStreamed(const KernelTable& kt, const MatmulArgs& a, const MatmulItem& it) {
+  const int64_t numKBlocks = std::max<int64_t>(1, (a.k + kKBlock - 1) / kKBlock);
+  float sums[kTileX * kTileW], total[kTileX * kTileW];
+  for (int64_t i0 = it.i0; i0 < it.i1; i0 += kt.tileX) {
+    const int nx = int(std::min<int64_t>(kt.tileX, it.i1 - i0));
+    for (int64_t jt = 0; jt < it.mw; jt += kt.tileW) {
+      const int nw = int(std::min<int64_t>(kt.tileW, it.mw - jt));
+      const int64_t j = it.j0 + jt;
+      const TileFn tile = kt.tile[a.wdi][nx - 1][nw - 1];
+      for (int64_t kb = 0; kb < numKBlocks; ++kb) {
+        const int64_t k0 = kb * kKBlock, len = std::min(kKBlock, a.k - k0);
+        tile(a.x + i0 * a.ldx + k0, a.ldx, bytesAt(a.w, j * a.k + k0, a.wdi), a.k, len, kb == 0 ? total : sums);
+        if (kb > 0)
+          for (int s = 0; s < nx * nw; ++s) total[s] += sums[s];
+      }
+      for (int r = 0; r < nx; ++r) {
+        float* o = a.out + (i0 + r) * a.ldo + j;
+        for (int c = 0; c < nw; ++c) o[c] = a.bias ? total[r * nw + c] + a.bias[j + c] : total[r * nw + c];
+      }
+    }
+  }
+}
+
+// Prefill order: k block outermost, the weight tile widened once to fp32 (pack) and shared by all
+// x-row micro-tiles; partial sums accumulate in out, the bias is added last.
+void matmulPacked(const KernelTable& kt, const MatmulArgs& a, const MatmulItem& it, float* pack) {
+  const int64_t numKBlocks = std::max<int64_t>(1, (a.k + kKBlock - 1) / kKBlock);
+  float sums[kTileX * kTileW];
+  for (int64_t kb = 0; kb < numKBlocks; ++kb) {
+    const int64_t k0 = kb * kKBlock, len = std::min(kKBlock, a.k - k0);
+    // F32 weights are copied too: rows k * 4 bytes apart (a multiple of 4 KiB for k = 4096) would
+    // all fall in the same L1 sets.
+    for (int64_t r = 0; r < it.mw; ++r)
+      kt.toFloat(bytesAt(a.w, (it.j0 + r) * a.k + k0, a.wdi), a.wdi, len, pack + r * kKBlock);
+    for (int64_t i0 = it.i0; i0 < it.i1; i0 += kt.tileX) {
+      const int nx = int(std::min<int64_t>(kt.tileX, it.i1 - i0));
+      for (int64_t jt = 0; jt < it.mw; jt += kt.tileW) {
+        const int nw = int(std::min<int64_t>(kt.tileW, it.mw - jt));
+        kt.tile[0][nx - 1][nw - 1](a.x + i0 * a.ldx + k0, a.ldx, pack + jt * kKBlock, kKBlock, len, sums);
+        for (int r = 0; r < nx; ++r) {
+          float* o = a.out + (i0 + r) * a.ldo + it.j0 + jt;
+          if (kb == 0)
+            for (int c = 0; c < nw; ++c) o[c] = sums[r * nw + c];
+          else
+            for (int c = 0; c < nw; ++c) o[c] += sums[r * nw + c];
+        }
+      }
+    }
+  }
+  if (a.bias)
+    for (int64_t i = it.i0; i < it.i1; ++i)
+      for (int64_t c = 0; c < it.mw; ++c) a.out[i * a.ldo + it.j0 + c] += a.bias[it.j0 + c];
+}
+
+}  // namespace
+
+void matmul(const float* x, int64_t n, int64_t k, int64_t ldx, const void* w, DType wdt, int64_t m,
+            const void* bias, DType biasDt, float* out, int64_t ldo) {
+  const KernelTable& kt = kernels();
+  const int wdi = weightDtypeIndex(wdt, "matmul", "weight");
+  requireSize(n >= 0 && k >= 0 && m >= 0, "matmul",
+              fmt::format("negative size (n {}, k {}, m {})", n, k, m));
+  requireSize(ldx >= k, "matmul", fmt::format("ldx {} < k {}", ldx, k));
+  requireSize(ldo >= m, "matmul", fmt::format("ldo {} < m {}", ldo, m));
+  if (n == 0 || m == 0) return;
+  requireSize(out != nullptr && (k == 0 || (x != nullptr && w != nullptr)), "matmul", "null x, w or out");
+
+  std::vector<float> biasF32;
+  if (bias) {
+    biasF32.resize(size_t(m));
+    kt.toFloat(bias, weightDtypeIndex(biasDt, "matmul", "bias"), m, biasF32.data());
+  }
+  using B = MatmulBlocking;
+  const bool packed = n >= B::kPackMinRows;
+  const MatmulArgs args{x, k, ldx, w, wdi, bias ? biasF32.data() : nullptr, out, ldo};
+
+  const int64_t numWBlocks = (m + B::kWBlock - 1) / B::kWBlock;
+  // With fewer weight blocks than threads (small m), split the x rows as well, in whole micro-tiles.
+  const int64_t threads = omp_get_max_threads();
+  int64_t rowSplits = 1;
+  if (numWBlocks < threads && n >= 2 * B::kMinRowsPerSplit)
+    rowSplits = std::min<int64_t>((threads + numWBlocks - 1) / numWBlocks, n / B::kMinRowsPerSplit);
+  const int64_t rowsPerSplit = ((n + rowSplits - 1) / rowSplits + kTileX - 1) / kTileX * kTileX;
+  const int64_t items = numWBlocks * rowSplits;
+
+#pragma omp parallel for schedule(static) if (items > 1)
+  for (int64_t item = 0; item < items; ++item) {
+    alignas(64) float pack[B::kWBlock * kKBlock];
+    const int64_t blk = item / rowSplits, split = item % rowSplits;
+    MatmulItem it;
+    it.j0 = blk * B::kWBlock;
+    it.mw = std::min(B::kWBlock, m - it.j0);
+    it.i0 = std::min(n, split * rowsPerSplit);
+    it.i1 = std::min(n, it.i0 + rowsPerSplit);
+    if (it.i0 >= it.i1) continue;
+    if (packed)
+      matmulPacked(kt, args, it, pack);
+    else
+      matmulStreamed(kt, args, it);
+  }
+}
+
+void rmsNorm(const float* x, int64_t n, int64_t dim, const void* weight, DType wdt, float eps, float* out) {
+  const KernelTable& kt = kernels();
+  const int wdi = weightDtypeIndex(wdt, "rmsNorm", "weight");
+  requireSize(n >= 0 && dim > 0, "rmsNorm", fmt::format("bad size (n {}, dim {})", n, dim));
+  // Work per row ~ 2 passes over dim floats; one thread is faster below ~32K elements.
+#pragma omp parallel for schedule(static) if (n * dim >= (int64_t(1) << 15) && n > 1)
+  for (int64_t i = 0; i < n; ++i) {
+    const float* xr = x + i * dim;
+    const double meanSquare = kt.sumSquares(xr, dim) / double(dim);
+    const float r = float(1.0 / std::sqrt(meanSquare + double(eps)));
+    kt.scaleByWeight(xr, r, weight, wdi, dim, out + i * dim);  // reads x[t] before writing out[t]
+  }
+}
+
+void toFloat(const void* src, DType dt, int64_t count, float* dst) {
+  kernels().toFloat(src, weightDtypeIndex(dt, "toFloat", "source"), count, dst);
+}
+
+void swiGlu(const float* gateUp, int64_t n, int64_t ffn, float* out) {
+  const KernelTable& kt = kernels();
+  requireSize(n >= 0 && ffn >= 0, "swiGlu", fmt::format("negative size (n {}, ffn {})", n, ffn));
+  // Rows split in chunks so that decode (n = 1, ffn ~ 13696) still uses every thread.
+  constexpr int64_t kChunk = 2048;
+  const int64_t chunks = (ffn + kChunk - 1) / kChunk;
+  const int64_t items = n * chunks;
+#pragma omp parallel for schedule(static) if (n * ffn >= (int64_t(1) << 14) && items > 1)
+  for (int64_t item = 0; item < items; ++item) {
+    const int64_t i = item / chunks, c0 = (item % chunks) * kChunk;
+    const float* row = gateUp + i * 2 * ffn;
+    kt.swiGluRow(row + c0, row + ffn + c0, std::min(kChunk, ffn - c0), out + i * ffn + c0);
+  }
+}
+
+float dot(const float* a, const float* b, int64_t len) { return kernels().dot(a, b, len); }
+void axpy(float alpha, const float* x, float* y, int64_t len) { kernels().axpy(alpha, x, y, len); }
+void scale(float alpha, float* y, int64_t len) { kernels().scale(alpha, y, len); }
+float dotBf16(const float* a, const uint16_t* b, int64_t len) { return kernels().dotBf16(a, b, len); }
+void axpyBf16(float alpha, const uint16_t* x, float* y, int64_t len) { kernels().axpyBf16(alpha, x, y, len); }
+
+const char* isaName() { return kernels().name; }
+
+bool forceIsa(const char* name) {
+  if (!name) return false;
+  const std::string_view want(name);
+  const KernelTable* table = nullptr;
+  if (want == "avx512" && cpuHasAvx512()) table = &detail::avx512Kernels();
+  else if (want == "avx2" && cpuHasAvx2()) table = &detail::avx2Kernels();
+  else if (want == "scalar") table = &detail::scalarKernels();
+  if (!table) return false;
+  activeSlot().store(table, std::memory_order_release);
+  return true;
+}
+
+}  // namespace glm::cpu

@@ -1,0 +1,94 @@
+// Math kernels of the CPU backend, the numerical reference of the project: every sum is accumulated
+// in fp32 (rmsNorm's statistics in fp64), weights stay in their stored dtype (F32/F16/BF16) and are
+// widened to fp32 in registers or in small per-thread tiles, never as a full copy.
+//
+// Three code paths chosen at run time: AVX-512 (avx512f/bw/vl + fma + f16c), AVX2 (+ fma + f16c)
+// and portable scalar. They agree to float rounding; within one path, matmul's result for a row of x
+// does not depend on n, on the row's position in the batch or on the thread count (the order of the
+// additions is fixed per output element), so prefill and decode compute bit-identical rows.
+//
+// Threading: matmul, rmsNorm and swiGlu open their own OpenMP parallel regions (call them from one
+// thread; omp_set_num_threads applies). toFloat, dot, axpy, scale, dotBf16 and axpyBf16 are serial,
+// meant to be called inside the caller's parallel loops.
+#pragma once
+#include <cstdint>
+
+#include "glmengine/types.h"
+
+namespace glm::cpu {
+
+// out[i, j] = sum_k x[i, k] * w[j, k] (+ bias[j]) for i < n, j < m.
+// x: f32, row stride ldx (>= k); w: [m x k] row-major, contiguous, dtype wdt (F32/F16/BF16);
+// bias: m values of dtype biasDt (F32/F16/BF16) or nullptr; out: f32, row stride ldo (>= m). Only
+// out[i, 0..m) is written, so a caller may fill a column slice of a wider output.
+// Throws std::invalid_argument on an unsupported dtype or inconsistent sizes.
+void matmul(const float* x, int64_t n, int64_t k, int64_t ldx,
+            const void* w, DType wdt, int64_t m,
+            const void* bias, DType biasDt, float* out, int64_t ldo);
+
+// y = x * rsqrt(mean(x^2) + eps) * weight, per row of length dim (rows contiguous, stride dim).
+// Statistics in fp64, so rows of very large or very small magnitude neither overflow nor lose
+// precision. x and out may be the same pointer.
+void rmsNorm(const float* x, int64_t n, int64_t dim, const void* weight, DType wdt, float eps, float* out);
+
+// Convert count values of dtype src (F32/F16/BF16) to f32; exact, inf/NaN/subnormals pass through.
+void toFloat(const void* src, DType dt, int64_t count, float* dst);
+
+// out[i, j] = silu(gateUp[i, j]) * gateUp[i, ffn + j] for rows of 2*ffn (gate half, then up half);
+// out row stride = ffn; out must not overlap gateUp. silu(g) = g / (1 + exp(-g)); the vector paths
+// use their own exp (within ~2 ulp of std::exp).
+void swiGlu(const float* gateUp, int64_t n, int64_t ffn, float* out);
+
+// Serial vector helpers for attention.
+float dot(const float* a, const float* b, int64_t len);
+void axpy(float alpha, const float* x, float* y, int64_t len);  // y += alpha * x
+void scale(float alpha, float* y, int64_t len);                 // y *= alpha
+// The same with a bf16 operand (a KV cache stored as bf16); bf16 -> f32 is exact.
+float dotBf16(const float* a, const uint16_t* b, int64_t len);
+void axpyBf16(float alpha, const uint16_t* x, float* y, int64_t len);
+
+// Active code path: "avx512", "avx2" or "scalar".
+const char* isaName();
+// Force a path by name (tests, benchmarks); returns false, changing nothing, if this CPU cannot run
+// it or the name is unknown.
+bool forceIsa(const char* name);
+
+// ---- Internal: the per-ISA kernel table (cpu_kernels_<isa>.cpp) used by cpu_kernels.cpp. ----
+namespace detail {
+
+// Fixed k block of matmul. Each output is the sum, in k-block order, of per-block partial sums; a
+// partial sum is reduced from the path's lanes in a fixed tree. 512 keeps the fp32 rounding error
+// well below 1e-6 relative at k = 4096 (32 products per lane per block) and a packed 16-row weight
+// tile (16 * 512 * 4 B = 32 KiB) in L1.
+constexpr int64_t kKBlock = 512;
+// Largest tile of the matmul micro-kernel: kTileX rows of x times kTileW rows of w.
+constexpr int kTileX = 4;
+constexpr int kTileW = 4;
+
+// sums[a * nw + b] = sum_{t < len} x[a * ldx + t] * w[b * ldw + t] for a < nx, b < nw.
+// w is f32 or, for the wdt variants, raw F16/BF16 elements (ldw in elements).
+using TileFn = void (*)(const float* x, int64_t ldx, const void* w, int64_t ldw, int64_t len, float* sums);
+
+struct KernelTable {
+  const char* name;
+  int tileX, tileW;  // preferred micro-tile (<= kTileX, kTileW) for this path's register file
+  // tile[dtypeIndex][nx - 1][nw - 1]; dtypeIndex 0 = F32, 1 = F16, 2 = BF16.
+  TileFn tile[3][kTileX][kTileW];
+  void (*toFloat)(const void* src, int dtypeIndex, int64_t count, float* dst);
+  double (*sumSquares)(const float* x, int64_t len);
+  // y[t] = (x[t] * r) * weight[t], weight of dtypeIndex.
+  void (*scaleByWeight)(const float* x, float r, const void* weight, int dtypeIndex, int64_t len, float* y);
+  void (*swiGluRow)(const float* gate, const float* up, int64_t len, float* out);
+  float (*dot)(const float* a, const float* b, int64_t len);
+  void (*axpy)(float alpha, const float* x, float* y, int64_t len);
+  void (*scale)(float alpha, float* y, int64_t len);
+  float (*dotBf16)(const float* a, const uint16_t* b, int64_t len);
+  void (*axpyBf16)(float alpha, const uint16_t* x, float* y, int64_t len);
+};
+
+const KernelTable& scalarKernels();
+const KernelTable& avx2Kernels();    // call only where the CPU supports avx2, fma, f16c
+const KernelTable& avx512Kernels();  // call only where the CPU supports avx512f/bw/vl, fma, f16c
+
+}  // namespace detail
+}  // namespace glm::cpu

@@ -1,0 +1,277 @@
+// AVX2 path of the CPU kernels (avx2 + fma + f16c, 8 fp32 lanes), for CPUs without AVX-512. Only
+// the innermost loops live here; blocking, threading and bias are in cpu_kernels.cpp. Every function
+// carries the target attribute; the file is built with generic x86-64 flags.
+//
+// Matmul micro-tile 4 x-rows x 2 w-rows: 8 ymm accumulators + 2 w + 1 x register (16 ymm available);
+// per 8-wide k step, 4 x loads + 2 w loads feed 8 FMAs = 128 FLOP. Tails shorter than 8 are read
+// through a zero-padded copy (AVX2 has no 16-bit masked load).
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "backend/cpu/cpu_kernels.h"
+
+#define GLM_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+namespace glm::cpu::detail {
+namespace {
+
+enum : int { kF32 = 0, kF16 = 1, kBf16 = 2 };
+
+template <int DT>
+GLM_AVX2 inline __m256 load8(const void* p, int64_t off) {
+  if constexpr (DT == kF32) {
+    return _mm256_loadu_ps(static_cast<const float*>(p) + off);
+  } else {
+    __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(p) + off));
+    if constexpr (DT == kF16) return _mm256_cvtph_ps(h);
+    // bf16 is the top half of an fp32: widen to 32 bits and shift, exact.
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  }
+}
+
+// Lanes [0, count) of a row at `off`, count < 8, the rest 0.
+template <int DT>
+GLM_AVX2 inline __m256 load8Partial(const void* p, int64_t off, int64_t count) {
+  constexpr size_t kSize = DT == kF32 ? 4 : 2;
+  alignas(32) unsigned char buf[8 * kSize] = {};
+  std::memcpy(buf, static_cast<const unsigned char*>(p) + off * int64_t(kSize), size_t(count) * kSize);
+  return load8<DT>(buf, 0);
+}
+
+GLM_AVX2 inline void store8Partial(float* p, __m256 v, int64_t count) {
+  alignas(32) float buf[8];
+  _mm256_store_ps(buf, v);
+  std::memcpy(p, buf, size_t(count) * sizeof(float));
+}
+
+// Sum of the 8 lanes by halving: (l, l+4), (l, l+2), (l, l+1).
+GLM_AVX2 inline float horizontalSum(__m256 v) {
+  __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  __m128 s1 = _mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1));
+  return _mm_cvtss_f32(s1);
+}
+
+template <int DT, int NX, int NW>
+GLM_AVX2 void tileKernel(const float* x, int64_t ldx, const void* w, int64_t ldw, int64_t len, float* sums) {
+  __m256 acc[NX][NW];
+#pragma GCC unroll 4
+  for (int a = 0; a < NX; ++a)
+#pragma GCC unroll 4
+    for (int b = 0; b < NW; ++b) acc[a][b] = _mm256_setzero_ps();
+
+  int64_t t = 0;
+  for (; t + 8 <= len; t += 8) {
+    __m256 wv[NW];
+#pragma GCC unroll 4
+    for (int b = 0; b < NW; ++b) wv[b] = load8<DT>(w, b * ldw + t);
+#pragma GCC unroll 4
+    for (int a = 0; a < NX; ++a) {
+      __m256 xv = _mm256_loadu_ps(x + a * ldx + t);
+#pragma GCC unroll 4
+      for (int b = 0; b < NW; ++b) acc[a][b] = _mm256_fmadd_ps(xv, wv[b], acc[a][b]);
+    }
+  }
+  if (t < len) {
+    const int64_t rest = len - t;
+    __m256 wv[NW];
+#pragma GCC unroll 4
+    for (int b = 0; b < NW; ++b) wv[b] = load8Partial<DT>(w, b * ldw + t, rest);
+#pragma GCC unroll 4
+    for (int a = 0; a < NX; ++a) {
+      __m256 xv = load8Partial<kF32>(x, a * ldx + t, rest);
+#pragma GCC unroll 4
+      for (int b = 0; b < NW; ++b) acc[a][b] = _mm256_fmadd_ps(xv, wv[b], acc[a][b]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int a = 0; a < NX; ++a)
+#pragma GCC unroll 4
+    for (int b = 0; b < NW; ++b) sums[a * NW + b] = horizontalSum(acc[a][b]);
+}
+
+template <int DT>
+GLM_AVX2 void convertRow(const void* src, int64_t count, float* dst) {
+  int64_t t = 0;
+  for (; t + 8 <= count; t += 8) _mm256_storeu_ps(dst + t, load8<DT>(src, t));
+  if (t < count) store8Partial(dst + t, load8Partial<DT>(src, t, count - t), count - t);
+}
+
+GLM_AVX2 void toFloatAvx2(const void* src, int dtypeIndex, int64_t count, float* dst) {
+  switch (dtypeIndex) {
+    case kF32: convertRow<kF32>(src, count, dst); break;
+    case kF16: convertRow<kF16>(src, count, dst); break;
+    default: convertRow<kBf16>(src, count, dst); break;
+  }
+}
+
+// Sum of squares in fp64: 4 floats widened per vector, two chains.
+GLM_AVX2 double sumSquaresAvx2(const float* x, int64_t len) {
+  __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd();
+  int64_t t = 0;
+  for (; t + 8 <= len; t += 8) {
+    __m256d v0 = _mm256_cvtps_pd(_mm_loadu_ps(x + t));
+    __m256d v1 = _mm256_cvtps_pd(_mm_loadu_ps(x + t + 4));
+    acc0 = _mm256_fmadd_pd(v0, v0, acc0);
+    acc1 = _mm256_fmadd_pd(v1, v1, acc1);
+  }
+  __m256d acc = _mm256_add_pd(acc0, acc1);
+  alignas(32) double lanes[4];
+  _mm256_store_pd(lanes, acc);
+  double s = (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
+  for (; t < len; ++t) s += double(x[t]) * double(x[t]);
+  return s;
+}
+
+template <int DT>
+GLM_AVX2 void scaleByWeightT(const float* x, float r, const void* weight, int64_t len, float* y) {
+  const __m256 rv = _mm256_set1_ps(r);
+  int64_t t = 0;
+  for (; t + 8 <= len; t += 8)
+    _mm256_storeu_ps(y + t, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + t), rv), load8<DT>(weight, t)));
+  if (t < len) {
+    const int64_t rest = len - t;
+    __m256 v = _mm256_mul_ps(_mm256_mul_ps(load8Partial<kF32>(x, t, rest), rv), load8Partial<DT>(weight, t, rest));
+    store8Partial(y + t, v, rest);
+  }
+}
+
+GLM_AVX2 void scaleByWeightAvx2(const float* x, float r, const void* weight, int dtypeIndex, int64_t len, float* y) {
+  switch (dtypeIndex) {
+    case kF32: scaleByWeightT<kF32>(x, r, weight, len, y); break;
+    case kF16: scaleByWeightT<kF16>(x, r, weight, len, y); break;
+    default: scaleByWeightT<kBf16>(x, r, weight, len, y); break;
+  }
+}
+
+// exp(v), same algorithm as the AVX-512 path (Cody-Waite reduction, degree-7 Taylor polynomial);
+// without vscalefps, 2^n is applied as two exact power-of-two factors 2^(n>>1) * 2^(n - (n>>1)), each
+// a normal float for n in [-150, 128], so the single rounding happens in the last product (correct
+// in the subnormal range, inf on overflow), giving the same bits as vscalefps.
+GLM_AVX2 inline __m256 expAvx2(__m256 v) {
+  // Clamp with v as the second operand: min/max return it when it is NaN, so NaN propagates.
+  v = _mm256_min_ps(_mm256_set1_ps(89.0f), _mm256_max_ps(_mm256_set1_ps(-104.0f), v));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(v, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), v);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187e-06f), r);
+  __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  // NaN input: n is NaN and its integer conversion garbage, but p is NaN, so the product stays NaN.
+  const __m256i ni = _mm256_cvtps_epi32(n);
+  const __m256i n1 = _mm256_srai_epi32(ni, 1);
+  const __m256i n2 = _mm256_sub_epi32(ni, n1);
+  const __m256i bias = _mm256_set1_epi32(127);
+  const __m256 f1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+  const __m256 f2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+  return _mm256_mul_ps(_mm256_mul_ps(p, f1), f2);
+}
+
+// silu(g) * u = g / (1 + exp(-g)) * u.
+GLM_AVX2 inline __m256 swiGluVec(__m256 g, __m256 u) {
+  const __m256 e = expAvx2(_mm256_sub_ps(_mm256_setzero_ps(), g));
+  return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e)), u);
+}
+
+GLM_AVX2 void swiGluRowAvx2(const float* gate, const float* up, int64_t len, float* out) {
+  int64_t t = 0;
+  for (; t + 8 <= len; t += 8)
+    _mm256_storeu_ps(out + t, swiGluVec(_mm256_loadu_ps(gate + t), _mm256_loadu_ps(up + t)));
+  if (t < len) {
+    const int64_t rest = len - t;
+    store8Partial(out + t, swiGluVec(load8Partial<kF32>(gate, t, rest), load8Partial<kF32>(up, t, rest)), rest);
+  }
+}
+
+// dot with four independent chains (FMA latency 4) over 32 elements per step.
+template <int DT>
+GLM_AVX2 float dotT(const float* a, const void* b, int64_t len) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(),
+         acc3 = _mm256_setzero_ps();
+  int64_t t = 0;
+  for (; t + 32 <= len; t += 32) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + t), load8<DT>(b, t), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + t + 8), load8<DT>(b, t + 8), acc1);
+    acc2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + t + 16), load8<DT>(b, t + 16), acc2);
+    acc3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + t + 24), load8<DT>(b, t + 24), acc3);
+  }
+  for (; t + 8 <= len; t += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + t), load8<DT>(b, t), acc0);
+  if (t < len) acc1 = _mm256_fmadd_ps(load8Partial<kF32>(a, t, len - t), load8Partial<DT>(b, t, len - t), acc1);
+  return horizontalSum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+}
+
+template <int DT>
+GLM_AVX2 void axpyT(float alpha, const void* x, float* y, int64_t len) {
+  const __m256 av = _mm256_set1_ps(alpha);
+  int64_t t = 0;
+  for (; t + 8 <= len; t += 8)
+    _mm256_storeu_ps(y + t, _mm256_fmadd_ps(av, load8<DT>(x, t), _mm256_loadu_ps(y + t)));
+  if (t < len) {
+    const int64_t rest = len - t;
+    store8Partial(y + t, _mm256_fmadd_ps(av, load8Partial<DT>(x, t, rest), load8Partial<kF32>(y, t, rest)), rest);
+  }
+}
+
+GLM_AVX2 float dotAvx2(const float* a, const float* b, int64_t len) { return dotT<kF32>(a, b, len); }
+GLM_AVX2 float dotBf16Avx2(const float* a, const uint16_t* b, int64_t len) { return dotT<kBf16>(a, b, len); }
+GLM_AVX2 void axpyAvx2(float alpha, const float* x, float* y, int64_t len) { axpyT<kF32>(alpha, x, y, len); }
+GLM_AVX2 void axpyBf16Avx2(float alpha, const uint16_t* x, float* y, int64_t len) { axpyT<kBf16>(alpha, x, y, len); }
+
+GLM_AVX2 void scaleAvx2(float alpha, float* y, int64_t len) {
+  const __m256 av = _mm256_set1_ps(alpha);
+  int64_t t = 0;
+  for (; t + 8 <= len; t += 8) _mm256_storeu_ps(y + t, _mm256_mul_ps(av, _mm256_loadu_ps(y + t)));
+  for (; t < len; ++t) y[t] *= alpha;
+}
+
+template <int DT, int NX>
+constexpr void fillTileRow(TileFn (&row)[kTileW]) {
+  row[0] = &tileKernel<DT, NX, 1>;
+  row[1] = &tileKernel<DT, NX, 2>;
+  row[2] = &tileKernel<DT, NX, 3>;
+  row[3] = &tileKernel<DT, NX, 4>;
+}
+
+template <int DT>
+constexpr void fillTiles(TileFn (&tiles)[kTileX][kTileW]) {
+  fillTileRow<DT, 1>(tiles[0]);
+  fillTileRow<DT, 2>(tiles[1]);
+  fillTileRow<DT, 3>(tiles[2]);
+  fillTileRow<DT, 4>(tiles[3]);
+}
+
+KernelTable makeTable() {
+  KernelTable t{};
+  t.name = "avx2";
+  t.tileX = 4;
+  t.tileW = 2;
+  fillTiles<kF32>(t.tile[kF32]);
+  fillTiles<kF16>(t.tile[kF16]);
+  fillTiles<kBf16>(t.tile[kBf16]);
+  t.toFloat = &toFloatAvx2;
+  t.sumSquares = &sumSquaresAvx2;
+  t.scaleByWeight = &scaleByWeightAvx2;
+  t.swiGluRow = &swiGluRowAvx2;
+  t.dot = &dotAvx2;
+  t.axpy = &axpyAvx2;
+  t.scale = &scaleAvx2;
+  t.dotBf16 = &dotBf16Avx2;
+  t.axpyBf16 = &axpyBf16Avx2;
+  return t;
+}
+
+}  // namespace
+
+const KernelTable& avx2Kernels() {
+  static const KernelTable table = makeTable();
+  return table;
+}
+
+}  // namespace glm::cpu::detail

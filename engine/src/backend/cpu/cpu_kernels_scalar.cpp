@@ -1,0 +1,146 @@
+// Portable scalar path of the CPU kernels: plain C++ for any CPU, and the readable statement of what
+// the vector paths compute. Matmul sums are kept in 8 interleaved partial sums per output (element t
+// goes to lane t % 8) and reduced by halving, the same structure as the AVX2 path, so the paths
+// differ only by the rounding of multiply-add (no FMA here) — and the compiler may still vectorize
+// the independent lanes.
+#include <cmath>
+#include <cstring>
+
+#include "backend/cpu/cpu_kernels.h"
+#include "util/half.h"
+
+namespace glm::cpu::detail {
+namespace {
+
+enum : int { kF32 = 0, kF16 = 1, kBf16 = 2 };
+constexpr int kLanes = 8;
+
+template <int DT>
+inline float loadOne(const void* p, int64_t i) {
+  if constexpr (DT == kF32) return static_cast<const float*>(p)[i];
+  else if constexpr (DT == kF16) return f16ToFloat(static_cast<const uint16_t*>(p)[i]);
+  else return bf16ToFloat(static_cast<const uint16_t*>(p)[i]);
+}
+
+inline float laneSum(const float (&lane)[kLanes]) {
+  return ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
+}
+
+template <int DT, int NX, int NW>
+void tileKernel(const float* x, int64_t ldx, const void* w, int64_t ldw, int64_t len, float* sums) {
+  for (int a = 0; a < NX; ++a) {
+    for (int b = 0; b < NW; ++b) {
+      float lane[kLanes] = {};
+      const float* xr = x + a * ldx;
+      const int64_t wOff = b * ldw;
+      int64_t t = 0;
+      for (; t + kLanes <= len; t += kLanes)
+        for (int l = 0; l < kLanes; ++l) lane[l] += xr[t + l] * loadOne<DT>(w, wOff + t + l);
+      for (int l = 0; t + l < len; ++l) lane[l] += xr[t + l] * loadOne<DT>(w, wOff + t + l);
+      sums[a * NW + b] = laneSum(lane);
+    }
+  }
+}
+
+void toFloatScalar(const void* src, int dtypeIndex, int64_t count, float* dst) {
+  switch (dtypeIndex) {
+    case kF32: std::memcpy(dst, src, size_t(count) * sizeof(float)); break;
+    case kF16:
+      for (int64_t i = 0; i < count; ++i) dst[i] = loadOne<kF16>(src, i);
+      break;
+    default:
+      for (int64_t i = 0; i < count; ++i) dst[i] = loadOne<kBf16>(src, i);
+      break;
+  }
+}
+
+double sumSquaresScalar(const float* x, int64_t len) {
+  double s = 0.0;
+  for (int64_t t = 0; t < len; ++t) s += double(x[t]) * double(x[t]);
+  return s;
+}
+
+template <int DT>
+void scaleByWeightT(const float* x, float r, const void* weight, int64_t len, float* y) {
+  for (int64_t t = 0; t < len; ++t) y[t] = (x[t] * r) * loadOne<DT>(weight, t);
+}
+
+void scaleByWeightScalar(const float* x, float r, const void* weight, int dtypeIndex, int64_t len, float* y) {
+  switch (dtypeIndex) {
+    case kF32: scaleByWeightT<kF32>(x, r, weight, len, y); break;
+    case kF16: scaleByWeightT<kF16>(x, r, weight, len, y); break;
+    default: scaleByWeightT<kBf16>(x, r, weight, len, y); break;
+  }
+}
+
+void swiGluRowScalar(const float* gate, const float* up, int64_t len, float* out) {
+  for (int64_t t = 0; t < len; ++t) out[t] = gate[t] / (1.0f + std::exp(-gate[t])) * up[t];
+}
+
+template <int DT>
+float dotT(const float* a, const void* b, int64_t len) {
+  float lane[kLanes] = {};
+  int64_t t = 0;
+  for (; t + kLanes <= len; t += kLanes)
+    for (int l = 0; l < kLanes; ++l) lane[l] += a[t + l] * loadOne<DT>(b, t + l);
+  for (int l = 0; t + l < len; ++l) lane[l] += a[t + l] * loadOne<DT>(b, t + l);
+  return laneSum(lane);
+}
+
+float dotScalar(const float* a, const float* b, int64_t len) { return dotT<kF32>(a, b, len); }
+float dotBf16Scalar(const float* a, const uint16_t* b, int64_t len) { return dotT<kBf16>(a, b, len); }
+void axpyScalar(float alpha, const float* x, float* y, int64_t len) {
+  for (int64_t t = 0; t < len; ++t) y[t] += alpha * x[t];
+}
+void axpyBf16Scalar(float alpha, const uint16_t* x, float* y, int64_t len) {
+  for (int64_t t = 0; t < len; ++t) y[t] += alpha * bf16ToFloat(x[t]);
+}
+void scaleScalar(float alpha, float* y, int64_t len) {
+  for (int64_t t = 0; t < len; ++t) y[t] *= alpha;
+}
+
+template <int DT, int NX>
+constexpr void fillTileRow(TileFn (&row)[kTileW]) {
+  row[0] = &tileKernel<DT, NX, 1>;
+  row[1] = &tileKernel<DT, NX, 2>;
+  row[2] = &tileKernel<DT, NX, 3>;
+  row[3] = &tileKernel<DT, NX, 4>;
+}
+
+template <int DT>
+constexpr void fillTiles(TileFn (&tiles)[kTileX][kTileW]) {
+  fillTileRow<DT, 1>(tiles[0]);
+  fillTileRow<DT, 2>(tiles[1]);
+  fillTileRow<DT, 3>(tiles[2]);
+  fillTileRow<DT, 4>(tiles[3]);
+}
+
+KernelTable makeTable() {
+  KernelTable t{};
+  t.name = "scalar";
+  // One output at a time: a bigger tile would only re-read the same rows.
+  t.tileX = 1;
+  t.tileW = 1;
+  fillTiles<kF32>(t.tile[kF32]);
+  fillTiles<kF16>(t.tile[kF16]);
+  fillTiles<kBf16>(t.tile[kBf16]);
+  t.toFloat = &toFloatScalar;
+  t.sumSquares = &sumSquaresScalar;
+  t.scaleByWeight = &scaleByWeightScalar;
+  t.swiGluRow = &swiGluRowScalar;
+  t.dot = &dotScalar;
+  t.axpy = &axpyScalar;
+  t.scale = &scaleScalar;
+  t.dotBf16 = &dotBf16Scalar;
+  t.axpyBf16 = &axpyBf16Scalar;
+  return t;
+}
+
+}  // namespace
+
+const KernelTable& scalarKernels() {
+  static const KernelTable table = makeTable();
+  return table;
+}
+
+}  // namespace glm::cpu::detail

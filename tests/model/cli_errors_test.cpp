@@ -1,0 +1,93 @@
+// Bad input through the CLI: a clear message naming the file or field, exit code 1, never a crash.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "test_util.h"
+
+namespace fs = std::filesystem;
+using namespace glmtest;
+
+namespace {
+
+ProcessResult cli(const std::string& args) { return runCommand(quote(GLM_CLI_PATH) + " " + args); }
+
+fs::path copyFixture(const std::string& name, const std::string& tag) {
+  const fs::path dst = makeTempDir(tag) / name;
+  fs::copy(fixturesDir() / name, dst, fs::copy_options::recursive);
+  return dst;
+}
+
+void expectError(const ProcessResult& r, const std::string& mustContain) {
+  EXPECT_EQ(r.exitCode, 1) << r.output;
+  EXPECT_NE(r.output.find("error:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(mustContain), std::string::npos) << "expected '" << mustContain << "' in: " << r.output;
+}
+
+}  // namespace
+
+TEST(CliErrors, MissingConfig) {
+  const fs::path dir = copyFixture("glm-bf16", "noconfig");
+  fs::remove(dir / "config.json");
+  expectError(cli("info -m " + quote(dir.string())), "config.json");
+  expectError(cli("logits -q -m " + quote(dir.string()) + " -i /dev/null"), "");
+  fs::remove_all(dir.parent_path());
+}
+
+TEST(CliErrors, TruncatedSafetensorsNamesTheFile) {
+  const fs::path dir = copyFixture("glm-bf16", "trunc");
+  fs::resize_file(dir / "model.safetensors", fs::file_size(dir / "model.safetensors") / 2);
+  const fs::path ids = dir / "ids.txt";
+  std::ofstream(ids) << "1 2 3\n";
+  expectError(cli("logits -q -m " + quote(dir.string()) + " -i " + quote(ids.string())), "model.safetensors");
+  fs::remove_all(dir.parent_path());
+}
+
+TEST(CliErrors, PickleOnlyModelIsRefused) {
+  const fs::path dir = copyFixture("glm-bf16", "pickle");
+  fs::remove(dir / "model.safetensors");
+  fs::remove(dir / "expected.safetensors");
+  std::ofstream(dir / "pytorch_model.bin") << "\x80\x02not really a pickle";
+  const fs::path ids = dir / "ids.txt";
+  std::ofstream(ids) << "1 2 3\n";
+  expectError(cli("logits -q -m " + quote(dir.string()) + " -i " + quote(ids.string())), "pytorch_model.bin");
+  fs::remove_all(dir.parent_path());
+}
+
+TEST(CliErrors, BadIdsFileAndPositions) {
+  const fs::path dir = makeTempDir("ids");
+  std::ofstream(dir / "ids.txt") << "1 2 x3\n";
+  expectError(cli("logits -q -m " + quote((fixturesDir() / "glm-bf16").string()) + " -i " + quote((dir / "ids.txt").string())),
+              "ids.txt");
+  std::ofstream(dir / "ok.txt") << "1 2 3\n";
+  expectError(cli("logits -q -m " + quote((fixturesDir() / "glm-bf16").string()) + " -i " +
+                  quote((dir / "ok.txt").string()) + " --positions 7"),
+              "--positions");
+  fs::remove_all(dir);
+}
+
+TEST(CliErrors, UnknownShapeAndBackend) {
+  expectError(cli("info --random-weights glm-5-huge"), "glm-5-huge");
+  expectError(cli("bench -q --random-weights tiny --backend tpu"), "tpu");
+}
+
+TEST(Cli, InfoReportsGlm4Shape) {
+  const auto r = cli("info --random-weights glm-4-9b --ctx 131072 --kv-cache bf16 --json");
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  EXPECT_NE(r.output.find("\"parameters\": 9399951360"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\"kv_cache_bytes\": 5368709120"), std::string::npos) << r.output;
+}
+
+TEST(Cli, BenchWritesJson) {
+  const auto r = cli("bench -q --random-weights tiny --contexts 16,64 -g 4");
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  EXPECT_NE(r.output.find("\"decode_tokens_per_s\""), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\"context\": 64"), std::string::npos) << r.output;
+}
+
+TEST(Cli, SelftestPassesOnCpu) {
+  const auto r = cli("selftest -b cpu --fixtures " + quote(fixturesDir().string()));
+  EXPECT_EQ(r.exitCode, 0) << r.output;
+  EXPECT_NE(r.output.find(" 0 failed"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("past 64K"), std::string::npos) << r.output;
+}
