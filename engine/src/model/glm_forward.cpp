@@ -1,5 +1,6 @@
 #include "model/glm_forward.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -104,7 +105,9 @@ void GlmForward::step(int32_t token, int64_t pos, KvCache& cache, float* logitsO
   if (logitsOut) backend_.download(logits_.rowSlice(0, 1), logitsOut);
 }
 
-int32_t GlmForward::greedyToken() { return backend_.argmaxRow(logits_.rowSlice(0, 1)); }
+int32_t GlmForward::greedyToken(int64_t vocabLimit) {
+  return backend_.argmaxRow(logits_.rowSlice(0, 1).colSlice(0, std::min<int64_t>(vocabLimit, logits_.cols)));
+}
 
 void GlmForward::layers(std::span<const int32_t> ids, int64_t pos0, KvCache& cache) {
   const int64_t n = int64_t(ids.size());

@@ -44,7 +44,7 @@ class GlmForward {
   // step (a CUDA graph) where it has one, records it on first use.
   void step(int32_t token, int64_t pos, KvCache& cache, float* logitsOut);
   // The argmax of the last logits row computed (run's first output row or step's), found by the backend.
-  int32_t greedyToken();
+  int32_t greedyToken(int64_t vocabLimit);  // argmax over ids < vocabLimit
   // Copies the logits of the last step (vocabSize floats) to the host.
   void downloadLogits(float* out) { backend_.download(logits_.rowSlice(0, 1), out); }
 

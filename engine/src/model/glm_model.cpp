@@ -169,9 +169,13 @@ std::span<const float> GlmSession::logits() const {
 
 int32_t GlmSession::sample(Sampler& sampler) {
   const SamplingParams& p = sampler.params();
+  // Rows past the tokenizer's last id are padding of the embedding/output matrices (GLM-4: 151343..151551):
+  // never sample them, whatever their logits.
+  const int64_t vocab = model_.info_.config.vocabSize;
+  const int64_t usable = model_.hasTokenizer() ? std::min<int64_t>(model_.tokenizer().size(), vocab) : vocab;
   if (logitsValid_ && logitsOnDevice_ && p.greedy() && p.repetitionPenalty == 1.0f)
-    return model_.forward().greedyToken();
-  return sampler.sample(logits(), tokens_);
+    return model_.forward().greedyToken(usable);
+  return sampler.sample(logits().first(size_t(usable)), tokens_);
 }
 
 std::vector<float> GlmSession::logitsAt(std::span<const int32_t> tokens, std::span<const int64_t> positions,
