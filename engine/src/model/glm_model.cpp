@@ -263,8 +263,9 @@ std::unique_ptr<Model> Model::load(const LoadOptions& o, const ProgressFn& progr
   if (!o.randomWeights.empty()) {
     info.config = shapeConfig(o.randomWeights);
     info.source = "random:" + o.randomWeights;
-    model->store_ = makeRandomWeights(info.config, o.randomSeed, info.config.dtype == DType::F32 ? DType::F32 : DType::BF16,
-                                      progress);
+    // Random weights are made in bf16 (the dtype GLM-4 ships in; F32 shapes stay F32).
+    if (info.config.dtype != DType::F32) info.config.dtype = DType::BF16;
+    model->store_ = makeRandomWeights(info.config, o.randomSeed, info.config.dtype, progress);
   } else {
     if (o.path.empty()) throw Error("no model given: pass a model folder (or random weights of a named shape)");
     if (!fs::is_directory(o.path)) throw Error(fmt::format("{}: not a folder", o.path.string()));

@@ -146,7 +146,7 @@ class CpuBackend final : public Backend {
   }
 
   void add(Tensor residual, Tensor x) override {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (residual.rows * residual.cols >= (int64_t(1) << 16))
     for (int64_t r = 0; r < residual.rows; ++r) {
       float* a = residual.f32() + r * residual.stride;
       const float* b = x.f32() + r * x.stride;
@@ -173,7 +173,7 @@ class CpuBackend final : public Backend {
     const int hd = shape.headDim, nh = shape.numHeads, nkv = shape.numKvHeads;
     const int pairs = rope.rotaryDim / 2;
     const int64_t n = qkv.rows;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= 16)
     for (int64_t r = 0; r < n; ++r) {
       const float pos = float(pos0 + r);
       float cs[256], sn[256];
@@ -218,8 +218,10 @@ class CpuBackend final : public Backend {
     const int64_t n = qkv.rows;
     const size_t layerOff = size_t(layer) * cache.layerStride();
     const bool f32 = cache.dtype == DType::F32;
-    // One (query row, head) pair per work item; each keeps its scores in a thread-local buffer.
-#pragma omp parallel
+    // One (query row, head) pair per work item; each keeps its scores in a thread-local buffer. Short
+    // contexts run on one thread (see matmul: a parallel region is not free).
+    const int64_t work = n * nh * (pos0 + n) * hd;
+#pragma omp parallel if (work >= (int64_t(1) << 18))
     {
       std::vector<float> scores(size_t(pos0 + n));
 #pragma omp for schedule(dynamic, 4) collapse(2)

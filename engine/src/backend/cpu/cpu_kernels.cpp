@@ -191,7 +191,10 @@ void matmul(const float* x, int64_t n, int64_t k, int64_t ldx, const void* w, DT
   const int64_t rowsPerSplit = ((n + rowSplits - 1) / rowSplits + kTileX - 1) / kTileX * kTileX;
   const int64_t items = numWBlocks * rowSplits;
 
-#pragma omp parallel for schedule(static) if (items > 1)
+  // A parallel region costs a fork and a barrier (microseconds, and a whole time slice when the cores
+  // are oversubscribed): small products (tiny models, decode of small layers) run on one thread.
+  const bool parallel = items > 1 && n * m * k >= (int64_t(1) << 18);
+#pragma omp parallel for schedule(static) if (parallel)
   for (int64_t item = 0; item < items; ++item) {
     alignas(64) float pack[B::kWBlock * kKBlock];
     const int64_t blk = item / rowSplits, split = item % rowSplits;

@@ -1,0 +1,515 @@
+// The CUDA backend (host side), built into libglmchat-backend-cuda.so and loaded by the engine at run
+// time (backend_loader.cpp). Numerics: weights bf16 on the device (F32/F16 checkpoints are rounded
+// once at upload); activations and the residual stream fp32; matrix products take bf16 operands with
+// fp32 accumulation (cuBLAS GEMM for chunks, our GEMV for one row); norms and softmax statistics
+// fp32; the KV cache bf16. The decode step is recorded as a CUDA graph and replayed.
+#include <cuda_runtime_api.h>
+#include <cublas_v2.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "backend/backend.h"
+#include "glmengine/error.h"
+#include "glm_kernels.h"
+#include "util/half.h"
+
+namespace glm {
+namespace {
+
+void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw Error(fmt::format("CUDA: {} failed: {} ({})", what, cudaGetErrorString(e), cudaGetErrorName(e)));
+}
+void checkLaunch(const char* what) {
+  const cudaError_t e = cudaGetLastError();
+  if (e != cudaSuccess) throw Error(fmt::format("CUDA: kernel {} failed: {} ({})", what, cudaGetErrorString(e), cudaGetErrorName(e)));
+}
+void checkBlas(cublasStatus_t s, const char* what) {
+  if (s != CUBLAS_STATUS_SUCCESS) throw Error(fmt::format("cuBLAS: {} failed: {} ({})", what, cublasGetStatusString(s), int(s)));
+}
+
+double gib(int64_t bytes) { return double(bytes) / double(1ll << 30); }
+
+// Device memory that frees itself.
+struct DeviceBuffer {
+  void* ptr = nullptr;
+  int64_t bytes = 0;
+  DeviceBuffer() = default;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  ~DeviceBuffer() {
+    if (ptr) cudaFree(ptr);
+  }
+  void allocate(int64_t n, const char* what) {
+    if (ptr) cudaFree(ptr);
+    ptr = nullptr;
+    bytes = 0;
+    if (n <= 0) return;
+    const cudaError_t e = cudaMalloc(&ptr, size_t(n));
+    if (e != cudaSuccess) {
+      cudaGetLastError();
+      size_t freeB = 0, totalB = 0;
+      cudaMemGetInfo(&freeB, &totalB);
+      ptr = nullptr;
+      throw Error(fmt::format("out of GPU memory: {} needs {:.2f} GiB but only {:.2f} GiB of {:.2f} GiB are free ({})",
+                              what, gib(n), gib(int64_t(freeB)), gib(int64_t(totalB)), cudaGetErrorString(e)));
+    }
+    bytes = n;
+  }
+  template <typename T>
+  T* as() const {
+    return static_cast<T*>(ptr);
+  }
+};
+
+struct CudaLinear : Weight {
+  DeviceBuffer w;     // bf16 [rows x cols], the row blocks concatenated
+  DeviceBuffer bias;  // fp32 [rows] or empty
+};
+struct CudaVector : Weight {
+  DeviceBuffer data;  // fp32
+};
+struct CudaEmbedding : Weight {
+  DeviceBuffer data;  // as stored (F32, F16 or BF16)
+  cuda::TableType type = cuda::TableType::BF16;
+};
+
+struct CudaKvCache : KvCache {
+  DeviceBuffer k, v;  // bf16 [layer][kvHead][capacity][headDim]
+  uint64_t serial = 0;
+  int64_t layerElems() const { return int64_t(numKvHeads) * capacity * headDim; }
+  uint16_t* kLayer(int layer) const { return k.as<uint16_t>() + layer * layerElems(); }
+  uint16_t* vLayer(int layer) const { return v.as<uint16_t>() + layer * layerElems(); }
+};
+
+// Host values of any float dtype -> bf16 bits.
+void toBf16Host(const void* src, DType dt, int64_t n, uint16_t* dst) {
+  switch (dt) {
+    case DType::BF16: std::memcpy(dst, src, size_t(n) * 2); return;
+    case DType::F16: {
+      const auto* s = static_cast<const uint16_t*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = floatToBf16(f16ToFloat(s[i]));
+      return;
+    }
+    case DType::F32: {
+      const auto* s = static_cast<const float*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = floatToBf16(s[i]);
+      return;
+    }
+    default: throw Error(fmt::format("CUDA backend: weight dtype {} is not supported", dtypeName(dt)));
+  }
+}
+void toF32Host(const void* src, DType dt, int64_t n, float* dst) {
+  switch (dt) {
+    case DType::F32: std::memcpy(dst, src, size_t(n) * 4); return;
+    case DType::BF16: {
+      const auto* s = static_cast<const uint16_t*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = bf16ToFloat(s[i]);
+      return;
+    }
+    case DType::F16: {
+      const auto* s = static_cast<const uint16_t*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = f16ToFloat(s[i]);
+      return;
+    }
+    default: throw Error(fmt::format("CUDA backend: vector dtype {} is not supported", dtypeName(dt)));
+  }
+}
+int64_t elementsOf(const TensorView& v) {
+  int64_t n = 1;
+  for (int64_t d : v.shape) n *= d;
+  return n;
+}
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(int device) : device_(device) {
+    check(cudaSetDevice(device), "cudaSetDevice");
+    check(cudaGetDeviceProperties(&props_, device), "cudaGetDeviceProperties");
+    check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+    checkBlas(cublasCreate(&blas_), "cublasCreate");
+    checkBlas(cublasSetStream(blas_, stream_), "cublasSetStream");
+    checkBlas(cublasSetMathMode(blas_, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+    cuda::configureKernels();
+    checkLaunch("configureKernels");
+    // Splits per (KV head, 16-head group) of decode attention: enough warps for every SM 4 times
+    // over with GLM-4's 2 KV heads.
+    maxSplits_ = std::clamp(props_.multiProcessorCount * 4 / 2 / 4 * 4, 16, 512);
+    stepIds_.allocate(64, "decode step inputs");
+    stepPos_.allocate(64, "decode step inputs");
+    argmaxOut_.allocate(64, "argmax result");
+  }
+  ~CudaBackend() override {
+    if (graphExec_) cudaGraphExecDestroy(graphExec_);
+    if (blas_) cublasDestroy(blas_);
+    if (stream_) cudaStreamDestroy(stream_);
+  }
+
+  std::string name() const override { return "cuda"; }
+  std::string describe() const override {
+    size_t freeB = 0, totalB = 0;
+    cudaMemGetInfo(&freeB, &totalB);
+    return fmt::format("CUDA device {}: {} (sm_{}{}, {} SMs, {:.1f} GiB, {:.1f} GiB free)", device_, props_.name,
+                       props_.major, props_.minor, props_.multiProcessorCount, gib(int64_t(totalB)),
+                       gib(int64_t(freeB)));
+  }
+
+  DType kvCacheType(DType) const override { return DType::BF16; }
+  int preferredPrefillChunk() const override { return 2048; }
+
+  void checkMemory(const MemoryPlan& plan, int64_t contextLength) override {
+    size_t freeB = 0, totalB = 0;
+    check(cudaMemGetInfo(&freeB, &totalB), "cudaMemGetInfo");
+    const int64_t margin = 256ll << 20;  // cuBLAS workspace, GEMM input staging, decode partials, graph
+    const int64_t need = plan.total() + margin;
+    if (need > int64_t(freeB))
+      throw Error(fmt::format(
+          "not enough GPU memory on {}: the model needs {:.2f} GiB (weights {:.2f} + KV cache {:.2f} for {} tokens + "
+          "scratch {:.2f} + {:.2f} reserve) but {:.2f} GiB of {:.2f} GiB are free; choose a shorter context "
+          "(--context) or a smaller model",
+          props_.name, gib(need), gib(plan.weightBytes), gib(plan.kvCacheBytes), contextLength, gib(plan.scratchBytes),
+          gib(margin), gib(int64_t(freeB)), gib(int64_t(totalB))));
+  }
+
+  WeightHandle uploadLinear(const LinearView& view, WeightFormat format) override {
+    auto w = std::make_unique<CudaLinear>();
+    w->format = format;
+    w->rows = view.outFeatures;
+    w->cols = view.inFeatures;
+    w->w.allocate(w->rows * w->cols * 2, "a weight matrix");
+    std::vector<uint16_t> staging;
+    int64_t row = 0;
+    for (const TensorView* p : view.parts) {
+      const int64_t n = elementsOf(*p);
+      staging.resize(size_t(n));
+      toBf16Host(p->data, p->dtype, n, staging.data());
+      check(cudaMemcpy(w->w.as<uint16_t>() + row * w->cols, staging.data(), size_t(n) * 2, cudaMemcpyHostToDevice),
+            "weight upload");
+      row += p->shape[0];
+    }
+    if (view.hasBias()) {
+      std::vector<float> bias(size_t(w->rows));
+      int64_t r = 0;
+      for (const TensorView* b : view.biasParts) {
+        toF32Host(b->data, b->dtype, elementsOf(*b), bias.data() + r);
+        r += elementsOf(*b);
+      }
+      w->bias.allocate(w->rows * 4, "a bias vector");
+      check(cudaMemcpy(w->bias.ptr, bias.data(), bias.size() * 4, cudaMemcpyHostToDevice), "bias upload");
+    }
+    w->bytes = w->w.bytes + w->bias.bytes;
+    return keep(std::move(w));
+  }
+
+  WeightHandle uploadVector(const TensorView& view) override {
+    auto w = std::make_unique<CudaVector>();
+    w->rows = 1;
+    w->cols = elementsOf(view);
+    std::vector<float> v(size_t(w->cols));
+    toF32Host(view.data, view.dtype, w->cols, v.data());
+    w->data.allocate(w->cols * 4, "a norm vector");
+    check(cudaMemcpy(w->data.ptr, v.data(), v.size() * 4, cudaMemcpyHostToDevice), "vector upload");
+    w->bytes = w->data.bytes;
+    return keep(std::move(w));
+  }
+
+  WeightHandle uploadEmbedding(const TensorView& view) override {
+    auto w = std::make_unique<CudaEmbedding>();
+    w->rows = view.shape[0];
+    w->cols = view.shape[1];
+    switch (view.dtype) {
+      case DType::F32: w->type = cuda::TableType::F32; break;
+      case DType::F16: w->type = cuda::TableType::F16; break;
+      case DType::BF16: w->type = cuda::TableType::BF16; break;
+      default: throw Error(fmt::format("CUDA backend: embedding dtype {} is not supported", dtypeName(view.dtype)));
+    }
+    w->data.allocate(int64_t(view.bytes), "the embedding table");
+    check(cudaMemcpy(w->data.ptr, view.data, view.bytes, cudaMemcpyHostToDevice), "embedding upload");
+    w->bytes = w->data.bytes;
+    return keep(std::move(w));
+  }
+
+  Tensor allocate(int64_t rows, int64_t cols) override {
+    auto buf = std::make_unique<DeviceBuffer>();
+    buf->allocate(std::max<int64_t>(rows * cols, 1) * 4, "activations");
+    check(cudaMemset(buf->ptr, 0, size_t(buf->bytes)), "cudaMemset");
+    Tensor t;
+    t.data = buf->ptr;
+    t.rows = rows;
+    t.cols = cols;
+    t.stride = cols;
+    buffers_.push_back(std::move(buf));
+    return t;
+  }
+
+  std::unique_ptr<KvCache> createKvCache(int numLayers, int numKvHeads, int headDim, int64_t capacity,
+                                         DType) override {
+    auto c = std::make_unique<CudaKvCache>();
+    c->numLayers = numLayers;
+    c->numKvHeads = numKvHeads;
+    c->headDim = headDim;
+    c->capacity = capacity;
+    c->dtype = DType::BF16;
+    c->serial = ++cacheSerial_;
+    const int64_t bytes = int64_t(numLayers) * c->layerElems() * 2;
+    const std::string what = fmt::format("the KV cache for {} tokens ({:.2f} GiB for K and V)", capacity, gib(2 * bytes));
+    c->k.allocate(bytes, what.c_str());
+    c->v.allocate(bytes, what.c_str());
+    c->bytes = 2 * bytes;
+    return c;
+  }
+
+  void embed(WeightHandle table, std::span<const int32_t> ids, Tensor out) override {
+    const auto* t = static_cast<const CudaEmbedding*>(table);
+    const int32_t* dev = stepIds_.as<int32_t>();
+    if (!capturing_) {
+      for (size_t i = 0; i < ids.size(); ++i)
+        if (ids[i] < 0 || ids[i] >= t->rows)
+          throw Error(fmt::format("token id {} at position {} is outside the vocabulary (0..{})", ids[i], i, t->rows - 1));
+      dev = uploadIds(ids);
+    }
+    cuda::embedRows(t->data.ptr, t->type, t->cols, dev, int(ids.size()), out.f32(), out.stride, stream_);
+    checkLaunch("embed");
+  }
+
+  void rmsNorm(Tensor x, WeightHandle w, float eps, Tensor out) override {
+    cuda::rmsNorm(x.f32(), x.stride, nullptr, 0, static_cast<const CudaVector*>(w)->data.as<float>(), eps, int(x.rows),
+                  int(x.cols), out.f32(), out.stride, stream_);
+    checkLaunch("rmsNorm");
+  }
+
+  void addRmsNorm(Tensor residual, Tensor x, WeightHandle w, float eps, Tensor out) override {
+    cuda::rmsNorm(x.f32(), x.stride, residual.f32(), residual.stride, static_cast<const CudaVector*>(w)->data.as<float>(),
+                  eps, int(x.rows), int(x.cols), out.f32(), out.stride, stream_);
+    checkLaunch("addRmsNorm");
+  }
+
+  void add(Tensor residual, Tensor x) override {
+    cuda::addRows(residual.f32(), residual.stride, x.f32(), x.stride, int(residual.rows), int(residual.cols), stream_);
+    checkLaunch("add");
+  }
+
+  void matmul(Tensor x, WeightHandle wh, Tensor out) override {
+    const auto* w = static_cast<const CudaLinear*>(wh);
+    if (x.cols != w->cols || out.cols != w->rows)
+      throw Error(fmt::format("CUDA matmul: x has {} columns and out {}, the weight is {} x {}", x.cols, out.cols, w->rows,
+                              w->cols));
+    const float* bias = w->bias.ptr ? w->bias.as<float>() : nullptr;
+    const bool aligned = (reinterpret_cast<uintptr_t>(x.data) & 15) == 0 && w->cols % 8 == 0;
+    if (x.rows <= 2 && aligned) {  // decode: stream the weight once per row at bandwidth
+      for (int64_t r = 0; r < x.rows; ++r)
+        cuda::gemvBf16(w->w.as<uint16_t>(), w->rows, w->cols, x.f32() + r * x.stride, bias, out.f32() + r * out.stride,
+                       stream_);
+      checkLaunch("gemv");
+      return;
+    }
+    if (capturing_) throw Error("CUDA backend: a recorded decode step may only use the GEMV path");
+    // Chunk: x -> bf16, then out = x W^T with cuBLAS (bf16 operands, fp32 accumulate and output).
+    const int64_t need = x.rows * x.cols * 2;
+    if (gemmInput_.bytes < need) gemmInput_.allocate(need, "GEMM input staging");
+    cuda::toBf16(x.f32(), x.stride, int(x.rows), int(x.cols), gemmInput_.as<uint16_t>(), stream_);
+    checkLaunch("toBf16");
+    const float alpha = 1.0f, beta = 0.0f;
+    checkBlas(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(w->rows), int(x.rows), int(w->cols), &alpha,
+                           w->w.ptr, CUDA_R_16BF, int(w->cols), gemmInput_.ptr, CUDA_R_16BF, int(x.cols), &beta, out.data,
+                           CUDA_R_32F, int(out.stride), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+              "cublasGemmEx");
+    if (bias) {
+      cuda::addBias(out.f32(), out.stride, int(x.rows), int(out.cols), bias, stream_);
+      checkLaunch("addBias");
+    }
+  }
+
+  void ropeAppendKv(Tensor qkv, const AttentionShape& shape, const RopeParams& rope, KvCache& cacheBase, int layer,
+                    int64_t pos0) override {
+    auto& cache = static_cast<CudaKvCache&>(cacheBase);
+    if (pos0 + qkv.rows > cache.capacity)
+      throw Error(fmt::format("KV cache overflow: positions up to {} but the context holds {} tokens", pos0 + qkv.rows,
+                              cache.capacity));
+    if (rope.invFreq.size() > 128) throw Error("CUDA backend: more than 128 rotary pairs are not supported");
+    cuda::RopeArgs args;
+    std::fill(std::begin(args.invFreq), std::end(args.invFreq), 0.0f);
+    std::copy(rope.invFreq.begin(), rope.invFreq.end(), args.invFreq);
+    args.pairs = rope.rotaryDim / 2;
+    args.scaling = rope.attentionScaling;
+    cuda::ropeAppendKv(qkv.f32(), qkv.stride, int(qkv.rows), shape.numHeads, shape.numKvHeads, shape.headDim, args,
+                       position(pos0), cache.kLayer(layer), cache.vLayer(layer), cache.capacity, stream_);
+    checkLaunch("ropeAppendKv");
+  }
+
+  void attention(Tensor qkv, const AttentionShape& shape, const KvCache& cacheBase, int layer, int64_t pos0,
+                 Tensor out) override {
+    const auto& cache = static_cast<const CudaKvCache&>(cacheBase);
+    const int hd = shape.headDim;
+    const bool fast = hd == 128 && (qkv.stride % 4) == 0 && (out.stride % 2) == 0;
+    if (fast && qkv.rows == 1) {
+      const int64_t need = cuda::decodePartialFloats(shape.numHeads, shape.numKvHeads, maxSplits_) * 4;
+      if (decodePartials_.bytes < need) decodePartials_.allocate(need, "decode attention partials");  // relaxed capture allows it
+      cuda::decodeAttention(qkv.f32(), shape.numHeads, shape.numKvHeads, position(pos0), cache.kLayer(layer),
+                            cache.vLayer(layer), cache.capacity, shape.scale, decodePartials_.as<float>(), maxSplits_,
+                            out.f32(), stream_);
+      checkLaunch("decodeAttention");
+    } else if (fast && !capturing_) {
+      cuda::flashAttentionPrefill(qkv.f32(), qkv.stride, int(qkv.rows), shape.numHeads, shape.numKvHeads, pos0,
+                                  cache.kLayer(layer), cache.vLayer(layer), cache.capacity, shape.scale, out.f32(),
+                                  out.stride, stream_);
+      checkLaunch("flashAttentionPrefill");
+    } else {
+      if (hd > 256) throw Error(fmt::format("CUDA backend: head dim {} is not supported (at most 256)", hd));
+      cuda::attentionGeneric(qkv.f32(), qkv.stride, int(qkv.rows), shape.numHeads, shape.numKvHeads, hd, position(pos0),
+                             cache.kLayer(layer), cache.vLayer(layer), cache.capacity, shape.scale, out.f32(), out.stride,
+                             stream_);
+      checkLaunch("attentionGeneric");
+    }
+  }
+
+  void swiGlu(Tensor gateUp, Tensor out) override {
+    cuda::swiGlu(gateUp.f32(), gateUp.stride, int(gateUp.rows), int(out.cols), out.f32(), out.stride, stream_);
+    checkLaunch("swiGlu");
+  }
+
+  void gatherRows(Tensor src, std::span<const int64_t> rows, Tensor dst) override {
+    for (size_t i = 0; i < rows.size(); ++i)
+      check(cudaMemcpyAsync(dst.f32() + int64_t(i) * dst.stride, src.f32() + rows[i] * src.stride,
+                            size_t(src.cols) * 4, cudaMemcpyDeviceToDevice, stream_),
+            "gatherRows");
+  }
+
+  void upload(const float* host, Tensor t) override {
+    check(cudaMemcpy2DAsync(t.data, size_t(t.stride) * 4, host, size_t(t.cols) * 4, size_t(t.cols) * 4, size_t(t.rows),
+                            cudaMemcpyHostToDevice, stream_),
+          "upload");
+  }
+
+  void download(Tensor t, float* host) override {
+    check(cudaMemcpy2DAsync(host, size_t(t.cols) * 4, t.data, size_t(t.stride) * 4, size_t(t.cols) * 4, size_t(t.rows),
+                            cudaMemcpyDeviceToHost, stream_),
+          "download");
+    check(cudaStreamSynchronize(stream_), "download (synchronize)");
+  }
+
+  void synchronize() override { check(cudaStreamSynchronize(stream_), "synchronize"); }
+
+  int32_t argmaxRow(Tensor t) override {
+    cuda::argmax(t.f32(), t.cols, argmaxOut_.as<int32_t>(), stream_);
+    checkLaunch("argmax");
+    int32_t best = 0;
+    check(cudaMemcpyAsync(&best, argmaxOut_.ptr, 4, cudaMemcpyDeviceToHost, stream_), "argmax result");
+    check(cudaStreamSynchronize(stream_), "argmax (synchronize)");
+    return best;
+  }
+
+  // --- Recorded decode steps ---
+  bool supportsStepCapture() const override { return true; }
+
+  void setStepInputs(std::span<const int32_t> ids, int64_t pos0) override {
+    if (ids.size() > 16) throw Error("CUDA backend: a recorded step takes at most 16 tokens");
+    std::memcpy(stepHost_.ids, ids.data(), ids.size() * 4);
+    stepHost_.pos = pos0;
+    // Pageable source: the copy is staged before the call returns, so the host struct may change later.
+    check(cudaMemcpyAsync(stepIds_.ptr, stepHost_.ids, ids.size() * 4, cudaMemcpyHostToDevice, stream_), "step ids");
+    check(cudaMemcpyAsync(stepPos_.ptr, &stepHost_.pos, 8, cudaMemcpyHostToDevice, stream_), "step position");
+  }
+
+  bool replayStep(const KvCache& cache) override {
+    if (!graphExec_ || graphCache_ != static_cast<const CudaKvCache&>(cache).serial) return false;
+    check(cudaGraphLaunch(graphExec_, stream_), "cudaGraphLaunch");
+    return true;
+  }
+
+  void beginStepCapture() override {
+    if (graphExec_) {
+      cudaGraphExecDestroy(graphExec_);
+      graphExec_ = nullptr;
+    }
+    check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeRelaxed), "cudaStreamBeginCapture");
+    capturing_ = true;
+  }
+
+  void abortStepCapture() override {
+    capturing_ = false;
+    cudaGraph_t graph = nullptr;
+    cudaStreamEndCapture(stream_, &graph);
+    if (graph) cudaGraphDestroy(graph);
+    cudaGetLastError();
+  }
+
+  void endStepCapture(const KvCache& cache) override {
+    capturing_ = false;
+    cudaGraph_t graph = nullptr;
+    check(cudaStreamEndCapture(stream_, &graph), "cudaStreamEndCapture");
+    const cudaError_t e = cudaGraphInstantiate(&graphExec_, graph, 0);
+    cudaGraphDestroy(graph);
+    check(e, "cudaGraphInstantiate");
+    graphCache_ = static_cast<const CudaKvCache&>(cache).serial;
+    check(cudaGraphLaunch(graphExec_, stream_), "cudaGraphLaunch");
+  }
+
+ private:
+  cuda::Position position(int64_t host) const {
+    cuda::Position p;
+    p.host = host;
+    p.device = capturing_ ? stepPos_.as<int64_t>() : nullptr;
+    return p;
+  }
+  const int32_t* uploadIds(std::span<const int32_t> ids) {
+    const int64_t need = int64_t(ids.size()) * 4;
+    if (idsBuffer_.bytes < need) idsBuffer_.allocate(std::max<int64_t>(need, 4096 * 4), "token ids");
+    check(cudaMemcpyAsync(idsBuffer_.ptr, ids.data(), size_t(need), cudaMemcpyHostToDevice, stream_), "ids upload");
+    return idsBuffer_.as<int32_t>();
+  }
+  WeightHandle keep(std::unique_ptr<Weight> w) {
+    weights_.push_back(std::move(w));
+    return weights_.back().get();
+  }
+
+  int device_ = 0;
+  cudaDeviceProp props_{};
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t blas_ = nullptr;
+  int maxSplits_ = 256;
+  std::vector<std::unique_ptr<Weight>> weights_;
+  std::vector<std::unique_ptr<DeviceBuffer>> buffers_;
+  DeviceBuffer gemmInput_, idsBuffer_, decodePartials_, stepIds_, stepPos_, argmaxOut_;
+  struct {
+    int32_t ids[16];
+    int64_t pos;
+  } stepHost_{};
+  bool capturing_ = false;
+  cudaGraphExec_t graphExec_ = nullptr;
+  uint64_t graphCache_ = 0;
+  uint64_t cacheSerial_ = 0;
+};
+
+}  // namespace
+}  // namespace glm
+
+// The library's one entry point. Returns nullptr with the reason written to `reason` when there is
+// no usable device (or the engine was built against another interface version).
+extern "C" __attribute__((visibility("default"))) glm::Backend* glmchat_create_cuda_backend(int abiVersion, char* reason,
+                                                                                             size_t reasonSize) {
+  auto fail = [&](const std::string& why) -> glm::Backend* {
+    std::snprintf(reason, reasonSize, "%s", why.c_str());
+    return nullptr;
+  };
+  if (abiVersion != glm::kBackendAbiVersion)
+    return fail(fmt::format("the CUDA backend library was built for backend interface {}, the engine uses {}",
+                            glm::kBackendAbiVersion, abiVersion));
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) return fail(fmt::format("no CUDA device: {} ({})", cudaGetErrorString(e), cudaGetErrorName(e)));
+  if (count == 0) return fail("no CUDA device: the driver reports none");
+  cudaDeviceProp p{};
+  if (cudaGetDeviceProperties(&p, 0) == cudaSuccess && p.major < 8)
+    return fail(fmt::format("CUDA device 0 ({}) has compute capability {}.{}; the CUDA backend needs 8.0 or newer", p.name,
+                            p.major, p.minor));
+  try {
+    return new glm::CudaBackend(0);
+  } catch (const std::exception& ex) {
+    return fail(ex.what());
+  }
+}

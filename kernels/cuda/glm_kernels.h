@@ -1,0 +1,68 @@
+// Host-side entry points of the CUDA kernels (kernels/cuda/*.cu). Plain C++: the backend
+// (engine/src/backend/cuda/) includes this without CUDA headers beyond cudaStream_t. bf16 data is
+// passed as uint16_t. Every launcher returns after queuing work on `stream`; errors surface through
+// cudaGetLastError, which the backend checks after each call.
+#pragma once
+#include <cstdint>
+
+#include <cuda_runtime_api.h>
+
+namespace glm::cuda {
+
+// Element types of a gathered table (the embedding keeps the checkpoint's dtype).
+enum class TableType { F32 = 0, F16 = 1, BF16 = 2 };
+
+// Rotary parameters by value (kernel argument), so a captured graph needs no device copy.
+struct RopeArgs {
+  float invFreq[128];
+  int pairs = 0;          // rotaryDim / 2
+  float scaling = 1.0f;   // YaRN attention factor on cos and sin
+};
+
+// Where a position comes from: the host value, or (graph replay) a device int64 written before launch.
+struct Position {
+  int64_t host = 0;
+  const int64_t* device = nullptr;
+};
+
+void embedRows(const void* table, TableType type, int64_t cols, const int32_t* ids, int n, float* out,
+               int64_t outStride, cudaStream_t stream);
+// residual == nullptr: out = rmsNorm(x) * w. Else residual += x; out = rmsNorm(residual) * w.
+void rmsNorm(const float* x, int64_t xStride, float* residual, int64_t residualStride, const float* w, float eps,
+             int rows, int cols, float* out, int64_t outStride, cudaStream_t stream);
+void addRows(float* residual, int64_t residualStride, const float* x, int64_t xStride, int rows, int cols,
+             cudaStream_t stream);
+void swiGlu(const float* gateUp, int64_t gateUpStride, int rows, int ffn, float* out, int64_t outStride,
+            cudaStream_t stream);
+void toBf16(const float* x, int64_t xStride, int rows, int cols, uint16_t* out, cudaStream_t stream);
+void addBias(float* out, int64_t outStride, int rows, int cols, const float* bias, cudaStream_t stream);
+// out[r] = W[r] . x + bias[r] for one fp32 row x; W bf16 [m x k], k % 8 == 0, x 16-byte aligned.
+void gemvBf16(const uint16_t* w, int64_t m, int64_t k, const float* x, const float* bias, float* out,
+              cudaStream_t stream);
+// Rotates Q and K of `rows` rows (positions pos, pos+1, ...) in place and writes K, V (bf16) into the
+// cache layer [kvHeads][capacity][headDim].
+void ropeAppendKv(float* qkv, int64_t stride, int rows, int numHeads, int numKvHeads, int headDim,
+                  const RopeArgs& rope, Position pos, uint16_t* kCache, uint16_t* vCache, int64_t capacity,
+                  cudaStream_t stream);
+// Causal prefill attention, head dim 128 (tensor cores). Query rows at positions pos0.. over keys
+// [0, pos0 + rows). Q is read from qkv (already rotated).
+void flashAttentionPrefill(const float* qkv, int64_t qkvStride, int rows, int numHeads, int numKvHeads,
+                           int64_t pos0, const uint16_t* kCache, const uint16_t* vCache, int64_t capacity,
+                           float scale, float* out, int64_t outStride, cudaStream_t stream);
+// Split-KV decode attention of one query row (head dim 128): all query heads of a KV group in one warp's
+// m16 tile, `maxSplits` splits per (KV head, 16-head group), then the combine kernel.
+// partials: decodePartialFloats(...) floats of scratch.
+int64_t decodePartialFloats(int numHeads, int numKvHeads, int maxSplits);
+void decodeAttention(const float* qkv, int numHeads, int numKvHeads, Position pos, const uint16_t* kCache,
+                     const uint16_t* vCache, int64_t capacity, float scale, float* partials, int maxSplits,
+                     float* out, cudaStream_t stream);
+// Any head dim up to 256, any rows: simple and slow (the tiny fixture models and odd shapes).
+void attentionGeneric(const float* qkv, int64_t qkvStride, int rows, int numHeads, int numKvHeads, int headDim,
+                      Position pos, const uint16_t* kCache, const uint16_t* vCache, int64_t capacity, float scale,
+                      float* out, int64_t outStride, cudaStream_t stream);
+// Index of the largest value of x[0..n) into *result (the greedy token, on the device).
+void argmax(const float* x, int64_t n, int32_t* result, cudaStream_t stream);
+// Sets the kernels' shared-memory limits; call once per device before launching.
+void configureKernels();
+
+}  // namespace glm::cuda

@@ -1,0 +1,161 @@
+// glmchat-cuda-bench: the CUDA kernels alone, on random data, timed with events (median of repeats).
+// Prints one JSON object per line:
+//  - copy: device-to-device copy bandwidth (read + write), the memory ceiling;
+//  - flash_attention: causal prefill at S tokens, 32 query / 2 KV heads, hd 128, in TFLOP/s counted
+//    as FlashAttention does (4·S²·d·heads / 2), one chunk from position 0; and the last 2048-token
+//    chunk at the end of a 128K context (what chunked prefill runs);
+//  - decode_attention: one query row over len keys (KV bytes / time, GB/s);
+//  - gemv: the decode matrix shapes of GLM-4-9B (weight bytes / time, GB/s).
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "glm_kernels.h"
+
+using namespace glm::cuda;
+
+#define CHECK(x)                                                                                \
+  do {                                                                                          \
+    cudaError_t e_ = (x);                                                                       \
+    if (e_ != cudaSuccess) {                                                                    \
+      std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); \
+      std::exit(1);                                                                             \
+    }                                                                                           \
+  } while (0)
+
+__global__ void fillRandom(uint16_t* p, int64_t n, uint32_t seed, float scale) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    uint32_t h = uint32_t(i) * 2654435761u ^ seed;
+    h ^= h >> 13;
+    h *= 0x5bd1e995u;
+    h ^= h >> 15;
+    const float v = (float(h & 0xffffff) / float(0xffffff) * 2.0f - 1.0f) * scale;
+    p[i] = uint16_t(__float_as_uint(v) >> 16);
+  }
+}
+__global__ void fillRandomF(float* p, int64_t n, uint32_t seed, float scale) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    uint32_t h = uint32_t(i) * 2246822519u ^ seed;
+    h ^= h >> 13;
+    h *= 0x5bd1e995u;
+    h ^= h >> 15;
+    p[i] = (float(h & 0xffffff) / float(0xffffff) * 2.0f - 1.0f) * scale;
+  }
+}
+
+template <typename F>
+float medianMs(F&& f, int reps) {
+  cudaEvent_t a, b;
+  CHECK(cudaEventCreate(&a));
+  CHECK(cudaEventCreate(&b));
+  f();
+  f();
+  CHECK(cudaDeviceSynchronize());
+  std::vector<float> t;
+  for (int i = 0; i < reps; ++i) {
+    CHECK(cudaEventRecord(a));
+    f();
+    CHECK(cudaEventRecord(b));
+    CHECK(cudaEventSynchronize(b));
+    float ms = 0;
+    CHECK(cudaEventElapsedTime(&ms, a, b));
+    t.push_back(ms);
+  }
+  CHECK(cudaGetLastError());
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+int main(int argc, char** argv) {
+  configureKernels();
+  cudaDeviceProp prop{};
+  CHECK(cudaGetDeviceProperties(&prop, 0));
+  std::printf("{\"device\": \"%s\", \"sms\": %d}\n", prop.name, prop.multiProcessorCount);
+  const int nh = 32, nkv = 2, hd = 128, cols = (nh + 2 * nkv) * hd;
+  const float scale = 1.0f / sqrtf(128.0f);
+
+  {  // copy ceiling
+    const size_t bytes = size_t(2) << 30;
+    void *a, *b;
+    CHECK(cudaMalloc(&a, bytes));
+    CHECK(cudaMalloc(&b, bytes));
+    CHECK(cudaMemset(a, 1, bytes));
+    const float ms = medianMs([&] { cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice); }, 10);
+    std::printf("{\"kernel\": \"copy\", \"bytes\": %zu, \"ms\": %.4f, \"GBps\": %.1f}\n", bytes, ms, 2.0 * bytes / ms / 1e6);
+    CHECK(cudaFree(a));
+    CHECK(cudaFree(b));
+  }
+
+  const int64_t capacity = 131072 + 64;
+  uint16_t *kc, *vc;
+  CHECK(cudaMalloc(&kc, size_t(nkv) * capacity * hd * 2));
+  CHECK(cudaMalloc(&vc, size_t(nkv) * capacity * hd * 2));
+  fillRandom<<<1024, 256>>>(kc, int64_t(nkv) * capacity * hd, 1, 2.0f);
+  fillRandom<<<1024, 256>>>(vc, int64_t(nkv) * capacity * hd, 2, 1.0f);
+  const int maxRows = 32768;
+  float *qkv, *out, *partials;
+  CHECK(cudaMalloc(&qkv, size_t(maxRows) * cols * 4));
+  CHECK(cudaMalloc(&out, size_t(maxRows) * nh * hd * 4));
+  fillRandomF<<<1024, 256>>>(qkv, int64_t(maxRows) * cols, 3, 2.0f);
+  CHECK(cudaDeviceSynchronize());
+
+  for (int S : {4096, 16384, 32768}) {
+    const float ms = medianMs(
+        [&] { flashAttentionPrefill(qkv, cols, S, nh, nkv, 0, kc, vc, capacity, scale, out, nh * hd, nullptr); },
+        S >= 16384 ? 10 : 30);
+    const double flops = 4.0 * double(S) * S * hd * nh / 2;
+    std::printf("{\"kernel\": \"flash_attention\", \"seqlen\": %d, \"causal\": true, \"ms\": %.4f, \"TFLOPs\": %.1f}\n", S, ms,
+                flops / ms / 1e9);
+  }
+  {  // the last 2048-token chunk of a 128K prefill
+    const int n = 2048;
+    const int64_t pos0 = 131072 - n;
+    const float ms = medianMs(
+        [&] { flashAttentionPrefill(qkv, cols, n, nh, nkv, pos0, kc, vc, capacity, scale, out, nh * hd, nullptr); }, 10);
+    const double flops = 4.0 * double(n) * (double(pos0) + n / 2.0) * hd * nh;
+    std::printf("{\"kernel\": \"flash_attention_chunk\", \"pos0\": %lld, \"rows\": %d, \"ms\": %.4f, \"TFLOPs\": %.1f}\n",
+                (long long)pos0, n, ms, flops / ms / 1e9);
+  }
+
+  const int maxSplits = std::max(16, prop.multiProcessorCount * 4 / 2 / 4 * 4);
+  CHECK(cudaMalloc(&partials, size_t(decodePartialFloats(nh, nkv, maxSplits)) * 4));
+  for (int len : {1024, 32768, 131072}) {
+    Position p;
+    p.host = len - 1;
+    const float ms = medianMs(
+        [&] { decodeAttention(qkv, nh, nkv, p, kc, vc, capacity, scale, partials, maxSplits, out, nullptr); }, 50);
+    const double bytes = 2.0 * len * nkv * hd * 2;
+    std::printf("{\"kernel\": \"decode_attention\", \"len\": %d, \"us\": %.2f, \"GBps\": %.1f}\n", len, ms * 1e3,
+                bytes / ms / 1e6);
+  }
+
+  {  // GEMV over a 2 GB pool, rotating so the weight is never in L2
+    const int64_t pool = int64_t(1) << 30;  // bf16 elements
+    uint16_t* w;
+    float *x, *y;
+    CHECK(cudaMalloc(&w, size_t(pool) * 2));
+    CHECK(cudaMalloc(&x, 16384 * 4));
+    CHECK(cudaMalloc(&y, 160000 * 4));
+    fillRandom<<<4096, 256>>>(w, pool, 4, 0.02f);
+    fillRandomF<<<64, 256>>>(x, 16384, 5, 1.0f);
+    struct Shape { const char* name; int64_t m, k; };
+    for (Shape s : {Shape{"qkv", 4608, 4096}, Shape{"o", 4096, 4096}, Shape{"gate_up", 27392, 4096},
+                    Shape{"down", 4096, 13696}, Shape{"lm_head", 151552, 4096}}) {
+      const int64_t elems = s.m * s.k;
+      const int64_t copies = std::max<int64_t>(1, pool / elems);
+      int64_t i = 0;
+      const float ms = medianMs(
+          [&] {
+            gemvBf16(w + (i++ % copies) * elems, s.m, s.k, x, nullptr, y, nullptr);
+          },
+          50);
+      std::printf("{\"kernel\": \"gemv\", \"shape\": \"%s\", \"m\": %lld, \"k\": %lld, \"us\": %.2f, \"GBps\": %.1f}\n",
+                  s.name, (long long)s.m, (long long)s.k, ms * 1e3, elems * 2.0 / ms / 1e6);
+    }
+  }
+  CHECK(cudaDeviceSynchronize());
+  return 0;
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The CUDA backend on the GPU machine, in one script: configure + build (sm_90, engine and CLI only),
+# selftest, kernel benchmarks, model benchmarks at 1K/32K/128K, the peers (PyTorch SDPA flash and
+# cuDNN, transformers prefill) and the long-context parity against transformers.
+#   tools/device/run.sh OUTDIR [STAGE...]    STAGE: build selftest kernels bench peers parity (default: all)
+# Writes logs and JSON into OUTDIR and ends with a short table (tools/device/summary.py).
+set -uo pipefail
+OUT=${1:?usage: tools/device/run.sh OUTDIR [build selftest kernels bench peers parity]}
+shift
+STAGES=${*:-build selftest kernels bench peers parity}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${GLMCHAT_DEVICE_BUILD:-$ROOT/build-device}
+WORK=${GLMCHAT_DEVICE_WORK:-/tmp/glmchat-device}
+mkdir -p "$OUT" "$WORK"
+has() { [[ " $STAGES " == *" $1 "* ]]; }
+log() { echo "== $(date +%T) $*" | tee -a "$OUT/run.log"; }
+
+# Development packages the machine may lack: Debian .debs brought in .debs/, unpacked into /opt/dev.
+DEVENV=()
+if [ -d "$ROOT/.debs" ]; then
+  mkdir -p /opt/dev
+  for d in "$ROOT"/.debs/*.deb; do dpkg -x "$d" /opt/dev; done
+  DEVENV=(env PATH=/opt/dev/usr/bin:$PATH LD_LIBRARY_PATH=/opt/dev/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
+          PKG_CONFIG_SYSROOT_DIR=/opt/dev
+          PKG_CONFIG_PATH=/opt/dev/usr/lib/x86_64-linux-gnu/pkgconfig:/opt/dev/usr/share/pkgconfig)
+fi
+CLI=("${DEVENV[@]}" "$BUILD/engine/cli/glmchat-cli")
+nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,power.limit --format=csv | tee "$OUT/gpu.txt"
+
+if has build; then
+  log build
+  NVCC=/usr/local/cuda/bin/nvcc; [ -x "$NVCC" ] || NVCC=$(command -v nvcc)
+  "${DEVENV[@]}" cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGLMCHAT_WITH_APP=OFF \
+    -DGLMCHAT_WITH_VULKAN=OFF -DGLMCHAT_WITH_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_CUDA_COMPILER="$NVCC" \
+    -DGLMCHAT_BUILD_TESTS=OFF -DCMAKE_PREFIX_PATH=/opt/dev/usr > "$OUT/build.log" 2>&1 &&
+  "${DEVENV[@]}" ninja -C "$BUILD" glmchat-cli glmchat-cuda-bench >> "$OUT/build.log" 2>&1
+  rc=$?; tail -5 "$OUT/build.log"; [ $rc -eq 0 ] || { echo "BUILD FAILED"; grep -E "error" "$OUT/build.log" | head -30; exit 1; }
+fi
+
+if has selftest; then
+  log selftest
+  "${CLI[@]}" selftest --backend cuda 2>&1 | tee "$OUT/selftest.txt" | grep -E "FAIL|selftest on" ; true
+fi
+
+if has kernels; then
+  log kernels
+  "${DEVENV[@]}" "$BUILD/engine/cli/glmchat-cuda-bench" 2>&1 | tee "$OUT/kernels.jsonl"
+fi
+
+if has bench; then
+  log bench
+  # Counted as llama-bench: prefill = one pass over the prompt with logits for the last position;
+  # decode = the forward passes of the generated tokens only.
+  "${CLI[@]}" bench --backend cuda --random-weights glm-4-9b --ctx 131072 --contexts 1024,32768,131040 -g 32 \
+    -o "$OUT/bench.json" 2>&1 | grep -v "^loading" | tail -25
+  "${CLI[@]}" info --random-weights glm-4-9b --ctx 131072 --kv-cache bf16 --json > "$OUT/plan_128k.json" 2>&1
+fi
+
+if has peers; then
+  log peers
+  python3 "$ROOT/tools/device/peers.py" --out "$OUT/peers.json" 2>&1 | tail -20
+fi
+
+if has parity; then
+  log parity
+  python3 "$ROOT/tools/reference/long_context_parity.py" make --dir "$WORK/parity" 2>&1 | tail -12
+  for n in 32768 131072; do
+    "${CLI[@]}" logits --backend cuda -m "$WORK/parity/model" --ids "$WORK/parity/ids_$n.txt" --positions last \
+      --ctx $n -o "$WORK/parity/ours_$n.json" 2>&1 | grep -v "^loading" | tail -3
+  done
+  python3 "$ROOT/tools/reference/long_context_parity.py" compare --dir "$WORK/parity" --out "$OUT/parity.json" 2>&1 | tail -8
+fi
+
+python3 "$ROOT/tools/device/summary.py" "$OUT" 2>&1 | tee "$OUT/summary.txt"
