@@ -1,0 +1,134 @@
+#include "modelcatalog.h"
+
+#include <QDir>
+#include <QDirIterator>
+#include <QFileInfo>
+#include <QLocale>
+#include <QtConcurrent/QtConcurrentRun>
+
+#include "glmengine/config.h"
+#include "glmengine/model.h"
+
+FoundModel inspectModelFolder(const QString& path) {
+  FoundModel m;
+  m.path = QDir(path).absolutePath();
+  m.name = QDir(path).dirName();
+  // Hugging Face cache: .../models--THUDM--glm-4-9b-chat/snapshots/<hash> -> THUDM/glm-4-9b-chat
+  if (m.path.contains(QStringLiteral("/snapshots/"))) {
+    const QString repo = m.path.section(QStringLiteral("/snapshots/"), 0, 0).section(QLatin1Char('/'), -1);
+    if (repo.startsWith(QStringLiteral("models--"))) m.name = repo.mid(8).replace(QStringLiteral("--"), QStringLiteral("/"));
+  }
+  try {
+    const glm::ModelConfig config = glm::parseConfigFile((m.path + QStringLiteral("/config.json")).toStdString());
+    m.family = QString::fromStdString(std::string(glm::familyName(config.family)));
+    m.parameterCount = glm::parameterCount(config);
+    m.contextLength = config.maxPositions;
+    const glm::MemoryPlan onePlan = glm::planMemory(config, 1, glm::DType::F32, 256);
+    const glm::MemoryPlan twoPlan = glm::planMemory(config, 2, glm::DType::F32, 256);
+    m.kvBytesPerToken = twoPlan.kvCacheBytes - onePlan.kvCacheBytes;
+    m.weightBytes = onePlan.weightBytes + onePlan.scratchBytes;
+  } catch (const std::exception& e) {
+    m.error = QString::fromUtf8(e.what());
+  }
+  return m;
+}
+
+QStringList defaultModelSearchRoots() {
+  QStringList roots;
+  for (const QString& d : qEnvironmentVariable("GLMCHAT_MODEL_DIRS").split(QLatin1Char(':'), Qt::SkipEmptyParts)) roots << d;
+  const QString home = QDir::homePath();
+  if (qEnvironmentVariableIsSet("HF_HUB_CACHE")) roots << qEnvironmentVariable("HF_HUB_CACHE");
+  if (qEnvironmentVariableIsSet("HF_HOME")) roots << qEnvironmentVariable("HF_HOME") + QStringLiteral("/hub");
+  roots << home + QStringLiteral("/.cache/huggingface/hub") << home + QStringLiteral("/models");
+  return roots;
+}
+
+QList<FoundModel> discoverModels(const QStringList& roots, const QStringList& recent) {
+  QList<FoundModel> found;
+  QStringList seen;
+  auto add = [&](const QString& dir, bool isRecent) {
+    const QString canonical = QFileInfo(dir).canonicalFilePath();
+    if (canonical.isEmpty() || seen.contains(canonical)) return;
+    if (!QFileInfo::exists(dir + QStringLiteral("/config.json"))) return;
+    seen << canonical;
+    FoundModel m = inspectModelFolder(dir);
+    m.recent = isRecent;
+    if (isRecent || m.error.isEmpty()) found << m;  // unknown architectures found by scanning are skipped
+  };
+  for (const QString& r : recent) add(r, true);
+  for (const QString& root : roots) {
+    // A model folder is at most three levels down (hub: models--x--y/snapshots/<hash>).
+    QDirIterator it(root, {QStringLiteral("config.json")}, QDir::Files, QDirIterator::Subdirectories);
+    while (it.hasNext()) {
+      const QString file = it.next();
+      const QString rel = QDir(root).relativeFilePath(file);
+      if (rel.count(QLatin1Char('/')) > 3) continue;
+      add(QFileInfo(file).absolutePath(), false);
+    }
+  }
+  return found;
+}
+
+ModelCatalog::ModelCatalog(QObject* parent) : QAbstractListModel(parent) {
+  connect(&watcher_, &QFutureWatcher<QList<FoundModel>>::finished, this, [this] {
+    const int before = rows_.size();
+    beginResetModel();
+    rows_ = watcher_.result();
+    endResetModel();
+    if (before != rows_.size()) emit countChanged();
+    emit scanningChanged();
+  });
+}
+
+int ModelCatalog::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : rows_.size(); }
+
+qint64 ModelCatalog::memoryBytes(const FoundModel& m) const {
+  const qint64 ctx = m.contextLength > 0 ? std::min<qint64>(contextLength_, m.contextLength) : contextLength_;
+  return m.weightBytes + m.kvBytesPerToken * ctx;
+}
+
+QString ModelCatalog::formatBytes(qint64 bytes) { return QLocale().formattedDataSize(bytes, 1, QLocale::DataSizeSIFormat); }
+
+QVariant ModelCatalog::data(const QModelIndex& index, int role) const {
+  if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) return {};
+  const FoundModel& m = rows_.at(index.row());
+  switch (role) {
+    case Qt::DisplayRole:
+    case NameRole: return m.name;
+    case PathRole: return m.path;
+    case FamilyRole: return m.family;
+    case ParametersRole:
+      return m.parameterCount >= 1'000'000'000 ? QStringLiteral("%1B").arg(m.parameterCount / 1e9, 0, 'f', 1)
+                                               : QStringLiteral("%1M").arg(m.parameterCount / 1e6, 0, 'f', 1);
+    case MemoryRole: return m.error.isEmpty() ? formatBytes(memoryBytes(m)) : QString();
+    case RecentRole: return m.recent;
+    case ErrorRole: return m.error;
+  }
+  return {};
+}
+
+QHash<int, QByteArray> ModelCatalog::roleNames() const {
+  return {{NameRole, "name"},     {PathRole, "path"},     {FamilyRole, "family"}, {ParametersRole, "parameters"},
+          {MemoryRole, "memory"}, {RecentRole, "recent"}, {ErrorRole, "error"}};
+}
+
+void ModelCatalog::setContextLength(int tokens) {
+  if (tokens == contextLength_) return;
+  contextLength_ = tokens;
+  emit contextLengthChanged();
+  if (!rows_.isEmpty()) emit dataChanged(index(0), index(rows_.size() - 1), {MemoryRole});
+}
+
+void ModelCatalog::refresh(const QStringList& recent) {
+  if (watcher_.isRunning()) return;
+  const QStringList roots = defaultModelSearchRoots();
+  watcher_.setFuture(QtConcurrent::run([roots, recent] { return discoverModels(roots, recent); }));
+  emit scanningChanged();
+}
+
+QString ModelCatalog::memoryText(const QString& path) const {
+  for (const FoundModel& m : rows_)
+    if (m.path == path && m.error.isEmpty()) return formatBytes(memoryBytes(m));
+  const FoundModel m = inspectModelFolder(path);
+  return m.error.isEmpty() ? formatBytes(memoryBytes(m)) : QString();
+}

@@ -1,0 +1,61 @@
+// ModelCatalog: GLM model folders found on disk (the Hugging Face cache, ~/models, folders the user
+// opened before), each with what it needs in memory at the chosen context length, before loading.
+// The scan runs off the GUI thread.
+#pragma once
+#include <QAbstractListModel>
+#include <QFutureWatcher>
+#include <QtQml/qqmlregistration.h>
+
+struct FoundModel {
+  QString name;
+  QString path;
+  QString family;          // "glm-4", "chatglm3", ...
+  qint64 parameterCount = 0;
+  qint64 contextLength = 0;  // the model's maximum
+  qint64 weightBytes = 0;
+  qint64 kvBytesPerToken = 0;
+  bool recent = false;
+  QString error;           // why it cannot be used ("" when fine)
+};
+
+// Reads one folder's config.json; error is set when it is not a model the engine can run.
+FoundModel inspectModelFolder(const QString& path);
+// The folders searched: $GLMCHAT_MODEL_DIRS (':'-separated), the Hugging Face hub cache
+// ($HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub) and ~/models.
+QStringList defaultModelSearchRoots();
+QList<FoundModel> discoverModels(const QStringList& roots, const QStringList& recent);
+
+class ModelCatalog : public QAbstractListModel {
+  Q_OBJECT
+  QML_ELEMENT
+  QML_UNCREATABLE("owned by ChatController")
+  Q_PROPERTY(int count READ rowCount NOTIFY countChanged)
+  Q_PROPERTY(bool scanning READ scanning NOTIFY scanningChanged)
+  Q_PROPERTY(int contextLength READ contextLength WRITE setContextLength NOTIFY contextLengthChanged)
+ public:
+  enum Role { NameRole = Qt::UserRole + 1, PathRole, FamilyRole, ParametersRole, MemoryRole, RecentRole, ErrorRole };
+  explicit ModelCatalog(QObject* parent = nullptr);
+
+  int rowCount(const QModelIndex& parent = {}) const override;
+  QVariant data(const QModelIndex& index, int role) const override;
+  QHash<int, QByteArray> roleNames() const override;
+
+  bool scanning() const { return watcher_.isRunning(); }
+  int contextLength() const { return contextLength_; }
+  void setContextLength(int tokens);
+  Q_INVOKABLE void refresh(const QStringList& recent);
+  // Bytes a model folder needs at the chosen context (weights + KV cache), as text ("4.2 GB").
+  Q_INVOKABLE QString memoryText(const QString& path) const;
+  static QString formatBytes(qint64 bytes);
+
+ signals:
+  void countChanged();
+  void scanningChanged();
+  void contextLengthChanged();
+
+ private:
+  qint64 memoryBytes(const FoundModel& m) const;
+  QFutureWatcher<QList<FoundModel>> watcher_;
+  QList<FoundModel> rows_;
+  int contextLength_ = 8192;
+};
