@@ -4,6 +4,7 @@
 #include <QtTest>
 
 #include "engineworker.h"
+#include "queued_spy.h"
 
 namespace {
 
@@ -35,7 +36,7 @@ class EngineWorkerTest : public QObject {
   // A user message of about `tokens` tokens in the fixture's tokenizer.
   QString promptOfAbout(int tokens) {
     const QString sentence = QStringLiteral("The quick brown fox jumps over the lazy dog. ");
-    QSignalSpy counted(worker(), &EngineWorker::tokensCounted);
+    QueuedSpy counted(worker(), &EngineWorker::tokensCounted);
     QMetaObject::invokeMethod(worker(), "countTokens", Qt::QueuedConnection, Q_ARG(quint64, 1),
                               Q_ARG(QString, sentence.repeated(20)));
     if (!QTest::qWaitFor([&] { return !counted.isEmpty(); }, 10000)) return {};
@@ -48,8 +49,8 @@ class EngineWorkerTest : public QObject {
                               Q_ARG(QList<ChatTurn>, turns), Q_ARG(SamplingSettings, s));
   }
   bool load(const LoadRequest& r, QString* error = nullptr) {
-    QSignalSpy loaded(worker(), &EngineWorker::modelLoaded);
-    QSignalSpy failed(worker(), &EngineWorker::loadFailed);
+    QueuedSpy loaded(worker(), &EngineWorker::modelLoaded);
+    QueuedSpy failed(worker(), &EngineWorker::loadFailed);
     QMetaObject::invokeMethod(worker(), "loadModel", Qt::QueuedConnection, Q_ARG(LoadRequest, r));
     if (!QTest::qWaitFor([&] { return loaded.count() + failed.count() > 0; }, 30000)) return false;
     if (!failed.isEmpty() && error) *error = failed.first().first().toString();
@@ -67,15 +68,15 @@ class EngineWorkerTest : public QObject {
     QVERIFY(!load(r, &error));
     QVERIFY2(error.contains(QStringLiteral("/nonexistent/glm-model")), qPrintable(error));
     QVERIFY(error.size() > 40);  // says what is wrong, not just "failed"
-    QSignalSpy failed(worker(), &EngineWorker::generationFailed);
+    QueuedSpy failed(worker(), &EngineWorker::generationFailed);
     generate(1, {{"user", "hi"}}, sampling(4));
     QVERIFY(QTest::qWaitFor([&] { return !failed.isEmpty(); }, 5000));
     QVERIFY(!failed.first().at(1).toString().isEmpty());
   }
 
   void loadReportsProgressBackendAndReason() {
-    QSignalSpy progress(worker(), &EngineWorker::loadProgress);
-    QSignalSpy loaded(worker(), &EngineWorker::modelLoaded);
+    QueuedSpy progress(worker(), &EngineWorker::loadProgress);
+    QueuedSpy loaded(worker(), &EngineWorker::modelLoaded);
     QMetaObject::invokeMethod(worker(), "loadModel", Qt::QueuedConnection, Q_ARG(LoadRequest, tinyModel()));
     QVERIFY(QTest::qWaitFor([&] { return !loaded.isEmpty(); }, 30000));
     QVERIFY(!progress.isEmpty());
@@ -89,9 +90,9 @@ class EngineWorkerTest : public QObject {
 
   void aReplyStreamsInBatches() {
     QVERIFY(load(tinyModel()));
-    QSignalSpy text(worker(), &EngineWorker::textGenerated);
-    QSignalSpy finished(worker(), &EngineWorker::generationFinished);
-    QSignalSpy failed(worker(), &EngineWorker::generationFailed);
+    QueuedSpy text(worker(), &EngineWorker::textGenerated);
+    QueuedSpy finished(worker(), &EngineWorker::generationFinished);
+    QueuedSpy failed(worker(), &EngineWorker::generationFailed);
     generate(7, {{"system", "You are terse."}, {"user", "Hello there"}}, sampling(48));
     QVERIFY(QTest::qWaitFor([&] { return finished.count() + failed.count() > 0; }, 30000));
     QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().at(1).toString()));
@@ -108,8 +109,8 @@ class EngineWorkerTest : public QObject {
 
   void aLongPrefillCanBeCancelled() {
     QVERIFY(load(tinyModel()));
-    QSignalSpy progress(worker(), &EngineWorker::prefillProgress);
-    QSignalSpy finished(worker(), &EngineWorker::generationFinished);
+    QueuedSpy progress(worker(), &EngineWorker::prefillProgress);
+    QueuedSpy finished(worker(), &EngineWorker::generationFinished);
     generate(9, {{"user", promptOfAbout(2500)}}, sampling(8));
     QVERIFY(QTest::qWaitFor([&] { return !progress.isEmpty(); }, 30000));
     worker()->requestStop();  // thread-safe, from the GUI thread
@@ -123,8 +124,8 @@ class EngineWorkerTest : public QObject {
     // The fixture's output is random: some seeds end the reply at once. Try seeds until a reply is
     // still streaming when the first text arrives, then stop it.
     for (int seed = 1; seed <= 20; ++seed) {
-      QSignalSpy text(worker(), &EngineWorker::textGenerated);
-      QSignalSpy finished(worker(), &EngineWorker::generationFinished);
+      QueuedSpy text(worker(), &EngineWorker::textGenerated);
+      QueuedSpy finished(worker(), &EngineWorker::generationFinished);
       SamplingSettings s = sampling(100000);
       s.seed = seed;
       generate(100 + seed, {{"user", "Tell me a very long story"}}, s);
@@ -142,9 +143,9 @@ class EngineWorkerTest : public QObject {
 
   void theSecondTurnReusesTheKvCache() {
     QVERIFY(load(tinyModel()));
-    QSignalSpy prefill(worker(), &EngineWorker::prefillFinished);
-    QSignalSpy text(worker(), &EngineWorker::textGenerated);
-    QSignalSpy finished(worker(), &EngineWorker::generationFinished);
+    QueuedSpy prefill(worker(), &EngineWorker::prefillFinished);
+    QueuedSpy text(worker(), &EngineWorker::textGenerated);
+    QueuedSpy finished(worker(), &EngineWorker::generationFinished);
     const QList<ChatTurn> first = {{"user", "What is the capital of France?"}};
     generate(1, first, sampling(16));
     QVERIFY(QTest::qWaitFor([&] { return !finished.isEmpty(); }, 30000));
@@ -167,10 +168,10 @@ class EngineWorkerTest : public QObject {
   void theGuiEventLoopAnswersWithin50msDuringALongPrefill() {
     QVERIFY(load(tinyModel()));
     const QString longText = promptOfAbout(3100);
-    QSignalSpy prefillProgress(worker(), &EngineWorker::prefillProgress);
-    QSignalSpy prefill(worker(), &EngineWorker::prefillFinished);
-    QSignalSpy finished(worker(), &EngineWorker::generationFinished);
-    QSignalSpy failed(worker(), &EngineWorker::generationFailed);
+    QueuedSpy prefillProgress(worker(), &EngineWorker::prefillProgress);
+    QueuedSpy prefill(worker(), &EngineWorker::prefillFinished);
+    QueuedSpy finished(worker(), &EngineWorker::generationFinished);
+    QueuedSpy failed(worker(), &EngineWorker::generationFailed);
 
     // A 5 ms timer on the GUI thread; the longest gap between its ticks is how long the event loop
     // was unable to answer.
