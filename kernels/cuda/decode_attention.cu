@@ -3,7 +3,8 @@
 // heads of a KV group are the M=16 rows of one mma tile), plus the partials (splits·16·130·4 per
 // group, written and read once). FLOPs 4·len·heads·128: far below the tensor cores' rate.
 //
-// Grid: (maxSplits / kWarps, kvHeads · headGroups). Each warp owns one split of the keys and streams
+// Grid: (maxSplits / kWarps, kvHeads · headGroups), two blocks per SM (decodeMaxSplits gives 8 warps
+// per SM). Each warp owns one split of the keys and streams
 // it through its own kStages-deep cp.async ring of 16-key K/V tiles; the split length is derived
 // on the device from the position (read from device memory under graph replay), so one captured
 // graph serves every step. The combine kernel merges the splits by their log-sum-exp.
@@ -17,11 +18,14 @@ struct DecodeTraits {
   static constexpr int kWarps = 4;
   static constexpr int kThreads = kWarps * 32;
   static constexpr int kTileKeys = 16;
-  static constexpr int kStages = 4;
+  static constexpr int kStages = 3;  // 2 tiles in flight per warp, 2 blocks (8 warps) per SM
   static constexpr int kTileElems = kTileKeys * kHeadDim;
   static constexpr int kMinSplitKeys = 64;
   static constexpr int kWarpSmemElems = kStages * 2 * kTileElems;
-  static constexpr int kSmemBytes = (16 * kHeadDim + kWarps * kWarpSmemElems) * 2;  // 4 KB + 4 x 32 KB
+  static constexpr int kSmemBytes = (16 * kHeadDim + kWarps * kWarpSmemElems) * 2;  // 4 KB + 4 x 24 KB
+  static constexpr int kMaxSplits = 1024;  // the combine kernel's limit
+  static constexpr int kCombineThreads = 256;
+  static constexpr int kCombineSlice = 32;  // dims per combine block
 };
 using D = DecodeTraits;
 
@@ -31,7 +35,7 @@ __device__ __forceinline__ int64_t splitLength(int64_t len, int maxSplits) {
   return per < D::kMinSplitKeys ? D::kMinSplitKeys : per;
 }
 
-__global__ void __launch_bounds__(D::kThreads)
+__global__ void __launch_bounds__(D::kThreads, 2)
     decodeAttentionKernel(const float* __restrict__ qkv, int nh, int nkv, Position pos,
                           const __nv_bfloat16* __restrict__ kCache, const __nv_bfloat16* __restrict__ vCache,
                           int64_t capacity, float scaleLog2, float* __restrict__ partials, int maxSplits) {
@@ -180,13 +184,16 @@ __global__ void __launch_bounds__(D::kThreads)
   }
 }
 
-// One block per query head, one thread per dim: the split weights exp2(m_s - M) go to shared memory
-// once, then every thread sums its dim over the splits with independent, coalesced loads.
-__global__ void __launch_bounds__(128)
+// Grid (query heads, 128 / kCombineSlice dim slices), 256 threads. The split weights exp2(m_s - M) go
+// to shared memory once; then each thread sums one float4 of the slice over every 32nd split
+// (independent, coalesced loads), and the 32 split groups are added in shared memory.
+__global__ void __launch_bounds__(D::kCombineThreads)
     decodeCombineKernel(int nh, int nkv, Position pos, const float* __restrict__ partials, int maxSplits,
                         int groupsTotal, float* __restrict__ out) {
-  __shared__ float weight[512], scratch[4];
-  const int h = blockIdx.x, d = threadIdx.x;
+  constexpr int kWarpsC = D::kCombineThreads / 32, kVec = D::kCombineSlice / 4, kGroups = D::kCombineThreads / kVec;
+  __shared__ float weight[D::kMaxSplits], scratch[kWarpsC];
+  __shared__ float4 red[kGroups][kVec + 1];
+  const int h = blockIdx.x, tid = threadIdx.x, lane = tid & 31, wid = tid >> 5;
   const int group = nh / nkv, headGroups = (group + 15) / 16;
   const int kvh = h / group, i = h % group, hg = i / 16, row = i % 16;
   const int gy = kvh * headGroups + hg;
@@ -195,38 +202,61 @@ __global__ void __launch_bounds__(128)
   const int used = int((len + splitLen - 1) / splitLen);
   const float* ml = partials + int64_t(groupsTotal) * maxSplits * 16 * D::kHeadDim;
   float m = -INFINITY;
-  for (int s = d; s < used; s += 128) m = fmaxf(m, ml[((int64_t(gy) * maxSplits + s) * 16 + row) * 2]);
+  for (int s = tid; s < used; s += D::kCombineThreads) m = fmaxf(m, ml[((int64_t(gy) * maxSplits + s) * 16 + row) * 2]);
   m = warpMax(m);
-  if ((d & 31) == 0) scratch[d >> 5] = m;
+  if (lane == 0) scratch[wid] = m;
   __syncthreads();
-  m = fmaxf(fmaxf(scratch[0], scratch[1]), fmaxf(scratch[2], scratch[3]));
+  m = scratch[0];
+#pragma unroll
+  for (int w = 1; w < kWarpsC; ++w) m = fmaxf(m, scratch[w]);
   __syncthreads();
   float l = 0.0f;
-  for (int s = d; s < used; s += 128) {
+  for (int s = tid; s < used; s += D::kCombineThreads) {
     const int64_t p = (int64_t(gy) * maxSplits + s) * 16 + row;
     const float w = exp2f(ml[p * 2] - m);
     weight[s] = w;
     l += ml[p * 2 + 1] * w;
   }
   l = warpSum(l);
-  if ((d & 31) == 0) scratch[d >> 5] = l;
+  if (lane == 0) scratch[wid] = l;
   __syncthreads();
-  l = scratch[0] + scratch[1] + scratch[2] + scratch[3];
-  const float* o = partials + (int64_t(gy) * maxSplits * 16 + row) * D::kHeadDim + d;
-  float acc0 = 0.0f, acc1 = 0.0f;
-  int s = 0;
-  for (; s + 1 < used; s += 2) {
-    acc0 = fmaf(o[int64_t(s) * 16 * D::kHeadDim], weight[s], acc0);
-    acc1 = fmaf(o[int64_t(s + 1) * 16 * D::kHeadDim], weight[s + 1], acc1);
+  l = 0.0f;
+#pragma unroll
+  for (int w = 0; w < kWarpsC; ++w) l += scratch[w];
+  const int vec = tid % kVec, sg = tid / kVec;
+  const float* o = partials + (int64_t(gy) * maxSplits * 16 + row) * D::kHeadDim + blockIdx.y * D::kCombineSlice + vec * 4;
+  float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+#pragma unroll 4
+  for (int s = sg; s < used; s += kGroups) {
+    const float4 v = *reinterpret_cast<const float4*>(o + int64_t(s) * 16 * D::kHeadDim);
+    const float w = weight[s];
+    acc.x = fmaf(v.x, w, acc.x);
+    acc.y = fmaf(v.y, w, acc.y);
+    acc.z = fmaf(v.z, w, acc.z);
+    acc.w = fmaf(v.w, w, acc.w);
   }
-  if (s < used) acc0 = fmaf(o[int64_t(s) * 16 * D::kHeadDim], weight[s], acc0);
-  out[h * D::kHeadDim + d] = (acc0 + acc1) / l;
+  red[sg][vec] = acc;
+  __syncthreads();
+  if (tid < D::kCombineSlice) {
+    const int v = tid / 4, e = tid % 4;
+    float sum = 0.0f;
+    for (int g = 0; g < kGroups; ++g) sum += reinterpret_cast<const float*>(&red[g][v])[e];
+    out[h * D::kHeadDim + blockIdx.y * D::kCombineSlice + tid] = sum / l;
+  }
 }
 
 }  // namespace
 
 void configureDecodeAttention() {
   cudaFuncSetAttribute(decodeAttentionKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, D::kSmemBytes);
+  cudaFuncSetAttribute(decodeAttentionKernel, cudaFuncAttributePreferredSharedMemoryCarveout,
+                       int(cudaSharedmemCarveoutMaxShared));  // two 100 KB blocks per SM
+}
+
+int decodeMaxSplits(int sms, int numKvHeads) {
+  // 8 warps (2 blocks) per SM, one split each, over the KV heads; a multiple of the block's warps.
+  const int per = sms * 2 * D::kWarps / (numKvHeads > 0 ? numKvHeads : 1) / D::kWarps * D::kWarps;
+  return per < 16 ? 16 : (per > D::kMaxSplits ? D::kMaxSplits : per);
 }
 
 int64_t decodePartialFloats(int numHeads, int numKvHeads, int maxSplits) {
@@ -243,8 +273,8 @@ void decodeAttention(const float* qkv, int numHeads, int numKvHeads, Position po
   decodeAttentionKernel<<<grid, D::kThreads, D::kSmemBytes, stream>>>(
       qkv, numHeads, numKvHeads, pos, reinterpret_cast<const __nv_bfloat16*>(kCache),
       reinterpret_cast<const __nv_bfloat16*>(vCache), capacity, scale * kLog2e, partials, maxSplits);
-  decodeCombineKernel<<<unsigned(numHeads), D::kHeadDim, 0, stream>>>(numHeads, numKvHeads, pos, partials, maxSplits,
-                                                                      groupsTotal, out);
+  decodeCombineKernel<<<dim3(unsigned(numHeads), unsigned(D::kHeadDim / D::kCombineSlice)), D::kCombineThreads, 0,
+                        stream>>>(numHeads, numKvHeads, pos, partials, maxSplits, groupsTotal, out);
 }
 
 }  // namespace glm::cuda

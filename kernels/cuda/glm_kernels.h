@@ -64,5 +64,7 @@ void attentionGeneric(const float* qkv, int64_t qkvStride, int rows, int numHead
 void argmax(const float* x, int64_t n, int32_t* result, cudaStream_t stream);
 // Sets the kernels' shared-memory limits; call once per device before launching.
 void configureKernels();
+// Splits per (KV head, 16-head group) for decodeAttention on a device with `sms` multiprocessors.
+int decodeMaxSplits(int sms, int numKvHeads);
 
 }  // namespace glm::cuda

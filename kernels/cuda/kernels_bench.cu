@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
                 (long long)pos0, n, ms, flops / ms / 1e9);
   }
 
-  const int maxSplits = std::max(16, prop.multiProcessorCount * 4 / 2 / 4 * 4);
+  const int maxSplits = decodeMaxSplits(prop.multiProcessorCount, nkv);
   CHECK(cudaMalloc(&partials, size_t(decodePartialFloats(nh, nkv, maxSplits)) * 4));
   for (int len : {1024, 32768, 131072}) {
     Position p;
@@ -154,6 +154,35 @@ int main(int argc, char** argv) {
           50);
       std::printf("{\"kernel\": \"gemv\", \"shape\": \"%s\", \"m\": %lld, \"k\": %lld, \"us\": %.2f, \"GBps\": %.1f}\n",
                   s.name, (long long)s.m, (long long)s.k, ms * 1e3, elems * 2.0 / ms / 1e6);
+    }
+    // The decode step's four GEMVs of 40 layers (qkv, o, gate_up, down; 5 distinct
+    // layers of weights in the pool, 8 times), back to back in one CUDA graph: the weight
+    // bytes over the graph's time, as the model sees them.
+    {
+      cudaStream_t st;
+      CHECK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
+      const Shape layer[4] = {{"qkv", 4608, 4096}, {"o", 4096, 4096}, {"gate_up", 27392, 4096}, {"down", 4096, 13696}};
+      int64_t layerElems = 0;
+      for (const Shape& s : layer) layerElems += s.m * s.k;
+      const int64_t distinct = std::min<int64_t>(5, pool / layerElems);
+      CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeRelaxed));
+      for (int l = 0; l < 40; ++l) {
+        int64_t off = (l % distinct) * layerElems;
+        for (const Shape& s : layer) {
+          gemvBf16(w + off, s.m, s.k, x, nullptr, y, st);
+          off += s.m * s.k;
+        }
+      }
+      cudaGraph_t g;
+      cudaGraphExec_t ge;
+      CHECK(cudaStreamEndCapture(st, &g));
+      CHECK(cudaGraphInstantiate(&ge, g, 0));
+      const float ms = medianMs([&] { cudaGraphLaunch(ge, 0); }, 10);
+      std::printf("{\"kernel\": \"gemv_chain40\", \"us\": %.1f, \"GBps\": %.1f}\n", ms * 1e3,
+                  40.0 * layerElems * 2.0 / ms / 1e6);
+      CHECK(cudaGraphExecDestroy(ge));
+      CHECK(cudaGraphDestroy(g));
+      CHECK(cudaStreamDestroy(st));
     }
   }
   CHECK(cudaDeviceSynchronize());

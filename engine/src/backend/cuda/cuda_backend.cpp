@@ -136,9 +136,9 @@ class CudaBackend final : public Backend {
     checkBlas(cublasSetMathMode(blas_, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
     cuda::configureKernels();
     checkLaunch("configureKernels");
-    // Splits per (KV head, 16-head group) of decode attention: enough warps for every SM 4 times
-    // over with GLM-4's 2 KV heads.
-    maxSplits_ = std::clamp(props_.multiProcessorCount * 4 / 2 / 4 * 4, 16, 512);
+    // Splits per (KV head, 16-head group) of decode attention: 8 warps (two blocks) on every SM with
+    // GLM-4's 2 KV heads.
+    maxSplits_ = cuda::decodeMaxSplits(props_.multiProcessorCount, 2);
     stepIds_.allocate(64, "decode step inputs");
     stepPos_.allocate(64, "decode step inputs");
     argmaxOut_.allocate(64, "argmax result");
