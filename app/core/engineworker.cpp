@@ -1,5 +1,8 @@
 #include "engineworker.h"
 
+#include <QThread>
+#include <algorithm>
+
 #include <QDir>
 #include <QRandomGenerator>
 #include <algorithm>
@@ -36,7 +39,10 @@ void EngineWorker::loadModel(const LoadRequest& request) {
   glm::LoadOptions options;
   options.path = std::filesystem::path(QDir::toNativeSeparators(request.path).toStdString());
   options.contextLength = request.contextLength;
-  options.threads = request.threads;
+  // 0 = automatic: every core but one when there are four or more, so the GUI thread (and the rest of
+  // the desktop) always has a core to answer on; on smaller machines every core.
+  const int cores = std::max(1, QThread::idealThreadCount());
+  options.threads = request.threads > 0 ? request.threads : (cores >= 4 ? cores - 1 : cores);
   QElapsedTimer sinceEmit;
   sinceEmit.start();
   try {
