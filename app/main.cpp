@@ -56,6 +56,7 @@ int main(int argc, char* argv[]) {
   QGuiApplication app(argc, argv);
   QGuiApplication::setApplicationName(QStringLiteral("GLM Chat"));
   QGuiApplication::setOrganizationName(QStringLiteral("GLM Chat"));
+  QGuiApplication::setDesktopFileName(QStringLiteral("org.glmchat.GlmChat"));  // matches the .desktop entry
   QGuiApplication::setApplicationVersion(QStringLiteral(GLMCHAT_VERSION));
   QGuiApplication::setDesktopFileName(QStringLiteral("glmchat"));
 
@@ -79,6 +80,10 @@ int main(int argc, char* argv[]) {
                           QStringLiteral("dialog"));
   QCommandLineOption demo(QStringLiteral("demo"), QStringLiteral("Fill an empty store with a sample conversation."));
   parser.addOptions({smoke, screenshot, lang, theme, dataDir, model, send, printConversations, show, demo});
+  parser.addPositionalArgument(QStringLiteral("files"),
+                               QStringLiteral("Documents to attach (txt, md, code, html, pdf, docx), as the desktop's "
+                                              "\"Open with\" passes them."),
+                               QStringLiteral("[files...]"));
   parser.process(app);
 
   QQuickStyle::setStyle(QStringLiteral("Material"));
@@ -134,6 +139,9 @@ int main(int argc, char* argv[]) {
       QCoreApplication::exit(1);
     });
   }
+  // Files from the command line ("Open with GLM Chat"): attached to the composer as a document.
+  for (const QString& file : parser.positionalArguments())
+    controller.attachDocument(QUrl::fromLocalFile(QFileInfo(file).absoluteFilePath()));
   if (parser.isSet(model)) controller.loadModel(parser.value(model));
   else if (!controller.settings()->modelPath().isEmpty() && !parser.isSet(screenshot)) controller.reloadModel();
   if (parser.isSet(screenshot)) {

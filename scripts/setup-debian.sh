@@ -16,8 +16,11 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   qml6-module-qtquick-dialogs qml6-module-qtquick-templates qml6-module-qtquick-window \
   qml6-module-qttest \
   libvulkan-dev glslc spirv-tools vulkan-tools mesa-vulkan-drivers \
-  libquazip1-qt6-dev \
-  xvfb xauth fonts-wqy-microhei >/dev/null
+  libquazip1-qt6-dev qt6-5compat-dev \
+  xvfb xauth fonts-wqy-microhei \
+  debootstrap librsvg2-bin desktop-file-utils appstream >/dev/null
+# (The last line is for packaging: a clean Debian root for the package test, the PNG icons from the
+# SVG, and the .desktop / AppStream checks; tests/installer.)
 # Node.js (for the test peers from npm): use the machine's if it has one, else Debian's.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null

@@ -44,6 +44,10 @@ ChatController::ChatController(const QString& dataDirectory, QObject* parent)
   settings_ = new AppSettings(dir + QStringLiteral("/settings.ini"), this);
   if (!store_.open(dir + QStringLiteral("/conversations.sqlite"))) storeError_ = store_.lastError();
   else store_.purgeDeleted();  // deletions not undone before the app closed are final
+  if (store_.isOpen()) {
+    toolHost_ = new ToolHost(&store_, dir + QStringLiteral("/logs"), this);
+    connect(toolHost_, &ToolHost::callFinished, this, &ChatController::onToolFinished);
+  }
   conversations_ = new ConversationListModel(&store_, this);
   messages_ = new MessageListModel(&store_, this);
   systemPrompts_ = new SystemPromptListModel(&store_, this);
@@ -92,6 +96,12 @@ ChatController::ChatController(const QString& dataDirectory, QObject* parent)
     emit statsChanged();
   });
   connect(w, &EngineWorker::textGenerated, this, &ChatController::onText);
+  connect(w, &EngineWorker::replyParsed, this, [this](quint64 id, const QVariantList& calls, const QString& error) {
+    if (id != activeRequestId_) return;
+    parsedRequestId_ = id;
+    parsedCalls_ = calls;
+    parseError_ = error;
+  });
   connect(w, &EngineWorker::generationFinished, this, &ChatController::onFinished);
   connect(w, &EngineWorker::generationFailed, this, &ChatController::onFailed);
   connect(w, &EngineWorker::tokensCounted, this, [this](quint64 id, int count) {
@@ -308,22 +318,151 @@ void ChatController::startReply(qint64 userMessageId) {
     setError(store_.lastError());
     return;
   }
-  QList<ChatTurn> turns;
-  const QString system = store_.effectiveSystemPrompt(currentConversationId_);
-  if (!system.trimmed().isEmpty()) turns << ChatTurn{QStringLiteral("system"), system};
-  for (const StoredMessage& m : store_.path(userMessageId)) {
-    if (m.role == QLatin1String("assistant") && m.content.isEmpty()) continue;
-    turns << ChatTurn{m.role, m.content};
-  }
   activeMessageId_ = assistantId;
   activeConversationId_ = currentConversationId_;
   activeText_.clear();
   activeTokens_ = 0;
+  toolRounds_ = 0;
   messages_->reload();
-  startRequest(Purpose::Reply, turns);
+  continueReply(userMessageId, true);
 }
 
-void ChatController::startRequest(Purpose purpose, const QList<ChatTurn>& turns) {
+QList<ChatTurn> ChatController::turnsTo(qint64 leafId) const {
+  QList<ChatTurn> turns;
+  const QString system = store_.effectiveSystemPrompt(activeConversationId_);
+  if (!system.trimmed().isEmpty()) turns << ChatTurn{QStringLiteral("system"), system, {}};
+  for (const StoredMessage& m : store_.path(leafId)) {
+    if (m.role == QLatin1String("assistant") && m.content.isEmpty()) continue;
+    if (m.role == QLatin1String("assistant") && !m.metadata.isEmpty()) {
+      // A tool call goes back as GLM-4 wrote it: <|assistant|>name\n{arguments}.
+      const QString body = m.content.startsWith(QLatin1Char('\n')) ? m.content.mid(1) : m.content;
+      turns << ChatTurn{m.role, body.section(QLatin1Char('\n'), 1), body.section(QLatin1Char('\n'), 0, 0)};
+      continue;
+    }
+    turns << ChatTurn{m.role, m.content, {}};
+  }
+  return turns;
+}
+
+// Starts (or, after an observation, resumes) the reply to the path ending at leafId. Tools are
+// offered when the conversation enables plugins; their MCP servers are started first.
+void ChatController::continueReply(qint64 leafId, bool offerTools) {
+  const QList<ChatTurn> turns = turnsTo(leafId);
+  toolsOffered_ = false;
+  if (!offerTools || !toolHost_ || toolHost_->enabledPlugins(activeConversationId_).isEmpty()) {
+    startRequest(Purpose::Reply, turns);
+    return;
+  }
+  generating_ = true;
+  preparingTools_ = true;
+  emit generatingChanged();
+  const quint64 waitingFor = nextRequestId_;
+  const qint64 messageId = activeMessageId_;
+  toolHost_->prepare(activeConversationId_, this, [this, turns, waitingFor, messageId] {
+    if (!preparingTools_ || activeMessageId_ != messageId || nextRequestId_ != waitingFor) return;  // stopped meanwhile
+    preparingTools_ = false;
+    QVariantList tools;
+    for (const ToolInfo& t : toolHost_->tools(activeConversationId_))
+      tools << QVariantMap{{"name", t.name}, {"description", t.description}, {"parameters", t.parametersJson}};
+    toolsOffered_ = !tools.isEmpty();
+    startRequest(Purpose::Reply, turns, tools);
+  });
+}
+
+QString ChatController::messageMetadata(qint64 messageId) const {
+  const auto m = store_.message(messageId);
+  return m ? m->metadata : QString();
+}
+
+bool ChatController::handleToolCall() {
+  if (!toolsOffered_ || !toolHost_ || parsedRequestId_ != activeRequestId_) return false;
+  QString name, arguments;
+  QString error = parseError_;
+  if (!parsedCalls_.isEmpty()) {
+    name = parsedCalls_.first().toMap().value("name").toString();
+    arguments = parsedCalls_.first().toMap().value("arguments").toString();
+  } else {
+    // "name\n{...}" naming a tool that was not offered: still a call, answered with an error.
+    static const QRegularExpression call(QStringLiteral("^\\n?([A-Za-z_][\\w.\\-]*)\\n\\s*\\{"));
+    const QRegularExpressionMatch match = call.match(activeText_);
+    if (!match.hasMatch() && error.isEmpty()) return false;
+    name = match.hasMatch() ? match.captured(1) : activeText_.trimmed().section(QLatin1Char('\n'), 0, 0);
+    arguments = activeText_.trimmed().section(QLatin1Char('\n'), 1);
+  }
+  if (error.isEmpty() && parsedCalls_.isEmpty()) error.clear();
+  store_.setMessageMetadata(activeMessageId_, name.isEmpty() ? QStringLiteral("?") : name);
+  const qint64 assistantId = activeMessageId_;
+  Q_UNUSED(assistantId);
+  ++toolRounds_;
+  if (toolRounds_ > toolHost_->maxToolRounds()) {
+    appendObservationAndContinue(name,
+                                 QStringLiteral("Error: the limit of %1 tool calls in a row was reached. "
+                                                "Answer the user without calling tools.")
+                                     .arg(toolHost_->maxToolRounds()),
+                                 QStringLiteral("error"), false);
+    return true;
+  }
+  if (!error.isEmpty()) {
+    appendObservationAndContinue(name, QStringLiteral("Error: %1. Call the tool again with a valid JSON object.").arg(error),
+                                 QStringLiteral("error"), true);
+    return true;
+  }
+  if (parsedCalls_.isEmpty()) {
+    // Unknown tool: the host answers with the list of tools, without running anything.
+    activeToolName_ = name;
+    activeToolCallId_ = toolHost_->requestCall(activeConversationId_, name, arguments);
+    emit toolCallChanged();
+    return true;
+  }
+  activeToolName_ = name;
+  activeToolCallId_ = toolHost_->requestCall(activeConversationId_, name, arguments);
+  emit toolCallChanged();
+  return true;
+}
+
+void ChatController::onToolFinished(quint64 callId, const QString& status, const QString& text) {
+  if (callId != activeToolCallId_) return;
+  activeToolCallId_ = 0;
+  emit toolCallChanged();
+  const QString state = status == QLatin1String("ok")          ? QStringLiteral("done")
+                        : status == QLatin1String("cancelled") ? QStringLiteral("stopped")
+                                                               : QStringLiteral("error");
+  if (status == QLatin1String("cancelled")) {
+    // Stop: the observation says so, and the turn ends here.
+    const qint64 parent = activeMessageId_;
+    const qint64 id = store_.appendMessage(activeConversationId_, parent, QStringLiteral("observation"), text, state, 0,
+                                           activeToolName_);
+    if (messages_->conversationId() == activeConversationId_) messages_->reload();
+    activeMessageId_ = 0;
+    generating_ = false;
+    emit generatingChanged();
+    emit replyFinished(id, text);
+    return;
+  }
+  appendObservationAndContinue(activeToolName_, text, state, true);
+}
+
+void ChatController::appendObservationAndContinue(const QString& tool, const QString& text, const QString& state,
+                                                  bool offerTools) {
+  const qint64 observationId =
+      store_.appendMessage(activeConversationId_, activeMessageId_, QStringLiteral("observation"), text, state, 0, tool);
+  const qint64 assistantId = store_.appendMessage(activeConversationId_, observationId, QStringLiteral("assistant"),
+                                                  QString(), QStringLiteral("streaming"));
+  if (!observationId || !assistantId) {
+    setError(store_.lastError());
+    generating_ = false;
+    activeMessageId_ = 0;
+    emit generatingChanged();
+    return;
+  }
+  activeMessageId_ = assistantId;
+  activeText_.clear();
+  activeTokens_ = 0;
+  if (messages_->conversationId() == activeConversationId_) messages_->reload();
+  continueReply(observationId, offerTools);
+}
+
+void ChatController::startRequest(Purpose purpose, const QList<ChatTurn>& turns, const QVariantList& tools) {
   activePurpose_ = purpose;
   activeRequestId_ = nextRequestId_++;
   activeText_.clear();
@@ -337,8 +476,8 @@ void ChatController::startRequest(Purpose purpose, const QList<ChatTurn>& turns)
   emit generatingChanged();
   emit prefillChanged();
   SamplingSettings sampling = store_.samplingSettings(activeConversationId_);
-  QMetaObject::invokeMethod(worker(), "generate", Qt::QueuedConnection, Q_ARG(quint64, activeRequestId_),
-                            Q_ARG(QList<ChatTurn>, turns), Q_ARG(SamplingSettings, sampling));
+  QMetaObject::invokeMethod(worker(), "generateWithTools", Qt::QueuedConnection, Q_ARG(quint64, activeRequestId_),
+                            Q_ARG(QList<ChatTurn>, turns), Q_ARG(QVariantList, tools), Q_ARG(SamplingSettings, sampling));
 }
 
 void ChatController::onText(quint64 requestId, const QString& text, int tokens) {
@@ -384,6 +523,10 @@ void ChatController::onFinished(quint64 requestId, const QString& reason, int to
   store_.updateMessage(activeMessageId_, activeText_, state, activeTokens_);
   if (messages_->conversationId() == activeConversationId_)
     messages_->updateMessage(activeMessageId_, activeText_, state, activeTokens_);
+  if (reason == QLatin1String("stop") && handleToolCall()) {
+    generating_ = true;  // the loop goes on: a tool runs, then the model continues
+    return;
+  }
   const qint64 finishedId = activeMessageId_;
   activeMessageId_ = 0;
   emit generatingChanged();
@@ -409,6 +552,21 @@ void ChatController::onFailed(quint64 requestId, const QString& message) {
 }
 
 void ChatController::stop() {
+  if (activeToolCallId_ && toolHost_) {
+    toolHost_->cancelCall(activeToolCallId_);
+    return;
+  }
+  if (preparingTools_) {  // still starting the conversation's MCP servers: nothing was generated
+    preparingTools_ = false;
+    const qint64 id = activeMessageId_;
+    store_.updateMessage(id, QString(), QStringLiteral("stopped"), 0);
+    if (messages_->conversationId() == activeConversationId_) messages_->reload();
+    activeMessageId_ = 0;
+    generating_ = false;
+    emit generatingChanged();
+    emit replyFinished(id, QString());
+    return;
+  }
   if (generating_) worker()->requestStop();
 }
 

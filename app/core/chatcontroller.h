@@ -18,6 +18,7 @@
 #include "engineworker.h"
 #include "listmodels.h"
 #include "modelcatalog.h"
+#include "tools/toolhost.h"
 
 #include <QQmlEngine>
 class QJSEngine;
@@ -72,6 +73,9 @@ class ChatController : public QObject {
   Q_PROPERTY(QStringList documentPatterns READ documentPatterns CONSTANT)
 
   Q_PROPERTY(bool systemIsDark READ systemIsDark CONSTANT)
+  // Tool calls: the plugins and consents (null when the store could not open), and the call running now.
+  Q_PROPERTY(ToolHost* toolHost READ toolHost CONSTANT)
+  Q_PROPERTY(bool toolCallActive READ toolCallActive NOTIFY toolCallChanged)
 
  public:
   // dataDirectory: where the database and settings live ("" = the user's data directory).
@@ -82,6 +86,10 @@ class ChatController : public QObject {
   void registerQmlSingleton();
 
   ConversationStore* store() { return &store_; }
+  ToolHost* toolHost() const { return toolHost_; }
+  bool toolCallActive() const { return activeToolCallId_ != 0; }
+  // A tool-call card's data for a message: {tool, status} from its metadata and state ("" when none).
+  Q_INVOKABLE QString messageMetadata(qint64 messageId) const;
   EngineWorker* worker() const { return engineThread_->worker(); }
   ConversationListModel* conversations() { return conversations_; }
   MessageListModel* messages() { return messages_; }
@@ -185,12 +193,18 @@ class ChatController : public QObject {
   void statsChanged();
   void documentChanged();
   void replyFinished(qint64 messageId, const QString& text);
+  void toolCallChanged();
   void modelReady();
 
  private:
   enum class Purpose { Reply, PartSummary };
   void startReply(qint64 userMessageId);
-  void startRequest(Purpose purpose, const QList<ChatTurn>& turns);
+  void startRequest(Purpose purpose, const QList<ChatTurn>& turns, const QVariantList& tools = {});
+  QList<ChatTurn> turnsTo(qint64 leafId) const;
+  void continueReply(qint64 leafId, bool offerTools);
+  bool handleToolCall();  // after a reply that called a tool: true when the loop goes on
+  void onToolFinished(quint64 callId, const QString& status, const QString& text);
+  void appendObservationAndContinue(const QString& tool, const QString& text, const QString& state, bool offerTools);
   void onText(quint64 requestId, const QString& text, int tokens);
   void onFinished(quint64 requestId, const QString& reason, int tokens, double tokensPerSecond, qint64 contextUsed);
   void onFailed(quint64 requestId, const QString& message);
@@ -203,6 +217,16 @@ class ChatController : public QObject {
 
   ConversationStore store_;
   QString storeError_;
+  ToolHost* toolHost_ = nullptr;
+  // The tool loop of the active reply.
+  int toolRounds_ = 0;
+  bool toolsOffered_ = false;
+  bool preparingTools_ = false;
+  quint64 activeToolCallId_ = 0;
+  QString activeToolName_;
+  quint64 parsedRequestId_ = 0;
+  QVariantList parsedCalls_;
+  QString parseError_;
   AppSettings* settings_ = nullptr;
   ConversationListModel* conversations_ = nullptr;
   MessageListModel* messages_ = nullptr;

@@ -78,6 +78,25 @@ const QList<QStringList>& migrations() {
           " INSERT INTO conversations_fts(rowid, title) VALUES (new.id, new.title); END",
           "INSERT INTO conversations_fts(conversations_fts) VALUES ('rebuild')",
       },
+      // v2 -> v3: tool calls. A message's metadata (the tool an assistant turn calls or an
+      // observation answers), an MCP server's working folder, per-tool policies, the plugins each
+      // conversation enables, and the consent recorded for every call.
+      {
+          "ALTER TABLE messages ADD COLUMN metadata TEXT NOT NULL DEFAULT ''",
+          "ALTER TABLE plugins ADD COLUMN working_dir TEXT NOT NULL DEFAULT ''",
+          "CREATE TABLE tool_policies ("
+          " plugin_id INTEGER NOT NULL REFERENCES plugins(id) ON DELETE CASCADE, tool TEXT NOT NULL,"
+          " policy TEXT NOT NULL CHECK (policy IN ('ask','always','deny')), PRIMARY KEY (plugin_id, tool))",
+          "CREATE TABLE conversation_plugins ("
+          " conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,"
+          " plugin_id INTEGER NOT NULL REFERENCES plugins(id) ON DELETE CASCADE, PRIMARY KEY (conversation_id, plugin_id))",
+          "CREATE TABLE tool_consents ("
+          " id INTEGER PRIMARY KEY, conversation_id INTEGER, plugin TEXT NOT NULL, tool TEXT NOT NULL,"
+          " arguments TEXT NOT NULL, decision TEXT NOT NULL CHECK (decision IN"
+          " ('allow_once','allow_always','deny','policy_always','policy_deny','cancelled')),"
+          " outcome TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL)",
+          "CREATE TABLE tool_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+      },
   };
   return steps;
 }
@@ -108,9 +127,10 @@ StoredMessage readMessage(const QSqlQuery& q) {
   m.tokenCount = q.value(5).toInt();
   m.state = q.value(6).toString();
   m.createdAt = q.value(7).toLongLong();
+  m.metadata = q.value(8).toString();
   return m;
 }
-const char* kMessageColumns = "id, conversation_id, parent_id, role, content, token_count, state, created_at";
+const char* kMessageColumns = "id, conversation_id, parent_id, role, content, token_count, state, created_at, metadata";
 
 }  // namespace
 
@@ -378,11 +398,17 @@ QList<qint64> ConversationStore::search(const QString& text) const {
 // ---- messages ----
 
 qint64 ConversationStore::appendMessage(qint64 conversationId, qint64 parentId, const QString& role,
-                                        const QString& content, const QString& state, int tokenCount) {
+                                        const QString& content, const QString& state, int tokenCount,
+                                        const QString& metadata) {
   begin();
   QSqlQuery q(database());
-  q.prepare(QStringLiteral("INSERT INTO messages(conversation_id, parent_id, role, content, token_count, state,"
-                           " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)"));
+  // Metadata only when there is some, so the call also works on a database not yet at version 3.
+  if (metadata.isEmpty())
+    q.prepare(QStringLiteral("INSERT INTO messages(conversation_id, parent_id, role, content, token_count, state,"
+                             " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)"));
+  else
+    q.prepare(QStringLiteral("INSERT INTO messages(conversation_id, parent_id, role, content, token_count, state,"
+                             " created_at, updated_at, metadata) VALUES (?,?,?,?,?,?,?,?,?)"));
   const qint64 t = now();
   q.addBindValue(conversationId);
   q.addBindValue(nullableId(parentId));
@@ -392,6 +418,7 @@ qint64 ConversationStore::appendMessage(qint64 conversationId, qint64 parentId, 
   q.addBindValue(sqlText(state));
   q.addBindValue(t);
   q.addBindValue(t);
+  if (!metadata.isEmpty()) q.addBindValue(metadata);
   if (!q.exec()) {
     lastError_ = q.lastError().text();
     rollback();
@@ -415,6 +442,18 @@ bool ConversationStore::updateMessage(qint64 id, const QString& content, const Q
   q.addBindValue(sqlText(state));
   q.addBindValue(tokenCount);
   q.addBindValue(now());
+  q.addBindValue(id);
+  if (!q.exec()) {
+    lastError_ = q.lastError().text();
+    return false;
+  }
+  return q.numRowsAffected() == 1;
+}
+
+bool ConversationStore::setMessageMetadata(qint64 id, const QString& metadata) {
+  QSqlQuery q(database());
+  q.prepare(QStringLiteral("UPDATE messages SET metadata=? WHERE id=?"));
+  q.addBindValue(sqlText(metadata));
   q.addBindValue(id);
   if (!q.exec()) {
     lastError_ = q.lastError().text();
@@ -450,7 +489,7 @@ QList<StoredMessage> ConversationStore::path(qint64 leafId) const {
                 " SELECT m.parent_id, chain.depth + 1 FROM messages m JOIN chain ON m.id = chain.id"
                 " WHERE m.parent_id IS NOT NULL)"
                 " SELECT %1 FROM messages JOIN chain USING(id) ORDER BY chain.depth DESC")
-                .arg(QStringLiteral("messages.id, conversation_id, parent_id, role, content, token_count, state, created_at")));
+                .arg(QStringLiteral("messages.id, conversation_id, parent_id, role, content, token_count, state, created_at, metadata")));
   q.addBindValue(leafId);
   if (!q.exec()) {
     lastError_ = q.lastError().text();

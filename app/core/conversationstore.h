@@ -1,8 +1,8 @@
 // ConversationStore: the app's one SQLite database (QtSql, QSQLITE) in the user's data directory.
 //
 // Tables: conversations, messages (a tree: parent_id, so an edited message starts a branch and the
-// old one stays reachable), system_prompts, conversation_settings (sampling), plugins (for the
-// tool-call plugins issue), and FTS5 indexes over message text and titles. Opened with WAL and
+// old one stays reachable), system_prompts, conversation_settings (sampling), plugins with
+// tool policies, conversation_plugins and tool_consents (tool calls), and FTS5 indexes over message text and titles. Opened with WAL and
 // foreign keys; versioned with PRAGMA user_version and forward-only migrations (see migrations()).
 //
 // A connection is used only on the thread that opened it (the GUI thread in the app).
@@ -45,6 +45,7 @@ struct StoredMessage {
   int tokenCount = 0;
   QString state;        // "done", "streaming", "stopped", "error"
   qint64 createdAt = 0;
+  QString metadata;     // assistant: the tool it calls; observation: the tool that answered
 };
 
 struct StoredSystemPrompt {
@@ -57,7 +58,7 @@ struct StoredSystemPrompt {
 class ConversationStore : public QObject {
   Q_OBJECT
  public:
-  static constexpr int kLatestVersion = 2;
+  static constexpr int kLatestVersion = 3;
 
   explicit ConversationStore(QObject* parent = nullptr);
   ~ConversationStore() override;
@@ -89,7 +90,9 @@ class ConversationStore : public QObject {
 
   // Messages.
   qint64 appendMessage(qint64 conversationId, qint64 parentId, const QString& role, const QString& content,
-                       const QString& state = QStringLiteral("done"), int tokenCount = 0);
+                       const QString& state = QStringLiteral("done"), int tokenCount = 0,
+                       const QString& metadata = {});
+  bool setMessageMetadata(qint64 id, const QString& metadata);
   bool updateMessage(qint64 id, const QString& content, const QString& state, int tokenCount);
   std::optional<StoredMessage> message(qint64 id) const;
   QList<StoredMessage> messages(qint64 conversationId) const;  // every branch, in id order

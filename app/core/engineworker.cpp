@@ -99,7 +99,22 @@ void EngineWorker::countTokens(quint64 requestId, const QString& text) {
   emit tokensCounted(requestId, int(model_->tokenizer().encode(std::string_view(utf8.data(), utf8.size())).size()));
 }
 
+void EngineWorker::queueScriptedReplies(const QStringList& replies) {
+  QMutexLocker lock(&scriptMutex_);
+  scriptedReplies_ += replies;
+}
+
+QString EngineWorker::lastRenderedPrompt() const {
+  QMutexLocker lock(&scriptMutex_);
+  return lastRenderedPrompt_;
+}
+
 void EngineWorker::generate(quint64 requestId, const QList<ChatTurn>& turns, const SamplingSettings& sampling) {
+  generateWithTools(requestId, turns, {}, sampling);
+}
+
+void EngineWorker::generateWithTools(quint64 requestId, const QList<ChatTurn>& turns, const QVariantList& toolList,
+                                     const SamplingSettings& sampling) {
   stopRequested_.store(false);
   if (!model_ || !session_) {
     emit generationFailed(requestId, tr("No model is loaded."));
@@ -110,9 +125,40 @@ void EngineWorker::generate(quint64 requestId, const QList<ChatTurn>& turns, con
     messages.reserve(turns.size());
     for (const ChatTurn& t : turns) {
       if (t.role == QLatin1String("system") && t.content.trimmed().isEmpty()) continue;
-      messages.push_back({roleOf(t.role), t.content.toStdString(), {}});
+      messages.push_back({roleOf(t.role), t.content.toStdString(), t.metadata.toStdString()});
     }
-    const std::vector<int32_t> prompt = model_->chatFormat().render(messages);
+    std::vector<glm::ToolSpec> tools;
+    for (const QVariant& v : toolList) {
+      const QVariantMap m = v.toMap();
+      tools.push_back({m.value("name").toString().toStdString(), m.value("description").toString().toStdString(),
+                       m.value("parameters", QStringLiteral("{}")).toString().toStdString()});
+    }
+    const std::vector<int32_t> prompt = model_->chatFormat().render(messages, tools);
+    QString scripted;
+    bool hasScript = false;
+    {
+      QMutexLocker lock(&scriptMutex_);
+      lastRenderedPrompt_ = fromStd(model_->tokenizer().decode(prompt));
+      if (!scriptedReplies_.isEmpty()) {
+        scripted = scriptedReplies_.takeFirst();
+        hasScript = true;
+      }
+    }
+    auto emitParsed = [&](const std::string& text) {
+      if (tools.empty()) return;
+      const glm::AssistantReply reply = model_->chatFormat().parseReply(text, tools);
+      QVariantList calls;
+      for (const glm::ToolCall& c : reply.toolCalls)
+        calls << QVariantMap{{"name", fromStd(c.name)}, {"arguments", fromStd(c.argumentsJson)}};
+      emit replyParsed(requestId, calls, fromStd(reply.parseError));
+    };
+    if (hasScript) {
+      const int tokens = int(model_->tokenizer().encode(scripted.toStdString()).size());
+      emit textGenerated(requestId, scripted, tokens);
+      emitParsed(scripted.toStdString());
+      emit generationFinished(requestId, QStringLiteral("stop"), tokens, 0.0, qint64(prompt.size()) + tokens);
+      return;
+    }
     const int64_t context = session_->contextLength();
     if (int64_t(prompt.size()) >= context) {
       emit generationFailed(requestId, tr("The conversation needs %1 tokens, more than the context of %2 tokens. "
@@ -184,6 +230,11 @@ void EngineWorker::generate(quint64 requestId, const QList<ChatTurn>& turns, con
     }
     pending += decoder.flush();
     if (!pending.empty()) emit textGenerated(requestId, fromStd(pending), generated);
+    if (!tools.empty()) {
+      const std::vector<int32_t>& all = session_->tokens();
+      const size_t replyStart = std::min(all.size(), prompt.size());
+      emitParsed(model_->tokenizer().decode(std::span<const int32_t>(all).subspan(replyStart)));
+    }
     const double seconds = decodeClock.elapsed() / 1000.0;
     emit generationFinished(requestId, reason, generated, seconds > 0 ? generated / seconds : 0.0,
                             qint64(session_->tokens().size()));

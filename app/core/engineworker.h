@@ -10,6 +10,9 @@
 #include <QString>
 #include <QThread>
 #include <QVariantMap>
+#include <QMutex>
+#include <QStringList>
+#include <QVariantList>
 #include <atomic>
 #include <memory>
 
@@ -23,6 +26,7 @@ class Session;
 struct ChatTurn {
   QString role;  // "system", "user", "assistant", "observation"
   QString content;
+  QString metadata;  // GLM-4: after the role token (an assistant turn's tool call: the tool name)
 };
 
 struct LoadRequest {
@@ -42,12 +46,22 @@ class EngineWorker : public QObject {
   // Thread-safe: asks the running load, prefill or generation to stop at the next token or chunk.
   void requestStop() { stopRequested_.store(true); }
 
+  // Test engine (thread-safe): while replies are queued, generate() renders the real prompt (tools
+  // included) and then "generates" the next queued text instead of sampling, so the chat loop runs
+  // through the real template and parser with scripted model output.
+  void queueScriptedReplies(const QStringList& replies);
+  QString lastRenderedPrompt() const;  // the decoded prompt of the last generate()
+
  public slots:
   void loadModel(const LoadRequest& request);
   void unloadModel();
   // Renders the conversation with the model's chat format, prefills (reusing the cached prefix) and
   // streams the reply.
   void generate(quint64 requestId, const QList<ChatTurn>& turns, const SamplingSettings& sampling);
+  // The same, with tools offered in the system turn ({name, description, parameters: JSON text});
+  // the finished reply is parsed (replyParsed) before generationFinished.
+  void generateWithTools(quint64 requestId, const QList<ChatTurn>& turns, const QVariantList& tools,
+                         const SamplingSettings& sampling);
   // Counts the tokens of a text (a document) without touching the KV cache.
   void countTokens(quint64 requestId, const QString& text);
 
@@ -64,11 +78,17 @@ class EngineWorker : public QObject {
                           qint64 contextUsed);
   void generationFailed(quint64 requestId, const QString& message);
   void tokensCounted(quint64 requestId, int count);
+  // The reply parsed by the model's chat format: toolCalls as [{name, arguments}], parseError when
+  // it looked like a call but was malformed. Emitted just before generationFinished when tools were offered.
+  void replyParsed(quint64 requestId, const QVariantList& toolCalls, const QString& parseError);
 
  private:
   std::unique_ptr<glm::Model> model_;
   std::unique_ptr<glm::Session> session_;
   std::atomic<bool> stopRequested_{false};
+  mutable QMutex scriptMutex_;
+  QStringList scriptedReplies_;
+  QString lastRenderedPrompt_;
 };
 
 // Owns the worker's thread; deleting it stops the thread after the current request.
