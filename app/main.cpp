@@ -7,8 +7,9 @@
 //   --model DIR          load this model folder at start (and remember it)
 //   --send TEXT          once the model is loaded, send TEXT, print the reply and exit (scripted use, tests)
 //   --print-conversations  print the conversation titles found in the store, then exit
-//   --show DIALOG        open settings, prompts or models at start (screenshots)
-//   --demo               fill an empty store with a sample conversation (for screenshots)
+//   --show DIALOG        open settings, prompts, models or plugins at start (screenshots); tool-call
+//                        shows the demo conversation with a tool call and a pending consent
+//   --demo               fill an empty store with sample conversations (for screenshots)
 #include <QCommandLineParser>
 #include <QDir>
 #include <QFileInfo>
@@ -27,6 +28,8 @@ Q_IMPORT_QML_PLUGIN(GlmChatCorePlugin)
 
 namespace {
 
+const QString kToolDemoTitle = QStringLiteral("17% of 2,340 / 计算器");
+
 void fillDemo(ChatController& controller) {
   ConversationStore* store = controller.store();
   if (!store->conversations().isEmpty()) return;
@@ -34,6 +37,19 @@ void fillDemo(ChatController& controller) {
                                                   QStringLiteral("You are a concise, friendly assistant."));
   store->setDefaultSystemPrompt(prompt);
   store->createConversation(QStringLiteral("Trip to Hangzhou / 杭州行程"));
+  // A reply that called the calculator: the call, its result (an observation), the answer.
+  const qint64 tools = store->createConversation(kToolDemoTitle);
+  const qint64 tu = store->appendMessage(tools, 0, QStringLiteral("user"), QStringLiteral("What is 17% of 2,340?"), "done", 9);
+  const qint64 tc = store->appendMessage(tools, tu, QStringLiteral("assistant"),
+                                         QStringLiteral("calculator\n{\"expression\": \"2340 * 17 / 100\"}"), "done", 16);
+  store->setMessageMetadata(tc, QStringLiteral("calculator"));
+  const qint64 to = store->appendMessage(tools, tc, QStringLiteral("observation"), QStringLiteral("397.8"), "done", 0,
+                                         QStringLiteral("calculator"));
+  store->appendMessage(tools, to, QStringLiteral("assistant"), QStringLiteral("17% of 2,340 is **397.8**."), "done", 10);
+  if (ToolHost* host = controller.toolHost()) {
+    host->setPluginEnabled(tools, host->pluginId(QString::fromLatin1(ToolHost::kCalculator)), true);
+    host->addMcpServer(QStringLiteral("weather"), QStringLiteral("weather-mcp"), {QStringLiteral("--stdio")});
+  }
   const qint64 id = store->createConversation(QStringLiteral("Sorting in C++"));
   const qint64 u1 = store->appendMessage(id, 0, QStringLiteral("user"),
                                          QStringLiteral("How do I sort a vector of pairs by the second value?"), "done", 14);
@@ -48,6 +64,19 @@ void fillDemo(ChatController& controller) {
   store->appendMessage(id, u2, QStringLiteral("assistant"),
                        QStringLiteral("Swap the comparison: `return a.second > b.second;`"), "done", 15);
   controller.selectConversation(id);
+  if (ToolHost* host = controller.toolHost())
+    host->setPluginEnabled(id, host->pluginId(QString::fromLatin1(ToolHost::kCalculator)), true);
+}
+
+// --show tool-call: the demo conversation with a tool call, and a new call waiting for consent.
+void showToolDemo(ChatController& controller) {
+  for (const StoredConversation& c : controller.store()->conversations()) {
+    if (c.title != kToolDemoTitle) continue;
+    controller.selectConversation(c.id);
+    if (controller.toolHost())
+      controller.toolHost()->requestCall(c.id, QString::fromLatin1(ToolHost::kCalculator),
+                                         QStringLiteral("{\"expression\":\"397.8 * 2\"}"));
+  }
 }
 
 }  // namespace
@@ -76,7 +105,7 @@ int main(int argc, char* argv[]) {
                           QStringLiteral("text"));
   QCommandLineOption printConversations(QStringLiteral("print-conversations"),
                                         QStringLiteral("Print the stored conversation titles and exit."));
-  QCommandLineOption show(QStringLiteral("show"), QStringLiteral("Open a dialog at start: settings, prompts or models."),
+  QCommandLineOption show(QStringLiteral("show"), QStringLiteral("Open a dialog at start: settings, prompts, models, plugins (or tool-call)."),
                           QStringLiteral("dialog"));
   QCommandLineOption demo(QStringLiteral("demo"), QStringLiteral("Fill an empty store with a sample conversation."));
   parser.addOptions({smoke, screenshot, lang, theme, dataDir, model, send, printConversations, show, demo});
@@ -109,7 +138,9 @@ int main(int argc, char* argv[]) {
     std::printf("glmchat %s: QML scene loaded\n", GLMCHAT_VERSION);
     return 0;
   }
-  if (parser.isSet(show))
+  if (parser.value(show) == QLatin1String("tool-call"))
+    showToolDemo(controller);
+  else if (parser.isSet(show))
     QMetaObject::invokeMethod(engine.rootObjects().first(), "show", Q_ARG(QVariant, parser.value(show)));
   if (parser.isSet(printConversations)) {
     ConversationListModel* list = controller.conversations();

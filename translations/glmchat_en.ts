@@ -9,34 +9,34 @@
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="240" />
+            <location filename="../app/core/chatcontroller.cpp" line="250" />
             <source>Cannot write %1: %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="254" />
+            <location filename="../app/core/chatcontroller.cpp" line="264" />
             <source>Cannot read %1: %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="260" />
+            <location filename="../app/core/chatcontroller.cpp" line="270" />
             <source>%1 is not valid JSON: %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="266" />
+            <location filename="../app/core/chatcontroller.cpp" line="276" />
             <source>Cannot import %1: %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="284" />
-            <location filename="../app/core/chatcontroller.cpp" line="425" />
-            <location filename="../app/core/chatcontroller.cpp" line="614" />
+            <location filename="../app/core/chatcontroller.cpp" line="294" />
+            <location filename="../app/core/chatcontroller.cpp" line="583" />
+            <location filename="../app/core/chatcontroller.cpp" line="772" />
             <source>Load a model first.</source>
             <translation type="unfinished" />
         </message>
         <message numerus="yes">
-            <location filename="../app/core/chatcontroller.cpp" line="452" />
+            <location filename="../app/core/chatcontroller.cpp" line="610" />
             <source>… %n more characters (copy the message to see all of it)</source>
             <translation>
                 <numerusform>… %n more character (copy the message to see all of it)</numerusform>
@@ -44,37 +44,37 @@
             </translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="492" />
+            <location filename="../app/core/chatcontroller.cpp" line="650" />
             <source>Untitled prompt</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="581" />
+            <location filename="../app/core/chatcontroller.cpp" line="739" />
             <source>Document: %1</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="590" />
+            <location filename="../app/core/chatcontroller.cpp" line="748" />
             <source>Summarize this document.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="594" />
+            <location filename="../app/core/chatcontroller.cpp" line="752" />
             <source>The document needs about %1 tokens but only %2 are free: choose Truncate or Summarize in parts.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="607" />
+            <location filename="../app/core/chatcontroller.cpp" line="765" />
             <source>truncated by the user to its first %1%</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="632" />
+            <location filename="../app/core/chatcontroller.cpp" line="790" />
             <source>Summarizing part %1 of %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="634" />
+            <location filename="../app/core/chatcontroller.cpp" line="792" />
             <source>This is part %1 of %2 of the document "%3". Summarize it, keeping every fact, name and number that matters.
 
 """
@@ -83,12 +83,12 @@
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="643" />
+            <location filename="../app/core/chatcontroller.cpp" line="801" />
             <source>Part %1: %2</source>
             <translation type="unfinished" />
         </message>
         <message numerus="yes">
-            <location filename="../app/core/chatcontroller.cpp" line="644" />
+            <location filename="../app/core/chatcontroller.cpp" line="802" />
             <source>summarized in %n parts</source>
             <translation>
                 <numerusform>summarized in %n part</numerusform>
@@ -233,27 +233,27 @@
     <context>
         <name>EngineWorker</name>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="62" />
+            <location filename="../app/core/engineworker.cpp" line="68" />
             <source>Loading was cancelled.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="67" />
+            <location filename="../app/core/engineworker.cpp" line="73" />
             <source>Could not load the model from %1: %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="99" />
+            <location filename="../app/core/engineworker.cpp" line="120" />
             <source>No model is loaded.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="112" />
+            <location filename="../app/core/engineworker.cpp" line="164" />
             <source>The conversation needs %1 tokens, more than the context of %2 tokens. Start a new conversation or load the model with a longer context.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="185" />
+            <location filename="../app/core/engineworker.cpp" line="242" />
             <source>Generation failed: %1</source>
             <translation type="unfinished" />
         </message>
@@ -271,17 +271,17 @@
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Main.qml" line="84" />
+            <location filename="../app/qml/Main.qml" line="96" />
             <source>Drop a document to attach it</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Main.qml" line="106" />
+            <location filename="../app/qml/Main.qml" line="118" />
             <source>Conversation deleted</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Main.qml" line="107" />
+            <location filename="../app/qml/Main.qml" line="119" />
             <source>Undo</source>
             <translation type="unfinished" />
         </message>
@@ -297,57 +297,57 @@
     <context>
         <name>MessageDelegate</name>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="28" />
+            <location filename="../app/qml/MessageDelegate.qml" line="31" />
             <source>You</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="28" />
+            <location filename="../app/qml/MessageDelegate.qml" line="31" />
             <source>Assistant</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="82" />
+            <location filename="../app/qml/MessageDelegate.qml" line="94" />
             <source>Cancel</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="84" />
+            <location filename="../app/qml/MessageDelegate.qml" line="96" />
             <source>Send as new branch</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="101" />
+            <location filename="../app/qml/MessageDelegate.qml" line="113" />
             <source>Previous branch</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="105" />
+            <location filename="../app/qml/MessageDelegate.qml" line="117" />
             <source>%1 / %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="113" />
+            <location filename="../app/qml/MessageDelegate.qml" line="125" />
             <source>Next branch</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="116" />
+            <location filename="../app/qml/MessageDelegate.qml" line="128" />
             <source>Copy</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="122" />
+            <location filename="../app/qml/MessageDelegate.qml" line="134" />
             <source>Edit</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="129" />
+            <location filename="../app/qml/MessageDelegate.qml" line="141" />
             <source>Regenerate</source>
             <translation type="unfinished" />
         </message>
         <message numerus="yes">
-            <location filename="../app/qml/MessageDelegate.qml" line="136" />
+            <location filename="../app/qml/MessageDelegate.qml" line="148" />
             <source>%n tokens</source>
             <translation>
                 <numerusform>%n token</numerusform>
@@ -355,27 +355,27 @@
             </translation>
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="142" />
+            <location filename="../app/qml/MessageDelegate.qml" line="154" />
             <source>stopped</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="142" />
+            <location filename="../app/qml/MessageDelegate.qml" line="154" />
             <source>failed</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="183" />
+            <location filename="../app/qml/MessageDelegate.qml" line="195" />
             <source>code</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="194" />
+            <location filename="../app/qml/MessageDelegate.qml" line="206" />
             <source>Copied</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="194" />
+            <location filename="../app/qml/MessageDelegate.qml" line="206" />
             <source>Copy code</source>
             <translation type="unfinished" />
         </message>
@@ -430,6 +430,211 @@
         <message>
             <location filename="../app/qml/ModelPicker.qml" line="94" />
             <source>Open a GLM model folder</source>
+            <translation type="unfinished" />
+        </message>
+    </context>
+    <context>
+        <name>PluginsAddServerForm</name>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="27" />
+            <source>Add an MCP server</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="28" />
+            <source>Name</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="29" />
+            <source>e.g. weather</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="30" />
+            <source>Command</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="31" />
+            <source>e.g. /usr/bin/python3</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="32" />
+            <source>Arguments</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="33" />
+            <source>e.g. server.py --stdio</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="34" />
+            <source>Environment</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="39" />
+            <source>KEY=value, one per line</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="42" />
+            <source>Working folder</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="43" />
+            <source>optional</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="47" />
+            <source>The server could not be added: check the name (unique) and the command.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="55" />
+            <source>Add server</source>
+            <translation type="unfinished" />
+        </message>
+    </context>
+    <context>
+        <name>PluginsDialog</name>
+        <message>
+            <location filename="../app/qml/PluginsDialog.qml" line="11" />
+            <source>Plugins</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsDialog.qml" line="18" />
+            <source>Close</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsDialog.qml" line="35" />
+            <source>The switches choose the plugins this conversation offers the model. Every call asks you first unless its tool is set to Always allow.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsDialog.qml" line="36" />
+            <source>Plugins are unavailable: the conversation store could not be opened.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsDialog.qml" line="41" />
+            <source>Tool calls in a row (at most)</source>
+            <translation type="unfinished" />
+        </message>
+    </context>
+    <context>
+        <name>PluginsEntry</name>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="21" />
+            <source>Calculator</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="22" />
+            <source>Date and time</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="23" />
+            <source>Files you allowed</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="24" />
+            <source>Search your conversations</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="40" />
+            <source>MCP server · %1</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="40" />
+            <source>running</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="40" />
+            <source>starting</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="40" />
+            <source>not running</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="40" />
+            <source>built-in</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="47" />
+            <source>In this conversation</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="72" />
+            <source>No tools listed yet: start the server to list them.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="72" />
+            <source>No tools.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="98" />
+            <source>Ask</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="98" />
+            <source>Always allow</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="99" />
+            <source>Deny</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="117" />
+            <location filename="../app/qml/PluginsEntry.qml" line="127" />
+            <source>Remove</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="120" />
+            <source>Allow a folder…</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="125" />
+            <source>Start / restart</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="126" />
+            <source>Hide log</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="126" />
+            <source>Show log</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="148" />
+            <source>The log is empty.</source>
             <translation type="unfinished" />
         </message>
     </context>
@@ -597,97 +802,102 @@
     <context>
         <name>Sidebar</name>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="22" />
+            <location filename="../app/qml/Sidebar.qml" line="23" />
             <source>New chat</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="25" />
+            <location filename="../app/qml/Sidebar.qml" line="26" />
             <source>New chat (Ctrl+N)</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="30" />
+            <location filename="../app/qml/Sidebar.qml" line="31" />
             <source>Search chats (Ctrl+F)</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="92" />
+            <location filename="../app/qml/Sidebar.qml" line="93" />
             <source>Conversation actions</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="98" />
+            <location filename="../app/qml/Sidebar.qml" line="99" />
             <source>Rename</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="99" />
+            <location filename="../app/qml/Sidebar.qml" line="100" />
             <source>Unpin</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="99" />
+            <location filename="../app/qml/Sidebar.qml" line="100" />
             <source>Pin</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="100" />
+            <location filename="../app/qml/Sidebar.qml" line="101" />
             <source>Export as Markdown…</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="101" />
+            <location filename="../app/qml/Sidebar.qml" line="102" />
             <source>Export as JSON…</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="103" />
+            <location filename="../app/qml/Sidebar.qml" line="104" />
             <source>Delete</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="113" />
+            <location filename="../app/qml/Sidebar.qml" line="114" />
             <source>No chat matches "%1".</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="113" />
+            <location filename="../app/qml/Sidebar.qml" line="114" />
             <source>No chats yet.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="119" />
+            <location filename="../app/qml/Sidebar.qml" line="121" />
             <source>Import…</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="120" />
+            <location filename="../app/qml/Sidebar.qml" line="122" />
             <source>Prompts</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="124" />
+            <location filename="../app/qml/Sidebar.qml" line="123" />
+            <source>Plugins</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/Sidebar.qml" line="128" />
             <source>Settings</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="127" />
+            <location filename="../app/qml/Sidebar.qml" line="131" />
             <source>Settings (Ctrl+,)</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="136" />
+            <location filename="../app/qml/Sidebar.qml" line="140" />
             <source>Markdown (*.md)</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="136" />
+            <location filename="../app/qml/Sidebar.qml" line="140" />
             <source>JSON (*.json)</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="142" />
+            <location filename="../app/qml/Sidebar.qml" line="146" />
             <source>GLM Chat conversation (*.json)</source>
             <translation type="unfinished" />
         </message>
@@ -796,6 +1006,82 @@
         <message>
             <location filename="../app/qml/SystemPromptsDialog.qml" line="108" />
             <source>Or type a prompt for this conversation only</source>
+            <translation type="unfinished" />
+        </message>
+    </context>
+    <context>
+        <name>ToolCallCard</name>
+        <message>
+            <location filename="../app/qml/ToolCallCard.qml" line="48" />
+            <source>Collapse</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/ToolCallCard.qml" line="48" />
+            <source>Expand</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/ToolCallCard.qml" line="51" />
+            <source>Result of %1</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/ToolCallCard.qml" line="51" />
+            <source>Tool call: %1</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/ToolCallCard.qml" line="63" />
+            <source>ok</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/ToolCallCard.qml" line="64" />
+            <source>error</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/ToolCallCard.qml" line="65" />
+            <source>denied</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/ToolCallCard.qml" line="66" />
+            <source>stopped</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/ToolCallCard.qml" line="67" />
+            <source>calling…</source>
+            <translation type="unfinished" />
+        </message>
+    </context>
+    <context>
+        <name>ToolConsentCard</name>
+        <message>
+            <location filename="../app/qml/ToolConsentCard.qml" line="34" />
+            <source>The model wants to call %1 (%2)</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/ToolConsentCard.qml" line="35" />
+            <source>built-in</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/ToolConsentCard.qml" line="64" />
+            <source>Deny</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/ToolConsentCard.qml" line="70" />
+            <source>Always allow this tool</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/ToolConsentCard.qml" line="76" />
+            <source>Allow once</source>
             <translation type="unfinished" />
         </message>
     </context>

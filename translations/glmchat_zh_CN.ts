@@ -9,71 +9,71 @@
             <translation>新对话</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="240" />
+            <location filename="../app/core/chatcontroller.cpp" line="250" />
             <source>Cannot write %1: %2</source>
             <translation>无法写入 %1：%2</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="254" />
+            <location filename="../app/core/chatcontroller.cpp" line="264" />
             <source>Cannot read %1: %2</source>
             <translation>无法读取 %1：%2</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="260" />
+            <location filename="../app/core/chatcontroller.cpp" line="270" />
             <source>%1 is not valid JSON: %2</source>
             <translation>%1 不是有效的 JSON：%2</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="266" />
+            <location filename="../app/core/chatcontroller.cpp" line="276" />
             <source>Cannot import %1: %2</source>
             <translation>无法导入 %1：%2</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="284" />
-            <location filename="../app/core/chatcontroller.cpp" line="425" />
-            <location filename="../app/core/chatcontroller.cpp" line="614" />
+            <location filename="../app/core/chatcontroller.cpp" line="294" />
+            <location filename="../app/core/chatcontroller.cpp" line="583" />
+            <location filename="../app/core/chatcontroller.cpp" line="772" />
             <source>Load a model first.</source>
             <translation>请先加载模型。</translation>
         </message>
         <message numerus="yes">
-            <location filename="../app/core/chatcontroller.cpp" line="452" />
+            <location filename="../app/core/chatcontroller.cpp" line="610" />
             <source>… %n more characters (copy the message to see all of it)</source>
             <translation>
                 <numerusform>…… 还有 %n 个字符（复制消息可查看全文）</numerusform>
             </translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="492" />
+            <location filename="../app/core/chatcontroller.cpp" line="650" />
             <source>Untitled prompt</source>
             <translation>未命名提示词</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="581" />
+            <location filename="../app/core/chatcontroller.cpp" line="739" />
             <source>Document: %1</source>
             <translation>文档：%1</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="590" />
+            <location filename="../app/core/chatcontroller.cpp" line="748" />
             <source>Summarize this document.</source>
             <translation>请总结这份文档。</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="594" />
+            <location filename="../app/core/chatcontroller.cpp" line="752" />
             <source>The document needs about %1 tokens but only %2 are free: choose Truncate or Summarize in parts.</source>
             <translation>该文档约需 %1 个词元，但上下文只剩 %2 个：请选择“截断”或“分段总结”。</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="607" />
+            <location filename="../app/core/chatcontroller.cpp" line="765" />
             <source>truncated by the user to its first %1%</source>
             <translation>已按用户选择截断为前 %1%</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="632" />
+            <location filename="../app/core/chatcontroller.cpp" line="790" />
             <source>Summarizing part %1 of %2</source>
             <translation>正在总结第 %1 部分，共 %2 部分</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="634" />
+            <location filename="../app/core/chatcontroller.cpp" line="792" />
             <source>This is part %1 of %2 of the document "%3". Summarize it, keeping every fact, name and number that matters.
 
 """
@@ -86,12 +86,12 @@
 """</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="643" />
+            <location filename="../app/core/chatcontroller.cpp" line="801" />
             <source>Part %1: %2</source>
             <translation>第 %1 部分：%2</translation>
         </message>
         <message numerus="yes">
-            <location filename="../app/core/chatcontroller.cpp" line="644" />
+            <location filename="../app/core/chatcontroller.cpp" line="802" />
             <source>summarized in %n parts</source>
             <translation>
                 <numerusform>分 %n 部分总结</numerusform>
@@ -235,27 +235,27 @@
     <context>
         <name>EngineWorker</name>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="62" />
+            <location filename="../app/core/engineworker.cpp" line="68" />
             <source>Loading was cancelled.</source>
             <translation>已取消加载。</translation>
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="67" />
+            <location filename="../app/core/engineworker.cpp" line="73" />
             <source>Could not load the model from %1: %2</source>
             <translation>无法从 %1 加载模型：%2</translation>
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="99" />
+            <location filename="../app/core/engineworker.cpp" line="120" />
             <source>No model is loaded.</source>
             <translation>尚未加载模型。</translation>
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="112" />
+            <location filename="../app/core/engineworker.cpp" line="164" />
             <source>The conversation needs %1 tokens, more than the context of %2 tokens. Start a new conversation or load the model with a longer context.</source>
             <translation>此对话需要 %1 个词元，超过了 %2 个词元的上下文。请开始新对话，或以更长的上下文重新加载模型。</translation>
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="185" />
+            <location filename="../app/core/engineworker.cpp" line="242" />
             <source>Generation failed: %1</source>
             <translation>生成失败：%1</translation>
         </message>
@@ -273,17 +273,17 @@
             <translation>%1 — GLM Chat</translation>
         </message>
         <message>
-            <location filename="../app/qml/Main.qml" line="84" />
+            <location filename="../app/qml/Main.qml" line="96" />
             <source>Drop a document to attach it</source>
             <translation>松开以附加文档</translation>
         </message>
         <message>
-            <location filename="../app/qml/Main.qml" line="106" />
+            <location filename="../app/qml/Main.qml" line="118" />
             <source>Conversation deleted</source>
             <translation>对话已删除</translation>
         </message>
         <message>
-            <location filename="../app/qml/Main.qml" line="107" />
+            <location filename="../app/qml/Main.qml" line="119" />
             <source>Undo</source>
             <translation>撤销</translation>
         </message>
@@ -299,84 +299,84 @@
     <context>
         <name>MessageDelegate</name>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="28" />
+            <location filename="../app/qml/MessageDelegate.qml" line="31" />
             <source>You</source>
             <translation>你</translation>
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="28" />
+            <location filename="../app/qml/MessageDelegate.qml" line="31" />
             <source>Assistant</source>
             <translation>助手</translation>
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="82" />
+            <location filename="../app/qml/MessageDelegate.qml" line="94" />
             <source>Cancel</source>
             <translation>取消</translation>
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="84" />
+            <location filename="../app/qml/MessageDelegate.qml" line="96" />
             <source>Send as new branch</source>
             <translation>作为新分支发送</translation>
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="101" />
+            <location filename="../app/qml/MessageDelegate.qml" line="113" />
             <source>Previous branch</source>
             <translation>上一个分支</translation>
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="105" />
+            <location filename="../app/qml/MessageDelegate.qml" line="117" />
             <source>%1 / %2</source>
             <translation>%1 / %2</translation>
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="113" />
+            <location filename="../app/qml/MessageDelegate.qml" line="125" />
             <source>Next branch</source>
             <translation>下一个分支</translation>
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="116" />
+            <location filename="../app/qml/MessageDelegate.qml" line="128" />
             <source>Copy</source>
             <translation>复制</translation>
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="122" />
+            <location filename="../app/qml/MessageDelegate.qml" line="134" />
             <source>Edit</source>
             <translation>编辑</translation>
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="129" />
+            <location filename="../app/qml/MessageDelegate.qml" line="141" />
             <source>Regenerate</source>
             <translation>重新生成</translation>
         </message>
         <message numerus="yes">
-            <location filename="../app/qml/MessageDelegate.qml" line="136" />
+            <location filename="../app/qml/MessageDelegate.qml" line="148" />
             <source>%n tokens</source>
             <translation>
                 <numerusform>%n 个词元</numerusform>
             </translation>
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="142" />
+            <location filename="../app/qml/MessageDelegate.qml" line="154" />
             <source>stopped</source>
             <translation>已停止</translation>
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="142" />
+            <location filename="../app/qml/MessageDelegate.qml" line="154" />
             <source>failed</source>
             <translation>失败</translation>
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="183" />
+            <location filename="../app/qml/MessageDelegate.qml" line="195" />
             <source>code</source>
             <translation>代码</translation>
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="194" />
+            <location filename="../app/qml/MessageDelegate.qml" line="206" />
             <source>Copied</source>
             <translation>已复制</translation>
         </message>
         <message>
-            <location filename="../app/qml/MessageDelegate.qml" line="194" />
+            <location filename="../app/qml/MessageDelegate.qml" line="206" />
             <source>Copy code</source>
             <translation>复制代码</translation>
         </message>
@@ -432,6 +432,211 @@
             <location filename="../app/qml/ModelPicker.qml" line="94" />
             <source>Open a GLM model folder</source>
             <translation>打开 GLM 模型文件夹</translation>
+        </message>
+    </context>
+    <context>
+        <name>PluginsAddServerForm</name>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="27" />
+            <source>Add an MCP server</source>
+            <translation>添加 MCP 服务器</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="28" />
+            <source>Name</source>
+            <translation>名称</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="29" />
+            <source>e.g. weather</source>
+            <translation>例如 weather</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="30" />
+            <source>Command</source>
+            <translation>命令</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="31" />
+            <source>e.g. /usr/bin/python3</source>
+            <translation>例如 /usr/bin/python3</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="32" />
+            <source>Arguments</source>
+            <translation>参数</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="33" />
+            <source>e.g. server.py --stdio</source>
+            <translation>例如 server.py --stdio</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="34" />
+            <source>Environment</source>
+            <translation>环境变量</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="39" />
+            <source>KEY=value, one per line</source>
+            <translation>KEY=value，每行一个</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="42" />
+            <source>Working folder</source>
+            <translation>工作目录</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="43" />
+            <source>optional</source>
+            <translation>可选</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="47" />
+            <source>The server could not be added: check the name (unique) and the command.</source>
+            <translation>无法添加服务器：请检查名称（不可重复）和命令。</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsAddServerForm.qml" line="55" />
+            <source>Add server</source>
+            <translation>添加服务器</translation>
+        </message>
+    </context>
+    <context>
+        <name>PluginsDialog</name>
+        <message>
+            <location filename="../app/qml/PluginsDialog.qml" line="11" />
+            <source>Plugins</source>
+            <translation>插件</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsDialog.qml" line="18" />
+            <source>Close</source>
+            <translation>关闭</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsDialog.qml" line="35" />
+            <source>The switches choose the plugins this conversation offers the model. Every call asks you first unless its tool is set to Always allow.</source>
+            <translation>开关决定此对话向模型提供哪些插件。除非工具设为“始终允许”，否则每次调用都会先征求你的同意。</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsDialog.qml" line="36" />
+            <source>Plugins are unavailable: the conversation store could not be opened.</source>
+            <translation>插件不可用：无法打开对话存储。</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsDialog.qml" line="41" />
+            <source>Tool calls in a row (at most)</source>
+            <translation>连续工具调用次数（上限）</translation>
+        </message>
+    </context>
+    <context>
+        <name>PluginsEntry</name>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="21" />
+            <source>Calculator</source>
+            <translation>计算器</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="22" />
+            <source>Date and time</source>
+            <translation>日期和时间</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="23" />
+            <source>Files you allowed</source>
+            <translation>你允许访问的文件</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="24" />
+            <source>Search your conversations</source>
+            <translation>搜索你的对话</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="40" />
+            <source>MCP server · %1</source>
+            <translation>MCP 服务器 · %1</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="40" />
+            <source>running</source>
+            <translation>运行中</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="40" />
+            <source>starting</source>
+            <translation>正在启动</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="40" />
+            <source>not running</source>
+            <translation>未运行</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="40" />
+            <source>built-in</source>
+            <translation>内置</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="47" />
+            <source>In this conversation</source>
+            <translation>在此对话中启用</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="72" />
+            <source>No tools listed yet: start the server to list them.</source>
+            <translation>尚未列出工具：启动服务器后即可列出。</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="72" />
+            <source>No tools.</source>
+            <translation>没有工具。</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="98" />
+            <source>Ask</source>
+            <translation>每次询问</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="98" />
+            <source>Always allow</source>
+            <translation>始终允许</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="99" />
+            <source>Deny</source>
+            <translation>拒绝</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="117" />
+            <location filename="../app/qml/PluginsEntry.qml" line="127" />
+            <source>Remove</source>
+            <translation>移除</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="120" />
+            <source>Allow a folder…</source>
+            <translation>允许访问文件夹……</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="125" />
+            <source>Start / restart</source>
+            <translation>启动 / 重启</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="126" />
+            <source>Hide log</source>
+            <translation>隐藏日志</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="126" />
+            <source>Show log</source>
+            <translation>显示日志</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/PluginsEntry.qml" line="148" />
+            <source>The log is empty.</source>
+            <translation>日志为空。</translation>
         </message>
     </context>
     <context>
@@ -598,97 +803,102 @@
     <context>
         <name>Sidebar</name>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="22" />
+            <location filename="../app/qml/Sidebar.qml" line="23" />
             <source>New chat</source>
             <translation>新聊天</translation>
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="25" />
+            <location filename="../app/qml/Sidebar.qml" line="26" />
             <source>New chat (Ctrl+N)</source>
             <translation>新聊天（Ctrl+N）</translation>
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="30" />
+            <location filename="../app/qml/Sidebar.qml" line="31" />
             <source>Search chats (Ctrl+F)</source>
             <translation>搜索聊天（Ctrl+F）</translation>
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="92" />
+            <location filename="../app/qml/Sidebar.qml" line="93" />
             <source>Conversation actions</source>
             <translation>对话操作</translation>
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="98" />
+            <location filename="../app/qml/Sidebar.qml" line="99" />
             <source>Rename</source>
             <translation>重命名</translation>
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="99" />
+            <location filename="../app/qml/Sidebar.qml" line="100" />
             <source>Unpin</source>
             <translation>取消置顶</translation>
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="99" />
+            <location filename="../app/qml/Sidebar.qml" line="100" />
             <source>Pin</source>
             <translation>置顶</translation>
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="100" />
+            <location filename="../app/qml/Sidebar.qml" line="101" />
             <source>Export as Markdown…</source>
             <translation>导出为 Markdown……</translation>
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="101" />
+            <location filename="../app/qml/Sidebar.qml" line="102" />
             <source>Export as JSON…</source>
             <translation>导出为 JSON……</translation>
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="103" />
+            <location filename="../app/qml/Sidebar.qml" line="104" />
             <source>Delete</source>
             <translation>删除</translation>
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="113" />
+            <location filename="../app/qml/Sidebar.qml" line="114" />
             <source>No chat matches "%1".</source>
             <translation>没有与“%1”匹配的聊天。</translation>
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="113" />
+            <location filename="../app/qml/Sidebar.qml" line="114" />
             <source>No chats yet.</source>
             <translation>还没有聊天。</translation>
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="119" />
+            <location filename="../app/qml/Sidebar.qml" line="121" />
             <source>Import…</source>
             <translation>导入……</translation>
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="120" />
+            <location filename="../app/qml/Sidebar.qml" line="122" />
             <source>Prompts</source>
             <translation>提示词</translation>
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="124" />
+            <location filename="../app/qml/Sidebar.qml" line="123" />
+            <source>Plugins</source>
+            <translation>插件</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/Sidebar.qml" line="128" />
             <source>Settings</source>
             <translation>设置</translation>
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="127" />
+            <location filename="../app/qml/Sidebar.qml" line="131" />
             <source>Settings (Ctrl+,)</source>
             <translation>设置（Ctrl+,）</translation>
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="136" />
+            <location filename="../app/qml/Sidebar.qml" line="140" />
             <source>Markdown (*.md)</source>
             <translation>Markdown (*.md)</translation>
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="136" />
+            <location filename="../app/qml/Sidebar.qml" line="140" />
             <source>JSON (*.json)</source>
             <translation>JSON (*.json)</translation>
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="142" />
+            <location filename="../app/qml/Sidebar.qml" line="146" />
             <source>GLM Chat conversation (*.json)</source>
             <translation>GLM Chat 对话 (*.json)</translation>
         </message>
@@ -798,6 +1008,86 @@
             <location filename="../app/qml/SystemPromptsDialog.qml" line="108" />
             <source>Or type a prompt for this conversation only</source>
             <translation>或输入仅用于此对话的提示词</translation>
+        </message>
+    </context>
+    <context>
+        <name>ToolCallCard</name>
+        <message>
+            <location filename="../app/qml/ToolCallCard.qml" line="48" />
+            <source>Collapse</source>
+            <translation>收起</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/ToolCallCard.qml" line="48" />
+            <source>Expand</source>
+            <translation>展开</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/ToolCallCard.qml" line="51" />
+            <source>Result of %1</source>
+            <translation>%1 的结果</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/ToolCallCard.qml" line="51" />
+            <source>Tool call: %1</source>
+            <translation>工具调用：%1</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/ToolCallCard.qml" line="63" />
+            <source>ok</source>
+            <translation>成功</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/ToolCallCard.qml" line="64" />
+            <source>error</source>
+            <translation>出错</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/ToolCallCard.qml" line="65" />
+            <source>denied</source>
+            <translation>已拒绝</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/ToolCallCard.qml" line="66" />
+            <source>stopped</source>
+            <translation>已停止</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/ToolCallCard.qml" line="67" />
+            <source>calling…</source>
+            <translation>正在调用……</translation>
+        </message>
+        <message>
+            <source>arguments</source>
+            <translation type="vanished">参数</translation>
+        </message>
+    </context>
+    <context>
+        <name>ToolConsentCard</name>
+        <message>
+            <location filename="../app/qml/ToolConsentCard.qml" line="34" />
+            <source>The model wants to call %1 (%2)</source>
+            <translation>模型想要调用 %1（%2）</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/ToolConsentCard.qml" line="35" />
+            <source>built-in</source>
+            <translation>内置</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/ToolConsentCard.qml" line="64" />
+            <source>Deny</source>
+            <translation>拒绝</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/ToolConsentCard.qml" line="70" />
+            <source>Always allow this tool</source>
+            <translation>始终允许此工具</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/ToolConsentCard.qml" line="76" />
+            <source>Allow once</source>
+            <translation>允许一次</translation>
         </message>
     </context>
 </TS>

@@ -38,6 +38,7 @@ ApplicationWindow {
             Layout.fillHeight: true
             onSettingsRequested: settingsDialog.open()
             onPromptsRequested: promptsDialog.open()
+            onPluginsRequested: pluginsDialog.open()
         }
         Rectangle { Layout.fillHeight: true; width: 1; color: Theme.border }
 
@@ -49,6 +50,17 @@ ApplicationWindow {
             ConversationView {
                 Layout.fillWidth: true
                 Layout.fillHeight: true
+            }
+            // Tool calls waiting for the user's consent.
+            Repeater {
+                model: ChatController.toolHost ? ChatController.toolHost.pendingConsents : []
+                delegate: ToolConsentCard {
+                    required property var modelData
+                    consent: modelData
+                    Layout.fillWidth: true
+                    Layout.maximumWidth: 900
+                    Layout.alignment: Qt.AlignHCenter
+                }
             }
             DocumentCard {
                 id: documentCard
@@ -128,13 +140,15 @@ ApplicationWindow {
         ModelPicker { anchors.fill: parent; onModelChosen: modelPopup.close() }
     }
 
-    // For screenshots and scripted checks (glmchat --show settings|prompts|models).
+    // For screenshots and scripted checks (glmchat --show settings|prompts|models|plugins).
     function show(name) {
         if (name === "settings") settingsDialog.open()
+        else if (name === "plugins") pluginsDialog.open()
         else if (name === "prompts") promptsDialog.open()
         else if (name === "models") modelPopup.open()
     }
 
     SettingsDialog { id: settingsDialog; anchors.centerIn: parent }
     SystemPromptsDialog { id: promptsDialog; anchors.centerIn: parent }
+    PluginsDialog { id: pluginsDialog; anchors.centerIn: parent }
 }

@@ -16,6 +16,8 @@ Item {
     required property int branchIndex
     required property int branchCount
     readonly property bool isUser: role === "user"
+    // A tool call (assistant) or its result (observation) carries the tool's name in its metadata.
+    readonly property string toolName: isUser ? "" : (state, ChatController.messageMetadata(messageId))
     property bool editing: false
     implicitHeight: column.implicitHeight
 
@@ -25,6 +27,7 @@ Item {
         spacing: 4
 
         Label {
+            visible: message.toolName === ""
             text: message.isUser ? qsTr("You") : qsTr("Assistant")
             font.bold: true
             color: Theme.mutedText
@@ -33,7 +36,7 @@ Item {
 
         Rectangle {
             id: bubble
-            visible: !message.editing
+            visible: !message.editing && message.toolName === ""
             Layout.alignment: message.isUser ? Qt.AlignRight : Qt.AlignLeft
             Layout.maximumWidth: message.isUser ? message.width * 0.85 : message.width
             Layout.preferredWidth: message.isUser ? Math.min(blocks.implicitWidth + 28, message.width * 0.85) : message.width
@@ -66,6 +69,15 @@ Item {
             }
         }
 
+        ToolCallCard {
+            visible: message.toolName !== ""
+            Layout.fillWidth: true
+            role: message.role
+            toolName: message.toolName
+            content: message.content
+            messageState: message.state
+        }
+
         // Editing a sent message: the edit becomes a new branch, the old one stays reachable.
         ColumnLayout {
             visible: message.editing
@@ -90,7 +102,7 @@ Item {
         RowLayout {
             Layout.alignment: message.isUser ? Qt.AlignRight : Qt.AlignLeft
             spacing: 2
-            visible: !message.editing
+            visible: !message.editing && message.role !== "observation"
             opacity: hover.hovered || message.branchCount > 1 || message.state !== "done" ? 1.0 : 0.55
 
             ToolButton {

@@ -10,6 +10,7 @@ Rectangle {
     color: Theme.sidebar
     signal settingsRequested()
     signal promptsRequested()
+    signal pluginsRequested()
     function focusSearch() { search.forceActiveFocus(); search.selectAll() }
 
     ColumnLayout {
@@ -115,12 +116,16 @@ Rectangle {
         }
         RowLayout {
             Layout.fillWidth: true
-            spacing: 4
-            Button { flat: true; text: qsTr("Import…"); onClicked: importDialog.open() }
-            Button { flat: true; text: qsTr("Prompts"); onClicked: sidebar.promptsRequested() }
+            spacing: 0
+            // Narrow paddings: four buttons share the sidebar's width.
+            Button { flat: true; horizontalPadding: 5; font.pixelSize: 13; text: qsTr("Import…"); onClicked: importDialog.open() }
+            Button { flat: true; horizontalPadding: 5; font.pixelSize: 13; text: qsTr("Prompts"); onClicked: sidebar.promptsRequested() }
+            Button { flat: true; horizontalPadding: 5; font.pixelSize: 13; text: qsTr("Plugins"); onClicked: sidebar.pluginsRequested() }
             Item { Layout.fillWidth: true }
             Button {
                 flat: true
+                horizontalPadding: 5
+                font.pixelSize: 13
                 text: qsTr("Settings")
                 onClicked: sidebar.settingsRequested()
                 ToolTip.visible: hovered
