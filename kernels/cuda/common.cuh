@@ -72,6 +72,39 @@ __device__ __forceinline__ float warpMax(float v) {
   return v;
 }
 
+// Online softmax step for one warp's mma.sync score tile (log2 domain). s[nt][e] holds NT column tiles of
+// scores for rows g (e = 0, 1) and g + 8 (e = 2, 3); a quad of lanes shares a row. Updates the running
+// row max and sum, turns s into exp2(s - max), and rescales the 16 output tiles o by exp2(oldMax - newMax).
+template <int NT>
+__device__ __forceinline__ void onlineSoftmaxStep(float (&s)[NT][4], float (&rowMax)[2], float (&rowSum)[2],
+                                                  float (&o)[16][4]) {
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    float mx = -INFINITY;
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) mx = fmaxf(mx, fmaxf(s[nt][2 * r], s[nt][2 * r + 1]));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+    const float mNew = fmaxf(rowMax[r], mx);
+    const float base = mNew == -INFINITY ? 0.0f : mNew;  // a fully masked row stays all zero
+    const float alpha = exp2f(rowMax[r] - base);
+    rowMax[r] = mNew;
+    float sum = 0.0f;
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+      s[nt][2 * r] = exp2f(s[nt][2 * r] - base);
+      s[nt][2 * r + 1] = exp2f(s[nt][2 * r + 1] - base);
+      sum += s[nt][2 * r] + s[nt][2 * r + 1];
+    }
+    rowSum[r] = rowSum[r] * alpha + sum;
+#pragma unroll
+    for (int dt = 0; dt < 16; ++dt) {
+      o[dt][2 * r] *= alpha;
+      o[dt][2 * r + 1] *= alpha;
+    }
+  }
+}
+
 constexpr float kLog2e = 1.4426950408889634f;
 
 }  // namespace glm::cuda

@@ -128,29 +128,7 @@ __global__ void __launch_bounds__(D::kThreads, 2)
         for (int e = 0; e < 4; ++e)
           if (k0 + nt * 8 + 2 * t + (e & 1) >= end) s[nt][e] = -INFINITY;
     }
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      float mx = fmaxf(fmaxf(s[0][2 * r], s[0][2 * r + 1]), fmaxf(s[1][2 * r], s[1][2 * r + 1]));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-      const float mNew = fmaxf(rowMax[r], mx);
-      const float base = mNew == -INFINITY ? 0.0f : mNew;
-      const float alpha = exp2f(rowMax[r] - base);
-      rowMax[r] = mNew;
-      float sum = 0.0f;
-#pragma unroll
-      for (int nt = 0; nt < 2; ++nt) {
-        s[nt][2 * r] = exp2f(s[nt][2 * r] - base);
-        s[nt][2 * r + 1] = exp2f(s[nt][2 * r + 1] - base);
-        sum += s[nt][2 * r] + s[nt][2 * r + 1];
-      }
-      rowSum[r] = rowSum[r] * alpha + sum;
-#pragma unroll
-      for (int dt = 0; dt < 16; ++dt) {
-        o[dt][2 * r] *= alpha;
-        o[dt][2 * r + 1] *= alpha;
-      }
-    }
+    onlineSoftmaxStep<2>(s, rowMax, rowSum, o);
     const uint32_t a0 = packBf16(s[0][0], s[0][1]), a1 = packBf16(s[0][2], s[0][3]);
     const uint32_t a2 = packBf16(s[1][0], s[1][1]), a3 = packBf16(s[1][2], s[1][3]);
 #pragma unroll

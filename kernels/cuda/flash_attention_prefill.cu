@@ -130,31 +130,7 @@ __global__ void __launch_bounds__(T::kThreads, 2)
           }
       }
       // Online softmax (log2 domain), rows g and g + 8 of the warp; a quad shares a row.
-#pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        float mx = -INFINITY;
-#pragma unroll
-        for (int nt = 0; nt < 8; ++nt) mx = fmaxf(mx, fmaxf(s[nt][2 * r], s[nt][2 * r + 1]));
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-        const float mNew = fmaxf(rowMax[r], mx);
-        const float base = mNew == -INFINITY ? 0.0f : mNew;
-        const float alpha = exp2f(rowMax[r] - base);
-        rowMax[r] = mNew;
-        float sum = 0.0f;
-#pragma unroll
-        for (int nt = 0; nt < 8; ++nt) {
-          s[nt][2 * r] = exp2f(s[nt][2 * r] - base);
-          s[nt][2 * r + 1] = exp2f(s[nt][2 * r + 1] - base);
-          sum += s[nt][2 * r] + s[nt][2 * r + 1];
-        }
-        rowSum[r] = rowSum[r] * alpha + sum;
-#pragma unroll
-        for (int dt = 0; dt < 16; ++dt) {
-          o[dt][2 * r] *= alpha;
-          o[dt][2 * r + 1] *= alpha;
-        }
-      }
+      onlineSoftmaxStep<8>(s, rowMax, rowSum, o);
       // O += P V: 4 k-steps of 16 keys, 16 n-tiles of 8 dims.
 #pragma unroll
       for (int ks = 0; ks < 4; ++ks) {
