@@ -136,7 +136,11 @@ class CpuBackend final : public Backend {
 
   void rmsNorm(Tensor x, WeightHandle w, float eps, Tensor out) override {
     const auto* v = static_cast<const CpuVector*>(w);
-    for (int64_t r = 0; r < x.rows; ++r)  // rows may be strided differently; the kernel takes dense rows
+    if (x.stride == x.cols && out.stride == out.cols) {  // dense: one call, the kernel spreads rows over threads
+      cpu::rmsNorm(x.f32(), x.rows, x.cols, v->data, v->dtype, eps, out.f32());
+      return;
+    }
+    for (int64_t r = 0; r < x.rows; ++r)  // strided rows: the kernel takes dense rows, one at a time
       cpu::rmsNorm(x.f32() + r * x.stride, 1, x.cols, v->data, v->dtype, eps, out.f32() + r * out.stride);
   }
 
