@@ -70,9 +70,9 @@ const KernelTable& kernels() { return *activeSlot().load(std::memory_order_acqui
 // Index into KernelTable::tile and the dtype arguments of the table functions.
 int weightDtypeIndex(DType dt, const char* function, const char* operand) {
   switch (dt) {
-    case DType::F32: return 0;
-    case DType::F16: return 1;
-    case DType::BF16: return 2;
+    case DType::F32: return detail::kF32;
+    case DType::F16: return detail::kF16;
+    case DType::BF16: return detail::kBf16;
     default:
       throw std::invalid_argument(fmt::format("cpu::{}: {} has dtype {}; expected F32, F16 or BF16", function,
                                               operand, dtypeName(dt)));

@@ -12,6 +12,7 @@
 // meant to be called inside the caller's parallel loops.
 #pragma once
 #include <cstdint>
+#include <utility>
 
 #include "glmengine/types.h"
 
@@ -68,6 +69,26 @@ constexpr int kTileW = 4;
 // sums[a * nw + b] = sum_{t < len} x[a * ldx + t] * w[b * ldw + t] for a < nx, b < nw.
 // w is f32 or, for the wdt variants, raw F16/BF16 elements (ldw in elements).
 using TileFn = void (*)(const float* x, int64_t ldx, const void* w, int64_t ldw, int64_t len, float* sums);
+
+// Index of a weight dtype in the kernel tables (tile[], toFloat, scaleByWeight).
+enum : int { kF32 = 0, kF16 = 1, kBf16 = 2 };
+
+// Fills tile[dtype][nx - 1][nw - 1] = Tile<dtype, nx, nw>::fn for every dtype and tile shape. Each ISA file
+// wraps its own tileKernel template (compiled with that file's target attributes) in a Tile struct.
+template <template <int, int, int> class Tile, int DT, int NX, int... NW>
+constexpr void fillTileRow(TileFn (&row)[kTileW], std::integer_sequence<int, NW...>) {
+  ((row[NW] = Tile<DT, NX, NW + 1>::fn), ...);
+}
+template <template <int, int, int> class Tile, int DT, int... NX>
+constexpr void fillTileRows(TileFn (&rows)[kTileX][kTileW], std::integer_sequence<int, NX...>) {
+  (fillTileRow<Tile, DT, NX + 1>(rows[NX], std::make_integer_sequence<int, kTileW>{}), ...);
+}
+template <template <int, int, int> class Tile>
+constexpr void fillTileTable(TileFn (&tiles)[3][kTileX][kTileW]) {
+  fillTileRows<Tile, kF32>(tiles[kF32], std::make_integer_sequence<int, kTileX>{});
+  fillTileRows<Tile, kF16>(tiles[kF16], std::make_integer_sequence<int, kTileX>{});
+  fillTileRows<Tile, kBf16>(tiles[kBf16], std::make_integer_sequence<int, kTileX>{});
+}
 
 struct KernelTable {
   const char* name;

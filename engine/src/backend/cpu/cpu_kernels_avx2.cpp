@@ -16,7 +16,6 @@
 namespace glm::cpu::detail {
 namespace {
 
-enum : int { kF32 = 0, kF16 = 1, kBf16 = 2 };
 
 template <int DT>
 GLM_AVX2 inline __m256 load8(const void* p, int64_t off) {
@@ -231,30 +230,17 @@ GLM_AVX2 void scaleAvx2(float alpha, float* y, int64_t len) {
   for (; t < len; ++t) y[t] *= alpha;
 }
 
-template <int DT, int NX>
-constexpr void fillTileRow(TileFn (&row)[kTileW]) {
-  row[0] = &tileKernel<DT, NX, 1>;
-  row[1] = &tileKernel<DT, NX, 2>;
-  row[2] = &tileKernel<DT, NX, 3>;
-  row[3] = &tileKernel<DT, NX, 4>;
-}
-
-template <int DT>
-constexpr void fillTiles(TileFn (&tiles)[kTileX][kTileW]) {
-  fillTileRow<DT, 1>(tiles[0]);
-  fillTileRow<DT, 2>(tiles[1]);
-  fillTileRow<DT, 3>(tiles[2]);
-  fillTileRow<DT, 4>(tiles[3]);
-}
+template <int DT, int NX, int NW>
+struct Tile {
+  static constexpr TileFn fn = &tileKernel<DT, NX, NW>;
+};
 
 KernelTable makeTable() {
   KernelTable t{};
   t.name = "avx2";
   t.tileX = 4;
   t.tileW = 2;
-  fillTiles<kF32>(t.tile[kF32]);
-  fillTiles<kF16>(t.tile[kF16]);
-  fillTiles<kBf16>(t.tile[kBf16]);
+  fillTileTable<Tile>(t.tile);
   t.toFloat = &toFloatAvx2;
   t.sumSquares = &sumSquaresAvx2;
   t.scaleByWeight = &scaleByWeightAvx2;

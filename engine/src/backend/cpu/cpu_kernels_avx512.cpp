@@ -23,7 +23,6 @@
 namespace glm::cpu::detail {
 namespace {
 
-enum : int { kF32 = 0, kF16 = 1, kBf16 = 2 };
 
 // Lanes [0, 16) of element offset `off` of a row of dtype DT, widened to fp32; masked variant
 // reads only the lanes in m (the others are 0).
@@ -267,30 +266,17 @@ GLM_AVX512 void scaleAvx512(float alpha, float* y, int64_t len) {
   }
 }
 
-template <int DT, int NX>
-constexpr void fillTileRow(TileFn (&row)[kTileW]) {
-  row[0] = &tileKernel<DT, NX, 1>;
-  row[1] = &tileKernel<DT, NX, 2>;
-  row[2] = &tileKernel<DT, NX, 3>;
-  row[3] = &tileKernel<DT, NX, 4>;
-}
-
-template <int DT>
-constexpr void fillTiles(TileFn (&tiles)[kTileX][kTileW]) {
-  fillTileRow<DT, 1>(tiles[0]);
-  fillTileRow<DT, 2>(tiles[1]);
-  fillTileRow<DT, 3>(tiles[2]);
-  fillTileRow<DT, 4>(tiles[3]);
-}
+template <int DT, int NX, int NW>
+struct Tile {
+  static constexpr TileFn fn = &tileKernel<DT, NX, NW>;
+};
 
 KernelTable makeTable() {
   KernelTable t{};
   t.name = "avx512";
   t.tileX = 4;
   t.tileW = 4;
-  fillTiles<kF32>(t.tile[kF32]);
-  fillTiles<kF16>(t.tile[kF16]);
-  fillTiles<kBf16>(t.tile[kBf16]);
+  fillTileTable<Tile>(t.tile);
   t.toFloat = &toFloatAvx512;
   t.sumSquares = &sumSquaresAvx512;
   t.scaleByWeight = &scaleByWeightAvx512;

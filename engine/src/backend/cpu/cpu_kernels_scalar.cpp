@@ -12,7 +12,6 @@
 namespace glm::cpu::detail {
 namespace {
 
-enum : int { kF32 = 0, kF16 = 1, kBf16 = 2 };
 constexpr int kLanes = 8;
 
 template <int DT>
@@ -99,21 +98,10 @@ void scaleScalar(float alpha, float* y, int64_t len) {
   for (int64_t t = 0; t < len; ++t) y[t] *= alpha;
 }
 
-template <int DT, int NX>
-constexpr void fillTileRow(TileFn (&row)[kTileW]) {
-  row[0] = &tileKernel<DT, NX, 1>;
-  row[1] = &tileKernel<DT, NX, 2>;
-  row[2] = &tileKernel<DT, NX, 3>;
-  row[3] = &tileKernel<DT, NX, 4>;
-}
-
-template <int DT>
-constexpr void fillTiles(TileFn (&tiles)[kTileX][kTileW]) {
-  fillTileRow<DT, 1>(tiles[0]);
-  fillTileRow<DT, 2>(tiles[1]);
-  fillTileRow<DT, 3>(tiles[2]);
-  fillTileRow<DT, 4>(tiles[3]);
-}
+template <int DT, int NX, int NW>
+struct Tile {
+  static constexpr TileFn fn = &tileKernel<DT, NX, NW>;
+};
 
 KernelTable makeTable() {
   KernelTable t{};
@@ -121,9 +109,7 @@ KernelTable makeTable() {
   // One output at a time: a bigger tile would only re-read the same rows.
   t.tileX = 1;
   t.tileW = 1;
-  fillTiles<kF32>(t.tile[kF32]);
-  fillTiles<kF16>(t.tile[kF16]);
-  fillTiles<kBf16>(t.tile[kBf16]);
+  fillTileTable<Tile>(t.tile);
   t.toFloat = &toFloatScalar;
   t.sumSquares = &sumSquaresScalar;
   t.scaleByWeight = &scaleByWeightScalar;
