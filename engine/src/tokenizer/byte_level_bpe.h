@@ -45,6 +45,38 @@ class ByteLevelVocabulary {
 void splitWithAll(const std::vector<RegexSplitter>& splitters, std::string_view text,
                   std::vector<std::string_view>& pieces);
 
+// The byte-level BPE encoding shared by tokenizer.model (tiktoken) and tokenizer.json: split `text`
+// with the splitters; per piece, take the whole piece when it is a token (if wholePieceFirst), else start
+// from its single bytes and merge adjacent pairs as pairMerge(piece, left, right) says, lowest rank first.
+template <typename PairMerge>
+std::vector<int32_t> encodeByBytePairs(const std::vector<RegexSplitter>& splitters,
+                                       const ByteLevelVocabulary& vocabulary, std::string_view text,
+                                       bool wholePieceFirst, PairMerge&& pairMerge) {
+  std::vector<std::string_view> pieces;
+  splitWithAll(splitters, text, pieces);
+  std::vector<int32_t> ids;
+  ids.reserve(text.size() / 3);
+  BytePairMerger merger;
+  std::vector<BpeSymbol> symbols;
+  for (const std::string_view piece : pieces) {
+    if (wholePieceFirst) {
+      if (const int32_t whole = vocabulary.find(piece); whole >= 0) {
+        ids.push_back(whole);
+        continue;
+      }
+    }
+    symbols.clear();
+    for (uint32_t i = 0; i < piece.size(); ++i) {
+      symbols.push_back({i, 1, vocabulary.byteId(static_cast<unsigned char>(piece[i]))});
+    }
+    merger.merge(symbols, [&](const BpeSymbol& left, const BpeSymbol& right) -> std::optional<BpeMerge> {
+      return pairMerge(piece, left, right);
+    });
+    for (const BpeSymbol& s : symbols) ids.push_back(s.id);
+  }
+  return ids;
+}
+
 // Decodes ids with a byte-level vocabulary and specials; throws glm::Error naming `kind` for an
 // id that is neither.
 std::string decodeByteLevel(const ByteLevelVocabulary& vocabulary, const SpecialTokenTable& specials,

@@ -230,31 +230,13 @@ std::vector<int32_t> HfTokenizer::encode(std::string_view text) const {
     prefixed.append(text);
     text = prefixed;
   }
-  std::vector<std::string_view> pieces;
-  splitWithAll(splitters_, text, pieces);
-  std::vector<int32_t> ids;
-  ids.reserve(text.size() / 3);
-  BytePairMerger merger;
-  std::vector<BpeSymbol> symbols;
-  for (const std::string_view piece : pieces) {
-    if (ignoreMerges_) {
-      if (const int32_t whole = vocabulary_.find(piece); whole >= 0) {
-        ids.push_back(whole);
-        continue;
-      }
-    }
-    symbols.clear();
-    for (uint32_t i = 0; i < piece.size(); ++i) {
-      symbols.push_back({i, 1, vocabulary_.byteId(static_cast<unsigned char>(piece[i]))});
-    }
-    merger.merge(symbols, [&](const BpeSymbol& left, const BpeSymbol& right) -> std::optional<BpeMerge> {
-      const auto it = merges_.find(pairKey(left.id, right.id));
-      if (it == merges_.end()) return std::nullopt;
-      return BpeMerge{it->second.rank, it->second.merged};
-    });
-    for (const BpeSymbol& s : symbols) ids.push_back(s.id);
-  }
-  return ids;
+  // A merge applies when the pair is in the merges table; earlier merges first.
+  return encodeByBytePairs(splitters_, vocabulary_, text, ignoreMerges_,
+                           [&](std::string_view, const BpeSymbol& left, const BpeSymbol& right) -> std::optional<BpeMerge> {
+                             const auto it = merges_.find(pairKey(left.id, right.id));
+                             if (it == merges_.end()) return std::nullopt;
+                             return BpeMerge{it->second.rank, it->second.merged};
+                           });
 }
 
 std::string HfTokenizer::decode(std::span<const int32_t> ids) const {

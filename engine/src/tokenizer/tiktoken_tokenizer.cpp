@@ -122,30 +122,13 @@ bool TiktokenTokenizer::isSpecial(int32_t id) const {
 }
 
 std::vector<int32_t> TiktokenTokenizer::encode(std::string_view text) const {
-  std::vector<int32_t> ids;
-  std::vector<std::string_view> pieces;
-  splitWithAll(splitters_, text, pieces);
-  ids.reserve(text.size() / 3);
-  BytePairMerger merger;
-  std::vector<BpeSymbol> symbols;
-  for (const std::string_view piece : pieces) {
-    if (const int32_t whole = vocabulary_.find(piece); whole >= 0) {
-      ids.push_back(whole);
-      continue;
-    }
-    symbols.clear();
-    for (uint32_t i = 0; i < piece.size(); ++i) {
-      symbols.push_back({i, 1, vocabulary_.byteId(static_cast<unsigned char>(piece[i]))});
-    }
-    // tiktoken's rule: a pair merges with the rank of its concatenated bytes, lowest rank first.
-    merger.merge(symbols, [&](const BpeSymbol& left, const BpeSymbol& right) -> std::optional<BpeMerge> {
-      const int32_t rank = vocabulary_.find(piece.substr(left.start, left.length + right.length));
-      if (rank < 0) return std::nullopt;
-      return BpeMerge{static_cast<uint32_t>(rank), rank};
-    });
-    for (const BpeSymbol& s : symbols) ids.push_back(s.id);
-  }
-  return ids;
+  // tiktoken's rule: a pair merges with the rank of its concatenated bytes, lowest rank first.
+  return encodeByBytePairs(splitters_, vocabulary_, text, true,
+                           [&](std::string_view piece, const BpeSymbol& left, const BpeSymbol& right) -> std::optional<BpeMerge> {
+                             const int32_t rank = vocabulary_.find(piece.substr(left.start, left.length + right.length));
+                             if (rank < 0) return std::nullopt;
+                             return BpeMerge{static_cast<uint32_t>(rank), rank};
+                           });
 }
 
 std::string TiktokenTokenizer::decode(std::span<const int32_t> ids) const {
