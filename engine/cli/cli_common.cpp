@@ -21,6 +21,8 @@ void ModelOptions::add(CLI::App& cmd, bool allowRandom) {
   }
   cmd.add_option("--tokenizer", tokenizer, "Tokenizer file to use instead of the model folder's");
   cmd.add_option("-b,--backend", backend, "Backend: auto, cpu, cuda, vulkan")->capture_default_str();
+  cmd.add_option("--device", device, "Vulkan device index (see `glmchat-cli devices`; -1 = the best GPU)")
+      ->capture_default_str();
   cmd.add_option("-c,--ctx", context, "Context length in tokens (0 = model maximum, at most 8192)");
   cmd.add_option("-t,--threads", threads, "CPU threads (0 = all cores)");
   cmd.add_option("--kv-cache", kvCache, "KV cache type: f32 or bf16")->capture_default_str();
@@ -43,6 +45,7 @@ glm::LoadOptions ModelOptions::toLoadOptions() const {
   else if (kvCache == "bf16") o.kvCacheType = glm::DType::BF16;
   else throw glm::Error(fmt::format("--kv-cache {}: choose f32 or bf16", kvCache));
   o.prefillChunk = chunk;
+  o.gpuDevice = device;
   return o;
 }
 

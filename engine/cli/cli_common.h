@@ -23,6 +23,7 @@ struct ModelOptions {
   int threads = 0;
   std::string kvCache = "f32";
   int chunk = 256;
+  int device = -1;
   bool quiet = false;
 
   void add(CLI::App& cmd, bool allowRandom = true);
@@ -60,5 +61,6 @@ void addChatCommand(CLI::App& app);
 void addInfoCommand(CLI::App& app);
 void addBenchCommand(CLI::App& app);
 void addSelftestCommand(CLI::App& app);
+void addDevicesCommand(CLI::App& app);
 
 }  // namespace glmcli

@@ -16,7 +16,8 @@ void addSelftestCommand(CLI::App& app) {
     std::string backend = "cpu", fixtures;
     bool quick = false, noFixtures = false;
     uint64_t seed = 0;
-    int threads = 0;
+    int threads = 0, device = -1;
+    bool noSkip = false;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("selftest", "Check a backend against the reference on random inputs and fixtures");
@@ -27,12 +28,16 @@ void addSelftestCommand(CLI::App& app) {
   cmd->add_flag("--quick", o->quick, "Skip the attention check past 64K tokens");
   cmd->add_option("--seed", o->seed, "Seed of the random inputs (default: fresh, printed)");
   cmd->add_option("-t,--threads", o->threads, "CPU threads (0 = all cores)");
+  cmd->add_option("--device", o->device, "Vulkan device index (see `glmchat-cli devices`)")->capture_default_str();
+  cmd->add_flag("--no-skip", o->noSkip, "Fail instead of skipping when the backend has no device");
   cmd->callback([o] {
     glm::SelftestOptions so;
     so.backend = glm::parseBackendKind(o->backend);
     so.quick = o->quick;
     so.seed = o->seed;
     so.threads = o->threads;
+    so.gpuDevice = o->device;
+    so.noSkip = o->noSkip;
     if (!o->noFixtures) {
       so.fixturesDir = o->fixtures.empty() ? std::filesystem::path(GLMCHAT_SOURCE_DIR) / "tests/data/fixtures"
                                            : std::filesystem::path(o->fixtures);

@@ -1,4 +1,5 @@
-// glmchat-cli: the engine from the command line (chat, run, tokenize, logits, info, bench, selftest).
+// glmchat-cli: the engine from the command line (chat, run, tokenize, logits, info, bench, selftest,
+// devices).
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   glmcli::addInfoCommand(app);
   glmcli::addBenchCommand(app);
   glmcli::addSelftestCommand(app);
+  glmcli::addDevicesCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

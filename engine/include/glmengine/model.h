@@ -37,7 +37,17 @@ struct LoadOptions {
   int threads = 0;                     // CPU threads; 0 = all cores
   DType kvCacheType = DType::F32;      // F32 or BF16
   int prefillChunk = 256;              // tokens per forward pass while prefilling
+  int gpuDevice = -1;                  // Vulkan device index (glmchat-cli devices); -1 = the best GPU
 };
+
+// The Vulkan devices of this machine, as the Vulkan backend library sees them (LoadOptions::gpuDevice
+// takes the index). Throws glm::Error with the reason when the library or Vulkan itself is missing.
+struct VulkanDeviceInfo {
+  int index = 0;
+  std::string name, type, api;  // type: discrete, integrated, virtual, cpu, other
+  int64_t memoryBytes = 0;
+};
+std::vector<VulkanDeviceInfo> listVulkanDevices();
 
 // What a model needs in memory, planned before anything is allocated.
 struct MemoryPlan {

@@ -18,6 +18,8 @@ struct SelftestOptions {
   bool quick = false;                 // skip the long-context attention check (lengths past 64K)
   uint64_t seed = 0;                  // 0 = a fresh seed from the clock (printed, so a failure can be replayed)
   int threads = 0;
+  int gpuDevice = -1;                 // Vulkan device index; -1 = the best GPU
+  bool noSkip = false;                // a missing GPU device is a failure, not a skip (CI with lavapipe)
 };
 
 struct SelftestCheck {

@@ -154,6 +154,10 @@ std::unique_ptr<Backend> createCpuBackend(int threads);
 // library is missing, cannot be loaded, or finds no CUDA device.
 std::unique_ptr<Backend> loadCudaBackend(std::string& reason);
 
+// The Vulkan backend, loaded at run time from libglmchat-backend-vulkan.so (same search as CUDA).
+// device < 0 picks the first discrete GPU, else integrated, else any (a software device last).
+std::unique_ptr<Backend> loadVulkanBackend(int device, std::string& reason);
+
 // The interface version a backend library must be built against (checked when it is loaded).
 inline constexpr int kBackendAbiVersion = 1;
 

@@ -220,7 +220,8 @@ std::vector<float> GlmSession::logitsAt(std::span<const int32_t> tokens, std::sp
   return out;
 }
 
-// Picks the backend. Auto takes CUDA when its library loads and finds a device, else the CPU, and
+// Picks the backend. Auto takes CUDA when its library loads and finds a device, else Vulkan on a real
+// GPU (a software Vulkan device such as lavapipe is slower than our CPU kernels), else the CPU, and
 // says why; an explicit choice that cannot be met is an error with the reason.
 std::unique_ptr<Backend> chooseBackend(const LoadOptions& o, std::string& reason) {
   switch (o.backend) {
@@ -233,7 +234,16 @@ std::unique_ptr<Backend> chooseBackend(const LoadOptions& o, std::string& reason
         reason = fmt::format("auto: {} ({})", cuda->describe(), why);
         return cuda;
       }
-      reason = fmt::format("auto: CUDA not used: {}; Vulkan: not part of this build; using the CPU", why);
+      std::string vwhy;
+      if (auto vk = loadVulkanBackend(o.gpuDevice, vwhy)) {
+        const std::string desc = vk->describe();
+        if (desc.find("(cpu,") == std::string::npos) {
+          reason = fmt::format("auto: CUDA not used: {}; {} ({})", why, desc, vwhy);
+          return vk;
+        }
+        vwhy = fmt::format("only a software device ({}), slower than the CPU backend", desc);
+      }
+      reason = fmt::format("auto: CUDA not used: {}; Vulkan not used: {}; using the CPU", why, vwhy);
       return createCpuBackend(o.threads);
     }
     case BackendKind::Cuda: {
@@ -244,8 +254,14 @@ std::unique_ptr<Backend> chooseBackend(const LoadOptions& o, std::string& reason
       }
       throw Error(fmt::format("backend 'cuda' is not available: {}", why));
     }
-    case BackendKind::Vulkan:
-      throw Error("backend 'vulkan' is not available: this build has no Vulkan backend library");
+    case BackendKind::Vulkan: {
+      std::string why;
+      if (auto vk = loadVulkanBackend(o.gpuDevice, why)) {
+        reason = fmt::format("Vulkan backend chosen: {} ({})", vk->describe(), why);
+        return vk;
+      }
+      throw Error(fmt::format("backend 'vulkan' is not available: {}", why));
+    }
   }
   throw Error("unknown backend");
 }

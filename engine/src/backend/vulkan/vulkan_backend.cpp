@@ -1,0 +1,579 @@
+// The Vulkan backend (host side), built into libglmchat-backend-vulkan.so and loaded by the engine at
+// run time. Numerics as on CUDA: weights bf16 (F32/F16 checkpoints rounded once at upload) kept as
+// 16-bit words and widened in the shaders; activations, the residual stream, softmax statistics and
+// every accumulation fp32; the KV cache bf16. Two paths, chosen at run time by feature query: the
+// portable shaders (fp32 arithmetic, subgroup reductions: lavapipe, AMD, Intel, any GPU) and, where the
+// device has NV cooperative matrices, tensor-core shaders for prefill GEMMs and flash attention
+// (fp16 operands, fp32 accumulation). The decode step is recorded once into a command buffer and
+// replayed, reading the token and position from a small device buffer.
+//
+// Device memory has no host pointer, so a Tensor's data pointer is a "virtual address": each device
+// buffer gets a base address and the backend maps an address back to (buffer, byte offset).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "backend/backend.h"
+#include "backend/vulkan/vk_context.h"
+#include "glmengine/error.h"
+#include "util/half.h"
+
+namespace glm {
+namespace {
+
+using vk::Buffer;
+using vk::Context;
+
+double gib(int64_t b) { return double(b) / double(1ll << 30); }
+
+// Tile sizes of the tensor-core shaders (kernels/vulkan/gemm_cm.comp and flash_attn_cm.comp).
+constexpr uint32_t kGemmCmBM = 128, kGemmCmBN = 64, kFlashCmBR = 64;
+// Portable shaders.
+constexpr uint32_t kGemmBM = 64, kGemmBN = 64, kPrefillBR = 32, kGemvRows = 4;
+
+struct VkLinear : Weight {
+  std::unique_ptr<Buffer> w, bias;  // bf16 [rows x cols]; fp32 [rows] or null
+};
+struct VkVector : Weight {
+  std::unique_ptr<Buffer> data;  // fp32
+};
+struct VkEmbedding : Weight {
+  std::unique_ptr<Buffer> data;  // as stored
+  uint32_t type = 2;             // 0 F32, 1 F16, 2 BF16
+};
+
+// The KV cache: per layer, K and V in one or more buffers of whole KV heads ([kvHead][capacity][headDim]
+// bf16), split where the device limits the size of one storage buffer.
+struct VkKvCache : KvCache {
+  struct Segment {
+    std::unique_ptr<Buffer> k, v;
+    int kvHead0 = 0, kvHeads = 0;
+  };
+  std::vector<std::vector<Segment>> layers;
+  uint64_t serial = 0;
+};
+
+void toBf16Host(const void* src, DType dt, int64_t n, uint16_t* dst) {
+  switch (dt) {
+    case DType::BF16: std::memcpy(dst, src, size_t(n) * 2); return;
+    case DType::F16: {
+      const auto* s = static_cast<const uint16_t*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = floatToBf16(f16ToFloat(s[i]));
+      return;
+    }
+    case DType::F32: {
+      const auto* s = static_cast<const float*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = floatToBf16(s[i]);
+      return;
+    }
+    default: throw Error(fmt::format("Vulkan backend: weight dtype {} is not supported", dtypeName(dt)));
+  }
+}
+void toF32Host(const void* src, DType dt, int64_t n, float* dst) {
+  switch (dt) {
+    case DType::F32: std::memcpy(dst, src, size_t(n) * 4); return;
+    case DType::BF16: {
+      const auto* s = static_cast<const uint16_t*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = bf16ToFloat(s[i]);
+      return;
+    }
+    case DType::F16: {
+      const auto* s = static_cast<const uint16_t*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = f16ToFloat(s[i]);
+      return;
+    }
+    default: throw Error(fmt::format("Vulkan backend: vector dtype {} is not supported", dtypeName(dt)));
+  }
+}
+int64_t elementsOf(const TensorView& v) {
+  int64_t n = 1;
+  for (int64_t d : v.shape) n *= d;
+  return n;
+}
+uint32_t u32(int64_t v, const char* what) {
+  if (v < 0 || v > int64_t(UINT32_MAX)) throw Error(fmt::format("Vulkan backend: {} = {} does not fit 32 bits", what, v));
+  return uint32_t(v);
+}
+uint32_t ceilDiv(int64_t a, int64_t b) { return uint32_t((a + b - 1) / b); }
+
+class VulkanBackend final : public Backend {
+ public:
+  explicit VulkanBackend(int device) : ctx_(device) {
+    const auto& f = ctx_.features();
+    // Decode splits per KV head: enough workgroups to fill a GPU; few on a CPU device.
+    maxSplits_ = f.isCpu ? 8 : 256;
+    stepInputs_ = deviceBuffer(128, "decode step inputs");
+    dummy_ = deviceBuffer(256, "an unused binding");
+    argmaxOut_ = deviceBuffer(16, "argmax result");
+    ropeShader_ = f.fp64 ? "rope_append_fp64" : "rope_append";
+  }
+  ~VulkanBackend() override {
+    try {
+      ctx_.finish();
+    } catch (...) {
+    }
+  }
+
+  std::string name() const override { return "vulkan"; }
+  std::string describe() const override { return ctx_.describe(); }
+  DType kvCacheType(DType) const override { return DType::BF16; }
+  int preferredPrefillChunk() const override { return ctx_.features().isCpu ? 256 : 2048; }
+
+  void checkMemory(const MemoryPlan& plan, int64_t contextLength) override {
+    int64_t freeB = 0, totalB = 0;
+    ctx_.memoryInfo(freeB, totalB);
+    const int64_t margin = 256ll << 20;  // staging, decode partials, pipelines
+    const int64_t need = plan.total() + margin;
+    if (need > freeB)
+      throw Error(fmt::format(
+          "not enough GPU memory on {}: the model needs {:.2f} GiB (weights {:.2f} + KV cache {:.2f} for {} tokens + "
+          "scratch {:.2f} + {:.2f} reserve) but {:.2f} GiB of {:.2f} GiB are free; choose a shorter context "
+          "(--ctx) or a smaller model",
+          ctx_.deviceName(), gib(need), gib(plan.weightBytes), gib(plan.kvCacheBytes), contextLength,
+          gib(plan.scratchBytes), gib(margin), gib(freeB), gib(totalB)));
+  }
+
+  WeightHandle uploadLinear(const LinearView& view, WeightFormat format) override {
+    auto w = std::make_unique<VkLinear>();
+    w->format = format;
+    w->rows = view.outFeatures;
+    w->cols = view.inFeatures;
+    const std::string what = view.parts.empty() ? "a weight matrix" : fmt::format("weight {}", view.parts[0]->name);
+    w->w = ctx_.createBuffer(w->rows * w->cols * 2, true, what);
+    std::vector<uint16_t> staging;
+    int64_t row = 0;
+    for (const TensorView* p : view.parts) {
+      const int64_t n = elementsOf(*p);
+      staging.resize(size_t(n));
+      toBf16Host(p->data, p->dtype, n, staging.data());
+      ctx_.upload(w->w->buffer, row * w->cols * 2, staging.data(), n * 2);
+      row += p->shape[0];
+    }
+    if (view.hasBias()) {
+      std::vector<float> bias(size_t(w->rows));
+      int64_t r = 0;
+      for (const TensorView* b : view.biasParts) {
+        toF32Host(b->data, b->dtype, elementsOf(*b), bias.data() + r);
+        r += elementsOf(*b);
+      }
+      w->bias = ctx_.createBuffer(w->rows * 4, true, what + " (bias)");
+      ctx_.upload(w->bias->buffer, 0, bias.data(), w->rows * 4);
+    }
+    ctx_.finish();
+    w->bytes = w->w->bytes + (w->bias ? w->bias->bytes : 0);
+    return keep(std::move(w));
+  }
+
+  WeightHandle uploadVector(const TensorView& view) override {
+    auto w = std::make_unique<VkVector>();
+    w->rows = 1;
+    w->cols = elementsOf(view);
+    std::vector<float> v(size_t(w->cols));
+    toF32Host(view.data, view.dtype, w->cols, v.data());
+    w->data = ctx_.createBuffer(w->cols * 4, true, fmt::format("norm vector {}", view.name));
+    ctx_.upload(w->data->buffer, 0, v.data(), w->cols * 4);
+    ctx_.finish();
+    w->bytes = w->data->bytes;
+    return keep(std::move(w));
+  }
+
+  WeightHandle uploadEmbedding(const TensorView& view) override {
+    auto w = std::make_unique<VkEmbedding>();
+    w->rows = view.shape[0];
+    w->cols = view.shape[1];
+    switch (view.dtype) {
+      case DType::F32: w->type = 0; break;
+      case DType::F16: w->type = 1; break;
+      case DType::BF16: w->type = 2; break;
+      default: throw Error(fmt::format("Vulkan backend: embedding dtype {} is not supported", dtypeName(view.dtype)));
+    }
+    w->data = ctx_.createBuffer(int64_t(view.bytes), true, fmt::format("embedding table {}", view.name));
+    ctx_.upload(w->data->buffer, 0, view.data, int64_t(view.bytes));
+    ctx_.finish();
+    w->bytes = w->data->bytes;
+    return keep(std::move(w));
+  }
+
+  Tensor allocate(int64_t rows, int64_t cols) override {
+    const int64_t bytes = std::max<int64_t>(rows * cols, 4) * 4;
+    Buffer* b = deviceBuffer(bytes, fmt::format("activations ({} x {})", rows, cols));
+    ctx_.fill(b->buffer, 0, b->bytes, 0);
+    Tensor t;
+    t.data = reinterpret_cast<void*>(b->base);
+    t.rows = rows;
+    t.cols = cols;
+    t.stride = cols;
+    return t;
+  }
+
+  std::unique_ptr<KvCache> createKvCache(int numLayers, int numKvHeads, int headDim, int64_t capacity,
+                                         DType) override {
+    auto c = std::make_unique<VkKvCache>();
+    c->numLayers = numLayers;
+    c->numKvHeads = numKvHeads;
+    c->headDim = headDim;
+    c->capacity = capacity;
+    c->dtype = DType::BF16;
+    c->serial = ++cacheSerial_;
+    const int64_t headBytes = capacity * headDim * 2;
+    const int64_t limit = ctx_.features().maxBufferBytes;
+    if (headBytes > limit)
+      throw Error(fmt::format("Vulkan device {}: one KV head of {} tokens needs {:.2f} GiB in one buffer but the device "
+                              "allows {:.2f} GiB per storage buffer; choose a shorter context",
+                              ctx_.deviceName(), capacity, gib(headBytes), gib(limit)));
+    const int perSegment = int(std::min<int64_t>(numKvHeads, limit / headBytes));
+    c->layers.resize(size_t(numLayers));
+    for (int l = 0; l < numLayers; ++l)
+      for (int h0 = 0; h0 < numKvHeads; h0 += perSegment) {
+        VkKvCache::Segment s;
+        s.kvHead0 = h0;
+        s.kvHeads = std::min(perSegment, numKvHeads - h0);
+        const std::string what = fmt::format("the KV cache for {} tokens (layer {})", capacity, l);
+        s.k = ctx_.createBuffer(headBytes * s.kvHeads, true, what);
+        s.v = ctx_.createBuffer(headBytes * s.kvHeads, true, what);
+        c->bytes += s.k->bytes + s.v->bytes;
+        c->layers[size_t(l)].push_back(std::move(s));
+      }
+    return c;
+  }
+
+  void embed(WeightHandle table, std::span<const int32_t> ids, Tensor out) override {
+    const auto* t = static_cast<const VkEmbedding*>(table);
+    VkBuffer idsBuf = stepInputs_->buffer;
+    if (!ctx_.recording()) {
+      for (size_t i = 0; i < ids.size(); ++i)
+        if (ids[i] < 0 || ids[i] >= t->rows)
+          throw Error(fmt::format("token id {} at position {} is outside the vocabulary (0..{})", ids[i], i, t->rows - 1));
+      idsBuf = uploadIds(ids);
+    }
+    const auto o = ref(out);
+    const uint32_t push[4] = {u32(t->cols, "cols"), 0, o.elem, u32(out.stride, "stride")};
+    ctx_.dispatch(ctx_.pipeline("embed", {t->type}), {t->data->buffer, idsBuf, o.buffer}, push, sizeof push,
+                  ceilDiv(t->cols, 256), u32(int64_t(ids.size()), "rows"));
+  }
+
+  void rmsNorm(Tensor x, WeightHandle w, float eps, Tensor out) override { norm(x, nullptr, w, eps, out); }
+  void addRmsNorm(Tensor residual, Tensor x, WeightHandle w, float eps, Tensor out) override {
+    norm(x, &residual, w, eps, out);
+  }
+
+  void add(Tensor residual, Tensor x) override {
+    const auto r = ref(residual), xr = ref(x);
+    const uint32_t push[5] = {r.elem, u32(residual.stride, "stride"), xr.elem, u32(x.stride, "stride"),
+                              u32(x.cols, "cols")};
+    ctx_.dispatch(ctx_.pipeline("add"), {r.buffer, xr.buffer}, push, sizeof push, ceilDiv(x.cols, 256),
+                  u32(x.rows, "rows"));
+  }
+
+  void matmul(Tensor x, WeightHandle wh, Tensor out) override {
+    const auto* w = static_cast<const VkLinear*>(wh);
+    if (x.cols != w->cols || out.cols != w->rows)
+      throw Error(fmt::format("Vulkan matmul: x has {} columns and out {}, the weight is {} x {}", x.cols, out.cols,
+                              w->rows, w->cols));
+    const auto xr = ref(x), o = ref(out);
+    const VkBuffer bias = w->bias ? w->bias->buffer : dummy_->buffer;
+    const uint32_t hasBias = w->bias ? 1 : 0;
+    const bool vectorOk = w->cols % 8 == 0 && xr.elem % 4 == 0 && x.stride % 4 == 0;
+    if (x.rows <= 4 && vectorOk) {  // decode: stream the weight once at bandwidth
+      const uint32_t groups = ceilDiv(w->rows, kGemvRows);
+      const uint32_t gx = std::min<uint32_t>(groups, 65535), gy = ceilDiv(groups, gx);
+      const uint32_t push[9] = {xr.elem, u32(x.stride, "stride"), u32(x.rows, "rows"), u32(w->cols, "K"),
+                                u32(w->rows, "M"), o.elem, u32(out.stride, "stride"), hasBias, gx};
+      ctx_.dispatch(ctx_.pipeline("gemv"), {w->w->buffer, xr.buffer, bias, o.buffer}, push, sizeof push, gx, gy);
+      return;
+    }
+    const uint32_t push[8] = {xr.elem, u32(x.stride, "stride"), u32(x.rows, "rows"), u32(w->cols, "K"),
+                              u32(w->rows, "M"), o.elem, u32(out.stride, "stride"), hasBias};
+    if (ctx_.features().nvCooperativeMatrix && w->cols % 32 == 0) {
+      ctx_.dispatch(ctx_.pipeline("gemm_cm"), {xr.buffer, w->w->buffer, bias, o.buffer}, push, sizeof push,
+                    ceilDiv(w->rows, kGemmCmBM), ceilDiv(x.rows, kGemmCmBN));
+      return;
+    }
+    ctx_.dispatch(ctx_.pipeline("gemm"), {xr.buffer, w->w->buffer, bias, o.buffer}, push, sizeof push,
+                  ceilDiv(w->rows, kGemmBM), ceilDiv(x.rows, kGemmBN));
+  }
+
+  void ropeAppendKv(Tensor qkv, const AttentionShape& shape, const RopeParams& rope, KvCache& cacheBase, int layer,
+                    int64_t pos0) override {
+    auto& cache = static_cast<VkKvCache&>(cacheBase);
+    if (pos0 + qkv.rows > cache.capacity)
+      throw Error(fmt::format("KV cache overflow: positions up to {} but the context holds {} tokens", pos0 + qkv.rows,
+                              cache.capacity));
+    if (shape.headDim % 2 != 0 || rope.rotaryDim > shape.headDim)
+      throw Error(fmt::format("Vulkan backend: head dim {} with rotary dim {} is not supported", shape.headDim,
+                              rope.rotaryDim));
+    const VkBuffer freq = ropeFrequencies(rope);
+    const auto q = ref(qkv);
+    bool first = true;
+    for (const auto& seg : cache.layers[size_t(layer)]) {
+      struct {
+        uint32_t qkvOff, qkvStride, numHeads, numKvHeads, headDim, pairs;
+        float scaling;
+        uint32_t pos0, useStep, qHeads, kvHead0, kvOff, capacity;
+      } push{q.elem, u32(qkv.stride, "stride"), u32(shape.numHeads, "heads"), u32(shape.numKvHeads, "kv heads"),
+             u32(shape.headDim, "head dim"), u32(rope.rotaryDim / 2, "pairs"), rope.attentionScaling,
+             u32(pos0, "position"), ctx_.recording() ? 1u : 0u, first ? u32(shape.numHeads, "heads") : 0u,
+             u32(seg.kvHead0, "kv head"), 0, u32(cache.capacity, "capacity")};
+      ctx_.dispatch(ctx_.pipeline(ropeShader_), {q.buffer, freq, seg.k->buffer, seg.v->buffer, stepInputs_->buffer},
+                    &push, sizeof push, u32(qkv.rows, "rows"), push.qHeads + u32(seg.kvHeads, "kv heads"));
+      first = false;
+    }
+  }
+
+  void attention(Tensor qkv, const AttentionShape& shape, const KvCache& cacheBase, int layer, int64_t pos0,
+                 Tensor out) override {
+    const auto& cache = static_cast<const VkKvCache&>(cacheBase);
+    const int hd = shape.headDim, group = shape.numHeads / shape.numKvHeads;
+    if (hd > 256 || hd % 8 != 0)
+      throw Error(fmt::format("Vulkan backend: head dim {} is not supported (a multiple of 8, at most 256)", hd));
+    const auto q = ref(qkv), o = ref(out);
+    const bool step = ctx_.recording();
+    const auto& segs = cache.layers[size_t(layer)];
+    if (qkv.rows == 1 && decodeFits(hd, group)) {
+      const uint32_t splits = uint32_t(std::clamp<int64_t>((cache.capacity + 15) / 16, 1, maxSplits_));
+      const int64_t partFloats = int64_t(shape.numKvHeads) * splits * group * (hd + 2);
+      if (!decodePartials_ || decodePartials_->bytes < partFloats * 4) {
+        if (decodePartials_) {  // in flight, and named by an earlier recording
+          if (!step) ctx_.dropRecording();
+          ctx_.finish();
+        }
+        decodePartials_ = ctx_.createBuffer(partFloats * 4, true, "decode attention partials");
+      }
+      for (const auto& seg : segs) {
+        struct {
+          uint32_t qOff, kvHead0, kvOff, capacity, pos, useStep;
+          float scale;
+          uint32_t splits;
+        } push{q.elem, u32(seg.kvHead0, "kv head"), 0, u32(cache.capacity, "capacity"), u32(pos0, "position"),
+               step ? 1u : 0u, shape.scale, splits};
+        ctx_.dispatch(ctx_.pipeline("attention_decode", {uint32_t(hd), uint32_t(group)}),
+                      {q.buffer, seg.k->buffer, seg.v->buffer, decodePartials_->buffer, stepInputs_->buffer}, &push,
+                      sizeof push, splits, u32(seg.kvHeads, "kv heads"));
+      }
+      const uint32_t push2[2] = {splits, o.elem};
+      ctx_.dispatch(ctx_.pipeline("attention_combine", {uint32_t(hd), uint32_t(group)}),
+                    {decodePartials_->buffer, o.buffer}, push2, sizeof push2, u32(shape.numHeads, "heads"));
+      return;
+    }
+    const bool tensorCores = ctx_.features().nvCooperativeMatrix && hd == 128 && !step;
+    for (const auto& seg : segs) {
+      struct {
+        uint32_t qOff, qStride, rows, numHeads, groupSize, kvHead0, kvOff, capacity, pos0;
+        float scale;
+        uint32_t oOff, oStride, useStep;
+      } push{q.elem, u32(qkv.stride, "stride"), u32(qkv.rows, "rows"), u32(shape.numHeads, "heads"), uint32_t(group),
+             u32(seg.kvHead0, "kv head"), 0, u32(cache.capacity, "capacity"), u32(pos0, "position"), shape.scale,
+             o.elem, u32(out.stride, "stride"), step ? 1u : 0u};
+      const uint32_t heads = uint32_t(seg.kvHeads * group);
+      if (tensorCores)
+        ctx_.dispatch(ctx_.pipeline("flash_attn_cm"), {q.buffer, seg.k->buffer, seg.v->buffer, o.buffer}, &push,
+                      sizeof push - 4, ceilDiv(qkv.rows, kFlashCmBR), heads);
+      else
+        ctx_.dispatch(ctx_.pipeline("attention_prefill", {uint32_t(hd)}),
+                      {q.buffer, seg.k->buffer, seg.v->buffer, o.buffer, stepInputs_->buffer}, &push, sizeof push,
+                      ceilDiv(qkv.rows, kPrefillBR), heads);
+    }
+  }
+
+  void swiGlu(Tensor gateUp, Tensor out) override {
+    const auto g = ref(gateUp), o = ref(out);
+    const uint32_t push[5] = {g.elem, u32(gateUp.stride, "stride"), o.elem, u32(out.stride, "stride"),
+                              u32(out.cols, "ffn")};
+    ctx_.dispatch(ctx_.pipeline("swiglu"), {g.buffer, o.buffer}, push, sizeof push, ceilDiv(out.cols, 256),
+                  u32(gateUp.rows, "rows"));
+  }
+
+  void gatherRows(Tensor src, std::span<const int64_t> rows, Tensor dst) override {
+    const auto s = ref(src), d = ref(dst);
+    std::vector<VkBufferCopy> regions;
+    for (size_t i = 0; i < rows.size(); ++i)
+      regions.push_back({VkDeviceSize(s.byteOffset + rows[i] * src.stride * 4),
+                         VkDeviceSize(d.byteOffset + int64_t(i) * dst.stride * 4), VkDeviceSize(src.cols * 4)});
+    if (s.buffer == d.buffer) throw Error("Vulkan backend: gatherRows within one buffer is not supported");
+    ctx_.copy(s.buffer, d.buffer, regions);
+  }
+
+  void upload(const float* host, Tensor t) override {
+    const auto r = ref(t);
+    if (t.stride == t.cols) {
+      ctx_.upload(r.buffer, r.byteOffset, host, t.rows * t.cols * 4);
+      return;
+    }
+    for (int64_t i = 0; i < t.rows; ++i)
+      ctx_.upload(r.buffer, r.byteOffset + i * t.stride * 4, host + i * t.cols, t.cols * 4);
+  }
+
+  void download(Tensor t, float* host) override {
+    const auto r = ref(t);
+    if (t.stride == t.cols || t.rows == 1) {
+      ctx_.download(r.buffer, r.byteOffset, host, t.rows * t.cols * 4);
+      return;
+    }
+    std::vector<float> all(size_t(t.rows * t.stride));
+    ctx_.download(r.buffer, r.byteOffset, all.data(), ((t.rows - 1) * t.stride + t.cols) * 4);
+    for (int64_t i = 0; i < t.rows; ++i) std::memcpy(host + i * t.cols, all.data() + i * t.stride, size_t(t.cols) * 4);
+  }
+
+  void synchronize() override { ctx_.finish(); }
+
+  int32_t argmaxRow(Tensor t) override {
+    const auto r = ref(t);
+    const uint32_t push[2] = {r.elem, u32(t.cols, "cols")};
+    ctx_.dispatch(ctx_.pipeline("argmax"), {r.buffer, argmaxOut_->buffer}, push, sizeof push, 1);
+    int32_t best = 0;
+    ctx_.download(argmaxOut_->buffer, 0, &best, 4);
+    return best;
+  }
+
+  // --- Recorded decode steps ---
+  bool supportsStepCapture() const override { return true; }
+
+  void setStepInputs(std::span<const int32_t> ids, int64_t pos0) override {
+    if (ids.size() > 16) throw Error("Vulkan backend: a recorded step takes at most 16 tokens");
+    uint32_t words[17] = {0};
+    for (size_t i = 0; i < ids.size(); ++i) words[i] = uint32_t(ids[i]);
+    words[16] = u32(pos0, "position");
+    ctx_.update(stepInputs_->buffer, 0, words, sizeof words);
+  }
+
+  bool replayStep(const KvCache& cache) override {
+    if (!ctx_.hasRecording() || recordedCache_ != static_cast<const VkKvCache&>(cache).serial) return false;
+    ctx_.replayRecording();
+    return true;
+  }
+
+  void beginStepCapture() override { ctx_.beginRecording(); }
+  void abortStepCapture() override { ctx_.dropRecording(); }
+  void endStepCapture(const KvCache& cache) override {
+    ctx_.endRecording();
+    recordedCache_ = static_cast<const VkKvCache&>(cache).serial;
+    ctx_.replayRecording();
+  }
+
+ private:
+  struct Ref {
+    VkBuffer buffer;
+    int64_t byteOffset;
+    uint32_t elem;  // fp32 element offset
+  };
+
+  Buffer* deviceBuffer(int64_t bytes, const std::string& what) {
+    auto b = ctx_.createBuffer(bytes, true, what);
+    b->base = nextBase_;
+    nextBase_ += uintptr_t((b->bytes + (1 << 20)) / (1 << 16) + 1) << 16;  // gaps between buffers
+    Buffer* raw = b.get();
+    byBase_[raw->base] = std::move(b);
+    return raw;
+  }
+
+  Ref ref(const Tensor& t) const {
+    const auto addr = reinterpret_cast<uintptr_t>(t.data);
+    auto it = byBase_.upper_bound(addr);
+    if (it == byBase_.begin()) throw Error("Vulkan backend: a tensor does not belong to this backend");
+    --it;
+    const int64_t off = int64_t(addr - it->first);
+    if (off < 0 || off >= it->second->bytes) throw Error("Vulkan backend: a tensor does not belong to this backend");
+    if (off % 4 != 0) throw Error("Vulkan backend: a tensor is not 4-byte aligned");
+    return {it->second->buffer, off, uint32_t(off / 4)};
+  }
+
+  void norm(Tensor x, const Tensor* residual, WeightHandle w, float eps, Tensor out) {
+    const auto xr = ref(x), o = ref(out);
+    const Ref r = residual ? ref(*residual) : Ref{dummy_->buffer, 0, 0};
+    struct {
+      uint32_t xOff, xStride, resOff, resStride, outOff, outStride, cols, hasResidual;
+      float eps;
+    } push{xr.elem, u32(x.stride, "stride"), r.elem, residual ? u32(residual->stride, "stride") : 0u, o.elem,
+           u32(out.stride, "stride"), u32(x.cols, "cols"), residual ? 1u : 0u, eps};
+    ctx_.dispatch(ctx_.pipeline("rms_norm"),
+                  {xr.buffer, r.buffer, static_cast<const VkVector*>(w)->data->buffer, o.buffer}, &push, sizeof push,
+                  u32(x.rows, "rows"));
+  }
+
+  VkBuffer uploadIds(std::span<const int32_t> ids) {
+    const int64_t need = int64_t(ids.size()) * 4;
+    if (!idsBuffer_ || idsBuffer_->bytes < need) {
+      if (idsBuffer_) ctx_.finish();  // in flight
+      idsBuffer_ = ctx_.createBuffer(std::max<int64_t>(need, 4096 * 4), true, "token ids");
+    }
+    for (int64_t done = 0; done < need; done += 65536)
+      ctx_.update(idsBuffer_->buffer, done, reinterpret_cast<const char*>(ids.data()) + done,
+                  std::min<int64_t>(65536, need - done));
+    return idsBuffer_->buffer;
+  }
+
+  VkBuffer ropeFrequencies(const RopeParams& rope) {
+    const std::vector<float>& f = rope.invFreq;
+    for (auto& [key, buf] : ropeBuffers_)
+      if (key == f) return buf->buffer;
+    auto b = ctx_.createBuffer(int64_t(std::max<size_t>(f.size(), 1)) * 4, true, "rotary frequencies");
+    if (!f.empty()) ctx_.update(b->buffer, 0, f.data(), int64_t(f.size()) * 4);
+    ropeBuffers_.emplace_back(f, std::move(b));
+    return ropeBuffers_.back().second->buffer;
+  }
+
+  // Whether the split-KV decode shader's shared memory fits this head dim and group.
+  bool decodeFits(int hd, int group) const {
+    const int kt = hd >= 256 ? 8 : 2048 / hd;
+    const int64_t shared = int64_t(group) * hd * 4 + int64_t(kt) * (hd + 1) * 4 + int64_t(kt) * hd * 4 +
+                           int64_t(group) * kt * 4 + 3 * group * 4;
+    return group <= 64 && shared <= ctx_.features().maxSharedMemory;
+  }
+
+  WeightHandle keep(std::unique_ptr<Weight> w) {
+    weights_.push_back(std::move(w));
+    return weights_.back().get();
+  }
+
+  Context ctx_;
+  std::map<uintptr_t, std::unique_ptr<Buffer>> byBase_;
+  uintptr_t nextBase_ = uintptr_t(1) << 40;
+  std::vector<std::unique_ptr<Weight>> weights_;
+  Buffer *stepInputs_ = nullptr, *dummy_ = nullptr, *argmaxOut_ = nullptr;
+  std::unique_ptr<Buffer> idsBuffer_, decodePartials_;
+  std::vector<std::pair<std::vector<float>, std::unique_ptr<Buffer>>> ropeBuffers_;
+  std::string ropeShader_;
+  int maxSplits_ = 256;
+  uint64_t recordedCache_ = 0, cacheSerial_ = 0;
+};
+
+}  // namespace
+}  // namespace glm
+
+// The library's entry points. create: nullptr with the reason in `reason` when Vulkan or a usable
+// device is missing (or the engine uses another interface version). list: one line per device,
+// "index<TAB>name<TAB>type<TAB>bytes<TAB>api"; returns the number of devices or -1 with the reason.
+extern "C" __attribute__((visibility("default"))) glm::Backend* glmchat_create_vulkan_backend(int abiVersion, int device,
+                                                                                               char* reason,
+                                                                                               size_t reasonSize) {
+  auto fail = [&](const std::string& why) -> glm::Backend* {
+    std::snprintf(reason, reasonSize, "%s", why.c_str());
+    return nullptr;
+  };
+  if (abiVersion != glm::kBackendAbiVersion)
+    return fail(fmt::format("the Vulkan backend library was built for backend interface {}, the engine uses {}",
+                            glm::kBackendAbiVersion, abiVersion));
+  try {
+    return new glm::VulkanBackend(device);
+  } catch (const std::exception& ex) {
+    return fail(ex.what());
+  }
+}
+
+extern "C" __attribute__((visibility("default"))) int glmchat_list_vulkan_devices(char* out, size_t outSize) {
+  try {
+    const auto devs = glm::vk::Context::listDevices();
+    std::string text;
+    for (const auto& d : devs) text += fmt::format("{}\t{}\t{}\t{}\t{}\n", d.index, d.name, d.type, d.memoryBytes, d.api);
+    std::snprintf(out, outSize, "%s", text.c_str());
+    return int(devs.size());
+  } catch (const std::exception& ex) {
+    std::snprintf(out, outSize, "%s", ex.what());
+    return -1;
+  }
+}
