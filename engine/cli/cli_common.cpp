@@ -64,6 +64,7 @@ std::unique_ptr<glm::Model> ModelOptions::load() const {
     std::fprintf(stderr, "\rloaded %s (%s, %s) in %.2f s on %s\n", i.source.c_str(),
                  std::string(glm::layoutName(i.config.layout)).c_str(), humanBytes(i.memory.weightBytes).c_str(),
                  secondsSince(t0), i.backend.c_str());
+    std::fprintf(stderr, "backend: %s\n", i.backendReason.c_str());
     for (const auto& n : i.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
   }
   return m;

@@ -62,5 +62,6 @@ void addInfoCommand(CLI::App& app);
 void addBenchCommand(CLI::App& app);
 void addSelftestCommand(CLI::App& app);
 void addDevicesCommand(CLI::App& app);
+void addBenchOpsCommand(CLI::App& app);
 
 }  // namespace glmcli

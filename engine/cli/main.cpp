@@ -1,5 +1,5 @@
 // glmchat-cli: the engine from the command line (chat, run, tokenize, logits, info, bench, selftest,
-// devices).
+// devices, bench-ops).
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   glmcli::addBenchCommand(app);
   glmcli::addSelftestCommand(app);
   glmcli::addDevicesCommand(app);
+  glmcli::addBenchOpsCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -52,3 +52,25 @@ struct SelftestTolerances {
 SelftestTolerances selftestTolerances(BackendKind backend);
 
 }  // namespace glm
+
+namespace glm {
+
+// Operation benchmarks through the Backend interface, so the CUDA and Vulkan backends are timed by the
+// same harness on the same shapes (GLM-4-9B: 32 query / 2 KV heads, head dim 128, hidden 4096):
+// causal prefill attention (TFLOP/s, counted as 4·S²·128·32/2), decode attention at a long context
+// (GB/s of K and V read), the decode GEMV (GB/s of weights) and a prefill GEMM (TFLOP/s).
+struct OpBenchOptions {
+  BackendKind backend = BackendKind::Cuda;
+  int gpuDevice = -1;
+  std::vector<int> attentionLengths = {4096, 16384, 32768};
+  int repeats = 5;
+};
+struct OpBenchResult {
+  std::string op;   // "attention_prefill", "attention_decode", "gemv", "gemm"
+  std::string shape;
+  double ms = 0, tflops = 0, gbps = 0;
+};
+// Returns the results; `description` gets the backend's describe().
+std::vector<OpBenchResult> runOpBenchmarks(const OpBenchOptions& options, std::string& description);
+
+}  // namespace glm

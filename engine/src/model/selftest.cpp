@@ -567,3 +567,63 @@ SelftestReport runSelftest(const SelftestOptions& opt, const std::function<void(
 }
 
 }  // namespace glm
+
+namespace glm {
+
+std::vector<OpBenchResult> runOpBenchmarks(const OpBenchOptions& opt, std::string& description) {
+  SelftestOptions so;
+  so.backend = opt.backend;
+  so.gpuDevice = opt.gpuDevice;
+  so.noSkip = true;
+  std::string skip;
+  auto b = makeBackend(so, skip);
+  description = b->describe();
+  std::mt19937_64 rng(5);
+  std::vector<OpBenchResult> out;
+  using Clock = std::chrono::steady_clock;
+  auto timeIt = [&](const std::function<void()>& op) {
+    op();  // warm-up (pipelines, recordings)
+    b->synchronize();
+    const auto t0 = Clock::now();
+    for (int i = 0; i < opt.repeats; ++i) op();
+    b->synchronize();
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / opt.repeats;
+  };
+  const ModelConfig cfg = shapeConfig("glm-4-9b");
+  AttentionShape shape{cfg.numHeads, cfg.numKvHeads, cfg.headDim, float(1.0 / std::sqrt(double(cfg.headDim)))};
+  const RopeParams rope = computeRopeParams(cfg);
+  for (int S : opt.attentionLengths) {
+    auto qkv = b->allocate(S, cfg.qkvRows());
+    auto attn = b->allocate(S, int64_t(cfg.numHeads) * cfg.headDim);
+    const auto host = randomFloats(rng, size_t(int64_t(S) * cfg.qkvRows()), 1.0);
+    b->upload(host.data(), qkv);
+    auto cache = b->createKvCache(1, cfg.numKvHeads, cfg.headDim, S, DType::BF16);
+    b->ropeAppendKv(qkv, shape, rope, *cache, 0, 0);
+    const double ms = timeIt([&] { b->attention(qkv, shape, *cache, 0, 0, attn); });
+    const double flops = 4.0 * double(S) * S * cfg.headDim * cfg.numHeads / 2;
+    out.push_back({"attention_prefill", fmt::format("causal S={} 32/2 heads x128", S), ms, flops / ms / 1e9, 0});
+    // Decode at the same length: one query row at the last position.
+    Tensor q1 = qkv.rowSlice(S - 1, 1), a1 = attn.rowSlice(0, 1);
+    const double msd = timeIt([&] { b->attention(q1, shape, *cache, 0, S - 1, a1); });
+    const double bytes = 2.0 * S * cfg.numKvHeads * cfg.headDim * 2;
+    out.push_back({"attention_decode", fmt::format("L={} 32/2 heads x128", S), msd, 0, bytes / msd / 1e6});
+  }
+  for (auto [k, m] : {std::pair<int64_t, int64_t>{4096, 27392}, {4096, 4608}, {13696, 4096}}) {
+    auto w = randomTensor(rng, "w", DType::BF16, {m, k}, 0.0, 1.0 / std::sqrt(double(k)));
+    LinearView lv;
+    lv.parts.push_back(&w.view);
+    lv.outFeatures = m;
+    lv.inFeatures = k;
+    WeightHandle h = b->uploadLinear(lv, WeightFormat::Native);
+    auto x = b->allocate(2048, k), y = b->allocate(2048, m);
+    const auto hx = randomFloats(rng, size_t(2048 * k), 1.0);
+    b->upload(hx.data(), x);
+    const double msv = timeIt([&] { b->matmul(x.rowSlice(0, 1), h, y.rowSlice(0, 1)); });
+    out.push_back({"gemv", fmt::format("1x{}x{} bf16", k, m), msv, 2.0 * k * m / msv / 1e9, 2.0 * k * m / msv / 1e6});
+    const double msm = timeIt([&] { b->matmul(x, h, y); });
+    out.push_back({"gemm", fmt::format("2048x{}x{} bf16", k, m), msm, 2.0 * 2048 * k * m / msm / 1e9, 0});
+  }
+  return out;
+}
+
+}  // namespace glm

@@ -189,13 +189,13 @@ Context::Context(int device) {
     vkGetPhysicalDeviceProperties2(physical_, &p3);
     features_.maxBufferBytes =
         std::min<int64_t>(int64_t(props_.limits.maxStorageBufferRange), int64_t(m3.maxMemoryAllocationSize));
-    if (const char* env = std::getenv("GLMCHAT_VULKAN_MAX_BUFFER_MB"); env && *env)  // tests: force split caches
-      features_.maxBufferBytes = std::min<int64_t>(features_.maxBufferBytes, int64_t(std::atoll(env)) << 20);
     features_.memoryBudget = hasExtension(physical_, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
 
     // NV cooperative matrix with the 16x16x16 fp16 x fp16 -> fp32 shape the tensor-core shaders use.
     const bool wantCoopmat = std::getenv("GLMCHAT_VULKAN_NO_COOPMAT") == nullptr;
-    if (wantCoopmat && hasExtension(physical_, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) && hasShader("gemm_cm")) {
+    // The tensor-core shaders are written for 32-wide subgroups (NVIDIA's warps).
+    if (wantCoopmat && sg.subgroupSize == 32 && hasExtension(physical_, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) &&
+        hasShader("gemm_cm") && hasShader("flash_attn_cm")) {
       auto getProps = reinterpret_cast<PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV>(
           vkGetInstanceProcAddr(instance_, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV"));
       if (getProps) {
@@ -381,6 +381,14 @@ Buffer::~Buffer() {
 }
 
 void Context::destroyBuffer(Buffer& b) {
+  // A device buffer may be named by recorded or in-flight commands: let them finish first.
+  if (!b.mapped && (cmd_ || !inFlight_.empty())) {
+    try {
+      finish();
+    } catch (...) {
+      vkDeviceWaitIdle(device_);
+    }
+  }
   if (b.mapped) vkUnmapMemory(device_, b.memory);
   if (b.buffer) vkDestroyBuffer(device_, b.buffer, nullptr);
   if (b.memory) vkFreeMemory(device_, b.memory, nullptr);

@@ -11,6 +11,7 @@
 // buffer gets a base address and the backend maps an address back to (buffer, byte offset).
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -32,7 +33,7 @@ using vk::Context;
 double gib(int64_t b) { return double(b) / double(1ll << 30); }
 
 // Tile sizes of the tensor-core shaders (kernels/vulkan/gemm_cm.comp and flash_attn_cm.comp).
-constexpr uint32_t kGemmCmBM = 128, kGemmCmBN = 64, kFlashCmBR = 64;
+constexpr uint32_t kGemmCmBM = 128, kGemmCmBN = 128, kFlashCmBR = 64;
 // Portable shaders.
 constexpr uint32_t kGemmBM = 64, kGemmBN = 64, kPrefillBR = 32, kGemvRows = 4;
 
@@ -226,7 +227,9 @@ class VulkanBackend final : public Backend {
       throw Error(fmt::format("Vulkan device {}: one KV head of {} tokens needs {:.2f} GiB in one buffer but the device "
                               "allows {:.2f} GiB per storage buffer; choose a shorter context",
                               ctx_.deviceName(), capacity, gib(headBytes), gib(limit)));
-    const int perSegment = int(std::min<int64_t>(numKvHeads, limit / headBytes));
+    int perSegment = int(std::min<int64_t>(numKvHeads, limit / headBytes));
+    if (const char* env = std::getenv("GLMCHAT_VULKAN_KV_HEADS_PER_BUFFER"); env && std::atoi(env) > 0)
+      perSegment = std::min(perSegment, std::atoi(env));  // tests: the split-cache path on any device
     c->layers.resize(size_t(numLayers));
     for (int l = 0; l < numLayers; ++l)
       for (int h0 = 0; h0 < numKvHeads; h0 += perSegment) {
