@@ -4,7 +4,10 @@
 // row; each invocation holds HEAD_DIM/4 dims of its row's q and output (dims lane, lane+4, ...).
 // K/V tiles of 16 keys are widened from bf16 into shared memory and shared by the 32 rows.
 // Query row r sits at position pos0 + r and sees keys 0 .. pos0 + r.
-// Grid: (ceil(rows / 32), query heads of this cache buffer): head = kvHead0 * groupSize + y.
+// Grid: (ceil(rows / 32), query heads of this cache buffer, key splits): head = kvHead0 * groupSize + y.
+// With splits > 1 (long contexts on a software device, which mis-executes very long-running
+// workgroups) split z covers keys [z * keysPerSplit, ...) and writes unnormalised partials
+// [split][row][head] -> (HEAD_DIM outputs, max, sum) that attention_combine_rows.comp merges.
 // FLOPs 4·rows·keys·HEAD_DIM per head (half of that under the causal mask).
 #extension GL_KHR_shader_subgroup_shuffle : require
 #include "common.glsl"
@@ -17,9 +20,10 @@ layout(std430, binding = 1) readonly buffer KCache { uint16_t kc[]; };
 layout(std430, binding = 2) readonly buffer VCache { uint16_t vc[]; };
 layout(std430, binding = 3) writeonly buffer Out { float outv[]; };
 layout(std430, binding = 4) readonly buffer Step { uint stepIn[]; };
+layout(std430, binding = 5) writeonly buffer Part { float part[]; };
 layout(push_constant) uniform PC {
   uint qOff; uint qStride; uint rows; uint numHeads; uint groupSize; uint kvHead0; uint kvOff; uint capacity;
-  uint pos0; float scale; uint oOff; uint oStride; uint useStepPosition;
+  uint pos0; float scale; uint oOff; uint oStride; uint useStepPosition; uint keysPerSplit;
 } pc;
 
 shared float ks[BC][HEAD_DIM + 1];
@@ -34,7 +38,10 @@ void main() {
   const uint pos0 = pc.useStepPosition != 0 ? stepIn[kStepPosition] : pc.pos0;
   const uint cacheBase = pc.kvOff + kvLocal * pc.capacity * HEAD_DIM;
   const uint lastRow = min(gl_WorkGroupID.x * BR + BR, pc.rows) - 1;
-  const uint keys = pos0 + lastRow + 1;  // keys this workgroup needs
+  const uint split = gl_WorkGroupID.z;
+  const uint kFirst = pc.keysPerSplit == 0 ? 0 : split * pc.keysPerSplit;
+  const uint keys = pc.keysPerSplit == 0 ? pos0 + lastRow + 1  // keys this workgroup needs
+                                         : min(pos0 + lastRow + 1, kFirst + pc.keysPerSplit);
   const uint myLast = pos0 + r;         // the last key this row sees
 
   float q[DPL], o[DPL];
@@ -44,7 +51,7 @@ void main() {
     o[i] = 0.0;
   }
   float m = -1.0 / 0.0, l = 0.0;
-  for (uint k0 = 0; k0 < keys; k0 += BC) {
+  for (uint k0 = kFirst; k0 < keys; k0 += BC) {
     for (uint e = t; e < BC * HEAD_DIM; e += 128) {
       const uint j = e / HEAD_DIM, d = e % HEAD_DIM, key = k0 + j;
       const bool ok = key < keys;
@@ -76,7 +83,15 @@ void main() {
     }
     barrier();
   }
-  if (inRange) {
+  if (inRange && pc.keysPerSplit != 0) {
+    const uint rec = HEAD_DIM + 2;
+    const uint b = ((split * pc.rows + r) * pc.numHeads + head) * rec;
+    for (uint i = 0; i < DPL; ++i) part[b + lane + 4 * i] = o[i];
+    if (lane == 0) {
+      part[b + HEAD_DIM] = m;
+      part[b + HEAD_DIM + 1] = l;
+    }
+  } else if (inRange) {
     const uint o0 = pc.oOff + r * pc.oStride + head * HEAD_DIM;
     const float inv = 1.0 / l;
     for (uint i = 0; i < DPL; ++i) outv[o0 + lane + 4 * i] = o[i] * inv;

@@ -4,12 +4,15 @@
 //
 // local_size_x = 128: 4 subgroups of 32 (the subgroup size MUST be 32).
 // BR = 64
-// BC = 32 keys per KV tile.
+// BC = 32 (keys per KV tile)
 // Shared memory: 32000 bytes (17408 K/V tile or Q staging + 9216 S/out scratch + 5120 P + 256 row factors).
 //
 // Grid: x = ceil(rows / BR), y = query heads of this KV buffer: head = kvHead0 * groupSize + y,
 // its KV head kh = head / groupSize. Query row r (< rows) sits at position pos0 + r and attends keys
 // 0 .. pos0 + r. Keys after pos0 + rows - 1 are never read.
+// Host must: keep kvOff a multiple of 8 elements (the caches are read as uvec4), enable
+// cooperativeMatrix (VK_NV_cooperative_matrix), shaderFloat16, vulkanMemoryModel, and subgroup
+// basic + shuffle operations in compute shaders; the subgroup size must be 32 (NVIDIA).
 //
 // Design (see README-coopmat.md):
 //  - Subgroup s owns query rows 16s .. 16s+15 of the 64-row tile. Its Q (pre-multiplied by

@@ -12,6 +12,9 @@
 // staging after the K loop reuses the same memory.
 //
 // Grid: x = ceil(M / BM) (output-feature tiles), y = ceil(rows / BN) (row tiles).
+// Host must: keep K % 32 == 0, bind W at element 0 and a bias buffer even when hasBias == 0, enable
+// cooperativeMatrix (VK_NV_cooperative_matrix), shaderFloat16, vulkanMemoryModel, and subgroup
+// basic operations in compute shaders; the subgroup size must be 32 (NVIDIA).
 //
 // Subgroup s computes rows 64 (s / 4) .. +63 and features 32 (s % 4) .. +31 of the 128 x 128 tile:
 // 4 x 2 accumulators of 16 x 16. K tiles are double-buffered: the next tile's global loads are in

@@ -92,8 +92,8 @@ int bindingCount(const std::string& shader) {
   static const std::map<std::string, int> counts = {
       {"embed", 3},           {"rms_norm", 4},          {"add", 2},           {"swiglu", 2},
       {"argmax", 2},          {"gemv", 4},              {"gemm", 4},          {"gemm_cm", 4},
-      {"rope_append", 5},     {"rope_append_fp64", 5},  {"attention_prefill", 5}, {"flash_attn_cm", 4},
-      {"attention_decode", 5}, {"attention_combine", 2}};
+      {"rope_append", 5},     {"rope_append_fp64", 5},  {"attention_prefill", 6}, {"flash_attn_cm", 4},
+      {"attention_decode", 5}, {"attention_combine", 2}, {"attention_combine_rows", 2}};
   const auto it = counts.find(shader);
   if (it == counts.end()) throw Error(fmt::format("Vulkan backend: no binding table for shader '{}'", shader));
   return it->second;
@@ -193,8 +193,9 @@ Context::Context(int device) {
 
     // NV cooperative matrix with the 16x16x16 fp16 x fp16 -> fp32 shape the tensor-core shaders use.
     const bool wantCoopmat = std::getenv("GLMCHAT_VULKAN_NO_COOPMAT") == nullptr;
-    // The tensor-core shaders are written for 32-wide subgroups (NVIDIA's warps).
-    if (wantCoopmat && sg.subgroupSize == 32 && hasExtension(physical_, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) &&
+    // The tensor-core shaders are written for 32-wide subgroups (NVIDIA's warps) and use 40 KiB of
+    // shared memory (kernels/vulkan/README-coopmat.md).
+    if (wantCoopmat && sg.subgroupSize == 32 && props_.limits.maxComputeSharedMemorySize >= 40960 && hasExtension(physical_, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) &&
         hasShader("gemm_cm") && hasShader("flash_attn_cm")) {
       auto getProps = reinterpret_cast<PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV>(
           vkGetInstanceProcAddr(instance_, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV"));
@@ -536,7 +537,7 @@ std::pair<Buffer*, int64_t> Context::stagingSlice(int64_t bytes) {
       return {s.buffer.get(), off};
     }
   Staging s;
-  s.buffer = createBuffer(std::max<int64_t>(bytes, 64ll << 20), false, "staging memory");
+  s.buffer = createBuffer(std::max<int64_t>(bytes, 256ll << 20), false, "staging memory");
   s.used = bytes;
   staging_.push_back(std::move(s));
   return {staging_.back().buffer.get(), 0};

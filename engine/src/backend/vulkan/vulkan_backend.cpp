@@ -36,6 +36,7 @@ double gib(int64_t b) { return double(b) / double(1ll << 30); }
 constexpr uint32_t kGemmCmBM = 128, kGemmCmBN = 128, kFlashCmBR = 64;
 // Portable shaders.
 constexpr uint32_t kGemmBM = 64, kGemmBN = 64, kPrefillBR = 32, kGemvRows = 4;
+constexpr int64_t kSoftwareKeysPerWorkgroup = 8192;
 
 struct VkLinear : Weight {
   std::unique_ptr<Buffer> w, bias;  // bf16 [rows x cols]; fp32 [rows] or null
@@ -107,11 +108,15 @@ class VulkanBackend final : public Backend {
   explicit VulkanBackend(int device) : ctx_(device) {
     const auto& f = ctx_.features();
     // Decode splits per KV head: enough workgroups to fill a GPU; few on a CPU device.
-    maxSplits_ = f.isCpu ? 8 : 256;
+    // A software device (lavapipe) gives wrong results for workgroups that run very long, so there the
+    // keys are split into pieces of at most kSoftwareKeysPerWorkgroup (found by bisection: 7,500 keys
+    // per decode workgroup and 55,000 per prefill workgroup were right, 8,016 and 62,000 were not).
+    maxSplits_ = 256;
+    keySplitSize_ = f.isCpu ? 2048 : 16;
     stepInputs_ = deviceBuffer(128, "decode step inputs");
     dummy_ = deviceBuffer(256, "an unused binding");
     argmaxOut_ = deviceBuffer(16, "argmax result");
-    ropeShader_ = f.fp64 ? "rope_append_fp64" : "rope_append";
+    ropeShader_ = f.fp64 && !std::getenv("GLMCHAT_VULKAN_ROPE_FP32") ? "rope_append_fp64" : "rope_append";
   }
   ~VulkanBackend() override {
     try {
@@ -338,7 +343,8 @@ class VulkanBackend final : public Backend {
     const bool step = ctx_.recording();
     const auto& segs = cache.layers[size_t(layer)];
     if (qkv.rows == 1 && decodeFits(hd, group)) {
-      const uint32_t splits = uint32_t(std::clamp<int64_t>((cache.capacity + 15) / 16, 1, maxSplits_));
+      const uint32_t splits =
+          uint32_t(std::clamp<int64_t>((cache.capacity + keySplitSize_ - 1) / keySplitSize_, 1, maxSplits_));
       const int64_t partFloats = int64_t(shape.numKvHeads) * splits * group * (hd + 2);
       if (!decodePartials_ || decodePartials_->bytes < partFloats * 4) {
         if (decodePartials_) {  // in flight, and named by an earlier recording
@@ -364,22 +370,43 @@ class VulkanBackend final : public Backend {
       return;
     }
     const bool tensorCores = ctx_.features().nvCooperativeMatrix && hd == 128 && !step;
+    // Key splits of the portable prefill shader (software devices only, see the constructor).
+    const int64_t keys = pos0 + qkv.rows;
+    const uint32_t keySplits =
+        !tensorCores && ctx_.features().isCpu && !step && keys > 2 * kSoftwareKeysPerWorkgroup
+            ? uint32_t((keys + kSoftwareKeysPerWorkgroup - 1) / kSoftwareKeysPerWorkgroup)
+            : 1;
+    VkBuffer partBuf = dummy_->buffer;
+    if (keySplits > 1) {
+      const int64_t floats = int64_t(keySplits) * qkv.rows * shape.numHeads * (hd + 2);
+      if (!prefillPartials_ || prefillPartials_->bytes < floats * 4) {
+        if (prefillPartials_) ctx_.finish();
+        prefillPartials_ = ctx_.createBuffer(floats * 4, true, "attention partials");
+      }
+      partBuf = prefillPartials_->buffer;
+    }
     for (const auto& seg : segs) {
       struct {
         uint32_t qOff, qStride, rows, numHeads, groupSize, kvHead0, kvOff, capacity, pos0;
         float scale;
-        uint32_t oOff, oStride, useStep;
+        uint32_t oOff, oStride, useStep, keysPerSplit;
       } push{q.elem, u32(qkv.stride, "stride"), u32(qkv.rows, "rows"), u32(shape.numHeads, "heads"), uint32_t(group),
              u32(seg.kvHead0, "kv head"), 0, u32(cache.capacity, "capacity"), u32(pos0, "position"), shape.scale,
-             o.elem, u32(out.stride, "stride"), step ? 1u : 0u};
+             o.elem, u32(out.stride, "stride"), step ? 1u : 0u, keySplits > 1 ? uint32_t(kSoftwareKeysPerWorkgroup) : 0u};
       const uint32_t heads = uint32_t(seg.kvHeads * group);
       if (tensorCores)
         ctx_.dispatch(ctx_.pipeline("flash_attn_cm"), {q.buffer, seg.k->buffer, seg.v->buffer, o.buffer}, &push,
-                      sizeof push - 4, ceilDiv(qkv.rows, kFlashCmBR), heads);
+                      12 * 4, ceilDiv(qkv.rows, kFlashCmBR), heads);
       else
         ctx_.dispatch(ctx_.pipeline("attention_prefill", {uint32_t(hd)}),
-                      {q.buffer, seg.k->buffer, seg.v->buffer, o.buffer, stepInputs_->buffer}, &push, sizeof push,
-                      ceilDiv(qkv.rows, kPrefillBR), heads);
+                      {q.buffer, seg.k->buffer, seg.v->buffer, o.buffer, stepInputs_->buffer, partBuf}, &push,
+                      sizeof push, ceilDiv(qkv.rows, kPrefillBR), heads, keySplits);
+    }
+    if (keySplits > 1) {
+      const uint32_t push2[5] = {keySplits, u32(qkv.rows, "rows"), u32(shape.numHeads, "heads"), o.elem,
+                                 u32(out.stride, "stride")};
+      ctx_.dispatch(ctx_.pipeline("attention_combine_rows", {uint32_t(hd)}), {partBuf, o.buffer}, push2, sizeof push2,
+                    u32(qkv.rows, "rows"), u32(shape.numHeads, "heads"));
     }
   }
 
@@ -538,10 +565,11 @@ class VulkanBackend final : public Backend {
   uintptr_t nextBase_ = uintptr_t(1) << 40;
   std::vector<std::unique_ptr<Weight>> weights_;
   Buffer *stepInputs_ = nullptr, *dummy_ = nullptr, *argmaxOut_ = nullptr;
-  std::unique_ptr<Buffer> idsBuffer_, decodePartials_;
+  std::unique_ptr<Buffer> idsBuffer_, decodePartials_, prefillPartials_;
   std::vector<std::pair<std::vector<float>, std::unique_ptr<Buffer>>> ropeBuffers_;
   std::string ropeShader_;
   int maxSplits_ = 256;
+  int64_t keySplitSize_ = 16;  // decode: keys per split at least this (a tile)
   uint64_t recordedCache_ = 0, cacheSerial_ = 0;
 };
 
