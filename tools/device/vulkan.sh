@@ -50,7 +50,7 @@ fi
 if has ops; then
   log ops
   for b in cuda vulkan; do
-    timeout 200 "${CLI[@]}" bench-ops --backend $b -o "$OUT/ops_$b.json" > "$OUT/ops_$b.log" 2>&1
+    timeout 200 "${CLI[@]}" bench-ops --backend $b -r 20 -o "$OUT/ops_$b.json" > "$OUT/ops_$b.log" 2>&1
     echo "$b rc=$?"; python3 -c "
 import json,sys; j=json.load(open('$OUT/ops_$b.json'))
 for o in j['ops']: print(f\"  $b {o['op']:18s} {o['shape']:28s} {o['ms']:9.3f} ms {o['TFLOPs']:7.1f} TFLOP/s {o['GBps']:7.0f} GB/s\")" 2>&1 | tail -14

@@ -474,10 +474,19 @@ void Context::barrier(VkCommandBuffer cb) {
   mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_SHADER_READ_BIT |
                      VK_ACCESS_TRANSFER_READ_BIT;
   mb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT |
-                     VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_HOST_READ_BIT;
+                     VK_ACCESS_TRANSFER_WRITE_BIT;
   vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
-                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_HOST_BIT,
-                       0, 1, &mb, 0, nullptr, 0, nullptr);
+                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, nullptr, 0,
+                       nullptr);
+}
+
+// Before the host reads what a copy wrote (only downloads need it: a host barrier after every
+// dispatch costs the GPU a full flush each time).
+void Context::hostBarrier(VkCommandBuffer cb) {
+  VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+  mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+  mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+  vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, nullptr, 0, nullptr);
 }
 
 void Context::dispatch(Pipeline& p, std::initializer_list<VkBuffer> buffers, const void* push, uint32_t pushBytes,
@@ -563,7 +572,7 @@ void Context::download(VkBuffer src, int64_t offset, void* data, int64_t bytes) 
   VkBufferCopy region{VkDeviceSize(offset), VkDeviceSize(off), VkDeviceSize(bytes)};
   VkCommandBuffer cb = current();
   vkCmdCopyBuffer(cb, src, buf->buffer, 1, &region);
-  barrier(cb);
+  hostBarrier(cb);
   submit();
   for (auto& f : inFlight_) check(vkWaitForFences(device_, 1, &f.fence, VK_TRUE, UINT64_MAX), "vkWaitForFences");
   std::memcpy(data, static_cast<const char*>(buf->mapped) + off, size_t(bytes));

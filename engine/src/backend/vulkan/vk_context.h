@@ -114,6 +114,7 @@ class Context {
   VkCommandBuffer current();
   VkCommandBuffer target() { return recording_ ? stepCmd_ : current(); }
   void barrier(VkCommandBuffer cb);
+  void hostBarrier(VkCommandBuffer cb);
   uint32_t memoryType(uint32_t bits, VkMemoryPropertyFlags want, VkMemoryPropertyFlags avoid = 0) const;
   struct Staging {
     std::unique_ptr<Buffer> buffer;
