@@ -1,34 +1,50 @@
 #version 450
-// Merges the split-KV partials of decode attention: out[h, d] = sum_s e^(m_s - M) O_s[d] /
-// sum_s e^(m_s - M) l_s. Workgroup per query head; empty splits (m = -inf) cost one read.
+// Merges the split-KV partials of decode attention: out[h, d] = sum_s w_s O_s[d] / sum_s w_s l_s with
+// w_s = e^(m_s - M). Workgroup per query head: the split weights are computed once in shared memory
+// (invocations over splits), then each invocation sums its dims over the splits with independent loads.
+// Empty splits (m = -inf) get weight 0.
 #include "common.glsl"
 layout(local_size_x = 128) in;
 layout(constant_id = 0) const uint HEAD_DIM = 128;
 layout(constant_id = 1) const uint GROUP = 16;
+const uint MAX_SPLITS = 256;
 layout(std430, binding = 0) readonly buffer Part { float part[]; };
 layout(std430, binding = 1) writeonly buffer Out { float outv[]; };
 layout(push_constant) uniform PC { uint splits; uint oOff; } pc;
+shared float weight[MAX_SPLITS];
+shared float red[128];
 void main() {
   const uint h = gl_WorkGroupID.x, t = gl_LocalInvocationID.x;
   const uint kvHead = h / GROUP, g = h % GROUP, rec = HEAD_DIM + 2;
+  const uint stride = GROUP * rec;                       // between splits
+  const uint base = (kvHead * pc.splits * GROUP + g) * rec;  // split 0 of this head
   float mMax = -1.0 / 0.0;
-  for (uint s = 0; s < pc.splits; ++s) mMax = max(mMax, part[((kvHead * pc.splits + s) * GROUP + g) * rec + HEAD_DIM]);
-  float l = 0.0;
-  float acc[(HEAD_DIM + 127) / 128];
-  for (uint i = 0; i < acc.length(); ++i) acc[i] = 0.0;
-  for (uint s = 0; s < pc.splits; ++s) {
-    const uint b = ((kvHead * pc.splits + s) * GROUP + g) * rec;
-    const float ms = part[b + HEAD_DIM];
-    if (ms == -1.0 / 0.0) continue;
-    const float w = exp(ms - mMax);
-    l += w * part[b + HEAD_DIM + 1];
-    for (uint i = 0; i < acc.length(); ++i) {
-      const uint d = t + 128 * i;
-      if (d < HEAD_DIM) acc[i] += w * part[b + d];
-    }
+  for (uint s = t; s < pc.splits; s += 128) mMax = max(mMax, part[base + s * stride + HEAD_DIM]);
+  red[t] = mMax;
+  barrier();
+  for (uint n = 64; n > 0; n >>= 1) {
+    if (t < n) red[t] = max(red[t], red[t + n]);
+    barrier();
   }
-  for (uint i = 0; i < acc.length(); ++i) {
-    const uint d = t + 128 * i;
-    if (d < HEAD_DIM) outv[pc.oOff + h * HEAD_DIM + d] = acc[i] / l;
+  mMax = red[0];
+  barrier();
+  float lPart = 0.0;
+  for (uint s = t; s < pc.splits; s += 128) {
+    const float ms = part[base + s * stride + HEAD_DIM];
+    const float w = ms == -1.0 / 0.0 ? 0.0 : exp(ms - mMax);
+    weight[s] = w;
+    lPart += w * part[base + s * stride + HEAD_DIM + 1];
+  }
+  red[t] = lPart;
+  barrier();
+  for (uint n = 64; n > 0; n >>= 1) {
+    if (t < n) red[t] += red[t + n];
+    barrier();
+  }
+  const float inv = 1.0 / red[0];
+  for (uint d = t; d < HEAD_DIM; d += 128) {
+    float acc = 0.0;
+    for (uint s = 0; s < pc.splits; ++s) acc += weight[s] * part[base + s * stride + d];
+    outv[pc.oOff + h * HEAD_DIM + d] = acc * inv;
   }
 }

@@ -35,7 +35,7 @@ double gib(int64_t b) { return double(b) / double(1ll << 30); }
 // Tile sizes of the tensor-core shaders (kernels/vulkan/gemm_cm.comp and flash_attn_cm.comp).
 constexpr uint32_t kGemmCmBM = 128, kGemmCmBN = 128, kFlashCmBR = 64;
 // Portable shaders.
-constexpr uint32_t kGemmBM = 64, kGemmBN = 64, kPrefillBR = 32, kGemvRows = 4;
+constexpr uint32_t kGemmBM = 64, kGemmBN = 64, kPrefillBR = 32, kGemvRowsPerWorkgroup = 16;
 constexpr int64_t kSoftwareKeysPerWorkgroup = 8192;
 
 struct VkLinear : Weight {
@@ -107,12 +107,14 @@ class VulkanBackend final : public Backend {
  public:
   explicit VulkanBackend(int device) : ctx_(device) {
     const auto& f = ctx_.features();
-    // Decode splits per KV head: enough workgroups to fill a GPU; few on a CPU device.
     // A software device (lavapipe) gives wrong results for workgroups that run very long, so there the
     // keys are split into pieces of at most kSoftwareKeysPerWorkgroup (found by bisection: 7,500 keys
     // per decode workgroup and 55,000 per prefill workgroup were right, 8,016 and 62,000 were not).
-    maxSplits_ = 256;
-    keySplitSize_ = f.isCpu ? 2048 : 16;
+    // Decode splits: at least 64 keys (4 tiles) each on a GPU, so the combine stays cheap, and 2,048
+    // on a software device; at most 128 per KV head (256 workgroups for GLM-4's 2 KV heads fill an
+    // H200's 132 SMs twice).
+    maxSplits_ = 128;
+    keySplitSize_ = f.isCpu ? 2048 : 64;
     stepInputs_ = deviceBuffer(128, "decode step inputs");
     dummy_ = deviceBuffer(256, "an unused binding");
     argmaxOut_ = deviceBuffer(16, "argmax result");
@@ -288,7 +290,7 @@ class VulkanBackend final : public Backend {
     const uint32_t hasBias = w->bias ? 1 : 0;
     const bool vectorOk = w->cols % 8 == 0 && xr.elem % 4 == 0 && x.stride % 4 == 0;
     if (x.rows <= 4 && vectorOk) {  // decode: stream the weight once at bandwidth
-      const uint32_t groups = ceilDiv(w->rows, kGemvRows);
+      const uint32_t groups = ceilDiv(w->rows, kGemvRowsPerWorkgroup);
       const uint32_t gx = std::min<uint32_t>(groups, 65535), gy = ceilDiv(groups, gx);
       const uint32_t push[9] = {xr.elem, u32(x.stride, "stride"), u32(x.rows, "rows"), u32(w->cols, "K"),
                                 u32(w->rows, "M"), o.elem, u32(out.stride, "stride"), hasBias, gx};
