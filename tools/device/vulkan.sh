@@ -3,7 +3,8 @@
 # the same build: configure + build both (engine and CLI only), Vulkan selftest, operation benchmarks
 # of both backends (bench-ops), model benchmarks of both at 1K and 32K, and last-position logits at
 # 32K tokens of the 2-layer GLM-4-9B-shaped parity model from both backends (and transformers).
-#   tools/device/vulkan.sh OUTDIR [STAGE...]   STAGE: build selftest ops bench parity (default: all)
+#   tools/device/vulkan.sh OUTDIR [STAGE...]   STAGE: build selftest ops bench profile parity (default: all
+#                                               but profile)
 # Needs .gl/ (libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2, unpacked into /) and
 # .debs/ (libvulkan-dev glslc libshaderc1 and the other build packages, unpacked into /opt/dev).
 set -uo pipefail
@@ -62,6 +63,16 @@ if has bench; then
   for b in cuda vulkan; do
     timeout 280 "${CLI[@]}" bench --backend $b --random-weights glm-4-9b --ctx 33000 --contexts 1024,32768 -g 32 \
       -o "$OUT/bench_$b.json" 2>&1 | grep -v "^loading" | tail -4
+  done
+fi
+
+if has profile; then
+  log profile
+  # Every decode step recorded anew so each dispatch carries GPU timestamps (GLMCHAT_VULKAN_PROFILE).
+  for n in 1024 32768; do
+    GLMCHAT_VULKAN_NO_RECORD=1 GLMCHAT_VULKAN_PROFILE=1 timeout 200 "${CLI[@]}" bench --backend vulkan \
+      --random-weights glm-4-9b --ctx 33000 --contexts $n -g 16 -o "$OUT/profile_bench_$n.json" 2> "$OUT/profile_$n.txt" >/dev/null
+    grep -A14 "Vulkan profile" "$OUT/profile_$n.txt"
   done
 fi
 

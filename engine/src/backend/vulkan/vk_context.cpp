@@ -1,6 +1,7 @@
 #include "backend/vulkan/vk_context.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -269,6 +270,12 @@ Context::Context(int device) {
     check(vkCreateCommandPool(device_, &pci, nullptr, &pool_), "vkCreateCommandPool");
     pci.flags = 0;
     check(vkCreateCommandPool(device_, &pci, nullptr, &stepPool_), "vkCreateCommandPool");
+    if (std::getenv("GLMCHAT_VULKAN_PROFILE") && props_.limits.timestampComputeAndGraphics) {
+      VkQueryPoolCreateInfo qp{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+      qp.queryType = VK_QUERY_TYPE_TIMESTAMP;
+      qp.queryCount = 65536;
+      check(vkCreateQueryPool(device_, &qp, nullptr, &queryPool_), "vkCreateQueryPool");
+    }
 
     // Memory types: device-local for tensors and weights; host-visible (cached if possible) for staging.
     bool haveLocal = false;
@@ -299,6 +306,20 @@ Context::Context(int device) {
 Context::~Context() {
   if (device_) {
     vkDeviceWaitIdle(device_);
+    if (queryPool_) {
+      collectProfile();
+      double total = 0;
+      for (const auto& [name, e] : profile_) total += e.first;
+      std::vector<std::pair<double, std::string>> rows;
+      for (const auto& [name, e] : profile_)
+        rows.push_back({e.first, fmt::format("{:>10.3f} ms {:5.1f}% {:>8} x {:>9.2f} us  {}", e.first,
+                                             100.0 * e.first / std::max(total, 1e-9), e.second,
+                                             1e3 * e.first / double(e.second), name)});
+      std::sort(rows.rbegin(), rows.rend());
+      std::fprintf(stderr, "Vulkan profile (GPU time per shader, outside step recordings):\n");
+      for (const auto& r : rows) std::fprintf(stderr, "  %s\n", r.second.c_str());
+      vkDestroyQueryPool(device_, queryPool_, nullptr);
+    }
     for (auto& f : inFlight_) vkDestroyFence(device_, f.fence, nullptr);
     staging_.clear();
     for (auto& [name, p] : pipelines_) {
@@ -452,6 +473,7 @@ Pipeline& Context::pipeline(const std::string& shader, std::vector<uint32_t> spe
   const VkResult r = vkCreateComputePipelines(device_, VK_NULL_HANDLE, 1, &cp, nullptr, &p.pipeline);
   vkDestroyShaderModule(device_, module, nullptr);
   check(r, fmt::format("vkCreateComputePipelines ({})", key));
+  p.name = key;
   return pipelines_.emplace(key, p).first->second;
 }
 
@@ -499,6 +521,11 @@ void Context::dispatch(Pipeline& p, std::initializer_list<VkBuffer> buffers, con
                             features_.maxWorkGroupCount[0], features_.maxWorkGroupCount[1],
                             features_.maxWorkGroupCount[2]));
   VkCommandBuffer cb = target();
+  const bool timed = queryPool_ && !recording_ && queriesUsed_ + 2 <= 65536;
+  if (timed) {
+    if (queriesUsed_ == 0) vkCmdResetQueryPool(cb, queryPool_, 0, 65536);
+    vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queryPool_, queriesUsed_);
+  }
   vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline);
   VkDescriptorBufferInfo infos[8];
   VkWriteDescriptorSet writes[8];
@@ -516,6 +543,25 @@ void Context::dispatch(Pipeline& p, std::initializer_list<VkBuffer> buffers, con
   if (pushBytes) vkCmdPushConstants(cb, p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, pushBytes, push);
   vkCmdDispatch(cb, gx, gy, gz);
   barrier(cb);
+  if (timed) {
+    vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queryPool_, queriesUsed_ + 1);
+    queriesUsed_ += 2;
+    queryNames_.push_back(p.name);
+  }
+}
+
+void Context::collectProfile() {
+  if (!queryPool_ || queriesUsed_ == 0) return;
+  std::vector<uint64_t> ts(queriesUsed_);
+  if (vkGetQueryPoolResults(device_, queryPool_, 0, queriesUsed_, ts.size() * 8, ts.data(), 8,
+                            VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT) == VK_SUCCESS)
+    for (size_t i = 0; i < queryNames_.size(); ++i) {
+      auto& e = profile_[queryNames_[i]];
+      e.first += double(ts[2 * i + 1] - ts[2 * i]) * props_.limits.timestampPeriod * 1e-6;
+      e.second += 1;
+    }
+  queriesUsed_ = 0;
+  queryNames_.clear();
 }
 
 void Context::copy(VkBuffer src, VkBuffer dst, const std::vector<VkBufferCopy>& regions) {
@@ -606,6 +652,7 @@ void Context::waitAll() {
     }
   }
   inFlight_.clear();
+  collectProfile();
   for (auto& s : staging_) s.used = 0;
   // Keep one staging buffer of moderate size; drop the large ones a weight upload made.
   while (staging_.size() > 1) staging_.pop_back();

@@ -59,6 +59,7 @@ struct Pipeline {
   VkPipelineLayout layout = VK_NULL_HANDLE;
   VkPipeline pipeline = VK_NULL_HANDLE;
   int bindings = 0;
+  std::string name;  // shader and specialization, for the profile
 };
 
 class Context {
@@ -110,6 +111,10 @@ class Context {
   bool recording() const { return recording_; }
   void replayRecording();
 
+  // GLMCHAT_VULKAN_PROFILE=1: GPU timestamps around every dispatch outside step recordings, summed
+  // per shader; printed to stderr when the context is destroyed.
+  bool profiling() const { return queryPool_ != VK_NULL_HANDLE; }
+
  private:
   VkCommandBuffer current();
   VkCommandBuffer target() { return recording_ ? stepCmd_ : current(); }
@@ -145,6 +150,11 @@ class Context {
   uint32_t deviceLocalType_ = 0, stagingType_ = 0, deviceHeap_ = 0;
   PFN_vkCmdPushDescriptorSetKHR pushDescriptorSet_ = nullptr;
   std::map<std::string, Pipeline> pipelines_;
+  VkQueryPool queryPool_ = VK_NULL_HANDLE;
+  uint32_t queriesUsed_ = 0;
+  std::vector<std::string> queryNames_;  // per pair of timestamps in the current submission(s)
+  std::map<std::string, std::pair<double, int64_t>> profile_;  // name -> (milliseconds, dispatches)
+  void collectProfile();
 };
 
 }  // namespace glm::vk

@@ -463,7 +463,8 @@ class VulkanBackend final : public Backend {
   }
 
   // --- Recorded decode steps ---
-  bool supportsStepCapture() const override { return true; }
+  // GLMCHAT_VULKAN_NO_RECORD=1 records every decode step anew (for profiling each dispatch).
+  bool supportsStepCapture() const override { return !std::getenv("GLMCHAT_VULKAN_NO_RECORD"); }
 
   void setStepInputs(std::span<const int32_t> ids, int64_t pos0) override {
     if (ids.size() > 16) throw Error("Vulkan backend: a recorded step takes at most 16 tokens");
