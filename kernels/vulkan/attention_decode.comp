@@ -1,18 +1,26 @@
 #version 450
 // Split-KV attention of one query row (decode). Workgroup (split, KV head): all GROUP query heads of
-// the KV head at once, so each K/V byte is read once; keys [split * chunk, ...) of the L = position + 1
-// keys, tiles of KT keys with the next tile's loads issued before the current one is used. Writes
-// per (KV head, split, head in group) the unnormalised output, the running max and the sum; the
-// combine shader (attention_combine.comp) merges the splits.
-// Bytes: 4·L·HEAD_DIM per KV head (K and V bf16) read once. Grid: (splits, KV heads of this buffer).
+// the KV head at once, so each K/V byte is read once; keys [split * chunk, ...) of L = position + 1,
+// in tiles of TILE keys. Scores: THREADS_PER_KEY invocations per key, each holding DIMS of that key
+// (read straight from memory into registers, 16 bytes at a time) against the GROUP queries in shared
+// memory; the partial dots meet in shared memory. Softmax statistics in fp32 per head. Output:
+// invocation d accumulates dim d (and d + 128, ...) of every head from the V tile in shared memory.
+// The next tile's K and V loads are issued before the current tile is used. Writes per (KV head,
+// split, head in group) the unnormalised output, the running max and the sum; attention_combine.comp
+// merges the splits.
+// Bytes: 4·L·HEAD_DIM per KV head (K and V bf16) read once. FLOPs 4·L·HEAD_DIM·GROUP.
+// Grid: (splits, KV heads of this buffer). Needs HEAD_DIM % (8 * THREADS_PER_KEY) == 0.
 #include "common.glsl"
 layout(local_size_x = 128) in;
 layout(constant_id = 0) const uint HEAD_DIM = 128;
 layout(constant_id = 1) const uint GROUP = 16;
-const uint KT = HEAD_DIM >= 256 ? 8 : 2048 / HEAD_DIM;  // keys per tile
-const uint TILE_VEC = KT * HEAD_DIM / 8;                // uvec4 loads per tile (K or V)
-const uint LOADS = (TILE_VEC + 127) / 128;              // per invocation
-const uint OUTS = (GROUP * HEAD_DIM + 127) / 128;       // (head, dim) outputs per invocation
+layout(constant_id = 2) const uint TILE = 32;  // keys per tile: 32 on GPUs, 16 where shared memory is 32 KiB
+const uint THREADS_PER_KEY = 128 / TILE;
+const uint DIMS = HEAD_DIM / THREADS_PER_KEY;  // per invocation in the score phase
+const uint VECS = DIMS / 8;                     // uvec4 per invocation per key (K)
+const uint V_VECS = TILE * HEAD_DIM / 8;        // uvec4 of a V tile
+const uint V_LOADS = (V_VECS + 127) / 128;
+const uint OUTS = (HEAD_DIM + 127) / 128;       // dims per invocation in the output phase
 
 layout(std430, binding = 0) readonly buffer Q { float qv[]; };
 layout(std430, binding = 1) readonly buffer KCache { uvec4 kc4[]; };
@@ -23,79 +31,94 @@ layout(push_constant) uniform PC {
   uint qOff; uint kvHead0; uint kvOff; uint capacity; uint pos; uint useStepPosition; float scale; uint splits;
 } pc;
 
-shared float qs[GROUP * HEAD_DIM];
-shared float ks[KT][HEAD_DIM + 1];
-shared float vs[KT][HEAD_DIM];
-shared float sc[GROUP][KT];
+shared vec4 qs[GROUP * HEAD_DIM / 4];
+shared float vs[TILE * HEAD_DIM];
+shared float sc[THREADS_PER_KEY][TILE][GROUP + 1];  // partial dots; [0] then holds the probabilities
 shared float mS[GROUP], lS[GROUP], corrS[GROUP];
 
-void unpackTo(uvec4 w, uint e, bool isK) {
-  // e: first of the 8 elements (key-major within the tile)
-  const uint j = e / HEAD_DIM, d = e % HEAD_DIM;
-  const float v[8] = float[8](bf16Lo(w.x), bf16Hi(w.x), bf16Lo(w.y), bf16Hi(w.y), bf16Lo(w.z), bf16Hi(w.z),
-                              bf16Lo(w.w), bf16Hi(w.w));
-  for (uint i = 0; i < 8; ++i) {
-    if (isK) ks[j][d + i] = v[i];
-    else vs[j][d + i] = v[i];
-  }
+float dot8(uvec4 k, vec4 a, vec4 b) {
+  return bf16Lo(k.x) * a.x + bf16Hi(k.x) * a.y + bf16Lo(k.y) * a.z + bf16Hi(k.y) * a.w +
+         bf16Lo(k.z) * b.x + bf16Hi(k.z) * b.y + bf16Lo(k.w) * b.z + bf16Hi(k.w) * b.w;
 }
 
 void main() {
   const uint t = gl_LocalInvocationID.x, split = gl_WorkGroupID.x, kvLocal = gl_WorkGroupID.y;
   const uint kvHead = pc.kvHead0 + kvLocal;
   const uint L = (pc.useStepPosition != 0 ? stepIn[kStepPosition] : pc.pos) + 1;
-  const uint chunk = ((L + pc.splits - 1) / pc.splits + KT - 1) / KT * KT;
+  const uint chunk = ((L + pc.splits - 1) / pc.splits + TILE - 1) / TILE * TILE;
   const uint kBegin = min(split * chunk, L), kEnd = min(kBegin + chunk, L);
+  const uint rowVecs = HEAD_DIM / 8;
   const uint cacheVec = (pc.kvOff + kvLocal * pc.capacity * HEAD_DIM) / 8;  // uvec4 index of key 0
+  const uint myKey = t / THREADS_PER_KEY, part0 = t % THREADS_PER_KEY;     // score phase
+  const uint d0 = part0 * DIMS;
 
-  for (uint e = t; e < GROUP * HEAD_DIM; e += 128)
-    qs[e] = qv[pc.qOff + kvHead * GROUP * HEAD_DIM + e] * pc.scale;
+  for (uint e = t; e < GROUP * HEAD_DIM / 4; e += 128) {
+    const uint b = pc.qOff + kvHead * GROUP * HEAD_DIM + 4 * e;
+    qs[e] = vec4(qv[b], qv[b + 1], qv[b + 2], qv[b + 3]) * pc.scale;
+  }
   if (t < GROUP) {
     mS[t] = -1.0 / 0.0;
     lS[t] = 0.0;
   }
-  float o[OUTS];
-  for (uint i = 0; i < OUTS; ++i) o[i] = 0.0;
+  float o[GROUP][OUTS];
+  for (uint g = 0; g < GROUP; ++g)
+    for (uint i = 0; i < OUTS; ++i) o[g][i] = 0.0;
 
-  uvec4 nextK[LOADS], nextV[LOADS];
-  for (uint i = 0; i < LOADS; ++i) {
-    const uint e = t + 128 * i, key = kBegin + e / (HEAD_DIM / 8);
-    const bool ok = e < TILE_VEC && key < kEnd;
-    nextK[i] = ok ? kc4[cacheVec + key * (HEAD_DIM / 8) + e % (HEAD_DIM / 8)] : uvec4(0);
-    nextV[i] = ok ? vc4[cacheVec + key * (HEAD_DIM / 8) + e % (HEAD_DIM / 8)] : uvec4(0);
+  uvec4 nextK[VECS], nextV[V_LOADS];
+  {
+    const uint key = kBegin + myKey;
+    for (uint i = 0; i < VECS; ++i) nextK[i] = key < kEnd ? kc4[cacheVec + key * rowVecs + d0 / 8 + i] : uvec4(0);
+    for (uint i = 0; i < V_LOADS; ++i) {
+      const uint e = t + 128 * i, vk = kBegin + e / rowVecs;
+      nextV[i] = e < V_VECS && vk < kEnd ? vc4[cacheVec + vk * rowVecs + e % rowVecs] : uvec4(0);
+    }
   }
-  for (uint k0 = kBegin; k0 < kEnd; k0 += KT) {
-    barrier();  // the previous tile is no longer read
-    for (uint i = 0; i < LOADS; ++i) {
+  for (uint k0 = kBegin; k0 < kEnd; k0 += TILE) {
+    uvec4 curK[VECS];
+    for (uint i = 0; i < VECS; ++i) curK[i] = nextK[i];
+    barrier();  // the previous tile's vs and sc are no longer read
+    for (uint i = 0; i < V_LOADS; ++i) {
       const uint e = t + 128 * i;
-      if (e < TILE_VEC) {
-        unpackTo(nextK[i], e * 8, true);
-        unpackTo(nextV[i], e * 8, false);
+      if (e < V_VECS) {
+        const uvec4 w = nextV[i];
+        const uint b = e * 8;
+        vs[b] = bf16Lo(w.x); vs[b + 1] = bf16Hi(w.x); vs[b + 2] = bf16Lo(w.y); vs[b + 3] = bf16Hi(w.y);
+        vs[b + 4] = bf16Lo(w.z); vs[b + 5] = bf16Hi(w.z); vs[b + 6] = bf16Lo(w.w); vs[b + 7] = bf16Hi(w.w);
       }
     }
-    for (uint i = 0; i < LOADS; ++i) {  // issue the next tile's loads now; they land while this one is used
-      const uint e = t + 128 * i, key = k0 + KT + e / (HEAD_DIM / 8);
-      const bool ok = e < TILE_VEC && key < kEnd;
-      nextK[i] = ok ? kc4[cacheVec + key * (HEAD_DIM / 8) + e % (HEAD_DIM / 8)] : uvec4(0);
-      nextV[i] = ok ? vc4[cacheVec + key * (HEAD_DIM / 8) + e % (HEAD_DIM / 8)] : uvec4(0);
+    {  // the next tile's loads, in flight while this one is used
+      const uint key = k0 + TILE + myKey;
+      for (uint i = 0; i < VECS; ++i) nextK[i] = key < kEnd ? kc4[cacheVec + key * rowVecs + d0 / 8 + i] : uvec4(0);
+      for (uint i = 0; i < V_LOADS; ++i) {
+        const uint e = t + 128 * i, vk = k0 + TILE + e / rowVecs;
+        nextV[i] = e < V_VECS && vk < kEnd ? vc4[cacheVec + vk * rowVecs + e % rowVecs] : uvec4(0);
+      }
     }
-    barrier();
-    for (uint e = t; e < GROUP * KT; e += 128) {
-      const uint g = e / KT, j = e % KT;
+    // Partial dots of my key's DIMS with every head's query.
+    for (uint g = 0; g < GROUP; ++g) {
       float s = 0.0;
-      for (uint d = 0; d < HEAD_DIM; ++d) s += qs[g * HEAD_DIM + d] * ks[j][d];
-      sc[g][j] = k0 + j < kEnd ? s : -1.0 / 0.0;
+      for (uint i = 0; i < VECS; ++i) {
+        const uint qb = (g * HEAD_DIM + d0) / 4 + 2 * i;
+        s += dot8(curK[i], qs[qb], qs[qb + 1]);
+      }
+      sc[part0][myKey][g] = s;
     }
     barrier();
-    if (t < GROUP) {
+    if (t < GROUP) {  // head t: scores of the tile, online softmax statistics, probabilities
       float tileMax = -1.0 / 0.0;
-      for (uint j = 0; j < KT; ++j) tileMax = max(tileMax, sc[t][j]);
+      for (uint j = 0; j < TILE; ++j) {
+        float s = 0.0;
+        for (uint p = 0; p < THREADS_PER_KEY; ++p) s += sc[p][j][t];
+        s = k0 + j < kEnd ? s : -1.0 / 0.0;
+        sc[0][j][t] = s;
+        tileMax = max(tileMax, s);
+      }
       const float mNew = max(mS[t], tileMax);
       const float corr = exp(mS[t] - mNew);
       float sum = 0.0;
-      for (uint j = 0; j < KT; ++j) {
-        const float p = exp(sc[t][j] - mNew);
-        sc[t][j] = p;
+      for (uint j = 0; j < TILE; ++j) {
+        const float p = exp(sc[0][j][t] - mNew);
+        sc[0][j][t] = p;
         sum += p;
       }
       lS[t] = lS[t] * corr + sum;
@@ -104,12 +127,13 @@ void main() {
     }
     barrier();
     for (uint i = 0; i < OUTS; ++i) {
-      const uint e = t + 128 * i;
-      if (e < GROUP * HEAD_DIM) {
-        const uint g = e / HEAD_DIM, d = e % HEAD_DIM;
-        float acc = o[i] * corrS[g];
-        for (uint j = 0; j < KT; ++j) acc += sc[g][j] * vs[j][d];
-        o[i] = acc;
+      const uint d = t + 128 * i;
+      if (d < HEAD_DIM) {
+        for (uint g = 0; g < GROUP; ++g) o[g][i] *= corrS[g];
+        for (uint j = 0; j < TILE; ++j) {
+          const float v = vs[j * HEAD_DIM + d];
+          for (uint g = 0; g < GROUP; ++g) o[g][i] += sc[0][j][g] * v;
+        }
       }
     }
   }
@@ -118,8 +142,9 @@ void main() {
   const uint rec = HEAD_DIM + 2;
   const uint base = (kvHead * pc.splits + split) * GROUP * rec;
   for (uint i = 0; i < OUTS; ++i) {
-    const uint e = t + 128 * i;
-    if (e < GROUP * HEAD_DIM) part[base + (e / HEAD_DIM) * rec + e % HEAD_DIM] = o[i];
+    const uint d = t + 128 * i;
+    if (d < HEAD_DIM)
+      for (uint g = 0; g < GROUP; ++g) part[base + g * rec + d] = o[g][i];
   }
   if (t < GROUP) {
     part[base + t * rec + HEAD_DIM] = mS[t];

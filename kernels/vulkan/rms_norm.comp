@@ -17,9 +17,44 @@ layout(push_constant) uniform PC {
 
 shared float partial[32];
 
+const uint HELD = 16;  // values per invocation kept in registers (rows up to 4,096)
+
+float rowSum(float ss) {
+  ss = subgroupAdd(ss);
+  if (subgroupElect()) partial[gl_SubgroupID] = ss;
+  barrier();
+  if (gl_LocalInvocationID.x == 0) {
+    float total = 0.0;
+    for (uint s = 0; s < gl_NumSubgroups; ++s) total += partial[s];
+    partial[0] = total;
+  }
+  barrier();
+  return partial[0];
+}
+
 void main() {
   const uint r = gl_WorkGroupID.x, t = gl_LocalInvocationID.x;
   const uint x0 = pc.xOff + r * pc.xStride, r0 = pc.resOff + r * pc.resStride, o0 = pc.outOff + r * pc.outStride;
+  if (pc.cols <= 256 * HELD) {
+    // All loads first (independent, so they overlap), then the sum, then the stores: one round trip
+    // to memory instead of one per element group (decode normalises a single row).
+    float v[HELD];
+    for (uint i = 0; i < HELD; ++i) {
+      const uint c = t + 256 * i;
+      v[i] = c < pc.cols ? xv[x0 + c] + (pc.hasResidual != 0 ? res[r0 + c] : 0.0) : 0.0;
+    }
+    float ss = 0.0;
+    for (uint i = 0; i < HELD; ++i) ss += v[i] * v[i];
+    const float inv = inversesqrt(rowSum(ss) / float(pc.cols) + pc.eps);
+    for (uint i = 0; i < HELD; ++i) {
+      const uint c = t + 256 * i;
+      if (c < pc.cols) {
+        if (pc.hasResidual != 0) res[r0 + c] = v[i];
+        outv[o0 + c] = v[i] * inv * w[c];
+      }
+    }
+    return;
+  }
   float ss = 0.0;
   for (uint c = t; c < pc.cols; c += 256) {
     float v = xv[x0 + c];
@@ -29,16 +64,7 @@ void main() {
     }
     ss += v * v;
   }
-  ss = subgroupAdd(ss);
-  if (subgroupElect()) partial[gl_SubgroupID] = ss;
-  barrier();
-  if (t == 0) {
-    float total = 0.0;
-    for (uint s = 0; s < gl_NumSubgroups; ++s) total += partial[s];
-    partial[0] = total;
-  }
-  barrier();
-  const float inv = inversesqrt(partial[0] / float(pc.cols) + pc.eps);
+  const float inv = inversesqrt(rowSum(ss) / float(pc.cols) + pc.eps);
   for (uint c = t; c < pc.cols; c += 256) {
     const float v = pc.hasResidual != 0 ? res[r0 + c] : xv[x0 + c];
     outv[o0 + c] = v * inv * w[c];

@@ -344,7 +344,8 @@ class VulkanBackend final : public Backend {
     const auto q = ref(qkv), o = ref(out);
     const bool step = ctx_.recording();
     const auto& segs = cache.layers[size_t(layer)];
-    if (qkv.rows == 1 && decodeFits(hd, group)) {
+    const uint32_t tile = qkv.rows == 1 ? decodeTile(hd, group) : 0;
+    if (tile != 0) {
       const uint32_t splits =
           uint32_t(std::clamp<int64_t>((cache.capacity + keySplitSize_ - 1) / keySplitSize_, 1, maxSplits_));
       const int64_t partFloats = int64_t(shape.numKvHeads) * splits * group * (hd + 2);
@@ -362,7 +363,7 @@ class VulkanBackend final : public Backend {
           uint32_t splits;
         } push{q.elem, u32(seg.kvHead0, "kv head"), 0, u32(cache.capacity, "capacity"), u32(pos0, "position"),
                step ? 1u : 0u, shape.scale, splits};
-        ctx_.dispatch(ctx_.pipeline("attention_decode", {uint32_t(hd), uint32_t(group)}),
+        ctx_.dispatch(ctx_.pipeline("attention_decode", {uint32_t(hd), uint32_t(group), tile}),
                       {q.buffer, seg.k->buffer, seg.v->buffer, decodePartials_->buffer, stepInputs_->buffer}, &push,
                       sizeof push, splits, u32(seg.kvHeads, "kv heads"));
       }
@@ -550,12 +551,17 @@ class VulkanBackend final : public Backend {
     return ropeBuffers_.back().second->buffer;
   }
 
-  // Whether the split-KV decode shader's shared memory fits this head dim and group.
-  bool decodeFits(int hd, int group) const {
-    const int kt = hd >= 256 ? 8 : 2048 / hd;
-    const int64_t shared = int64_t(group) * hd * 4 + int64_t(kt) * (hd + 1) * 4 + int64_t(kt) * hd * 4 +
-                           int64_t(group) * kt * 4 + 3 * group * 4;
-    return group <= 64 && shared <= ctx_.features().maxSharedMemory;
+  // The key tile of the split-KV decode shader for this head dim and group (32, or 16 where shared
+  // memory is small), or 0 when the shader does not fit (the prefill shader serves instead).
+  uint32_t decodeTile(int hd, int group) const {
+    for (int tile : {32, 16}) {
+      const int perKey = 128 / tile;
+      if (hd % (8 * perKey) != 0 || group > 32) continue;
+      const int64_t shared = int64_t(group) * hd * 4 + int64_t(tile) * hd * 4 + int64_t(perKey) * tile * (group + 1) * 4 +
+                             3 * group * 4;
+      if (shared <= ctx_.features().maxSharedMemory) return uint32_t(tile);
+    }
+    return 0;
   }
 
   WeightHandle keep(std::unique_ptr<Weight> w) {
