@@ -3,13 +3,15 @@
 // the KV head at once, so each K/V byte is read once; keys [split * chunk, ...) of L = position + 1,
 // in tiles of TILE keys. Scores: THREADS_PER_KEY invocations per key, each holding DIMS of that key
 // (read straight from memory into registers, 16 bytes at a time) against the GROUP queries in shared
-// memory; the partial dots meet in shared memory. Softmax statistics in fp32 per head. Output:
+// memory; the partial dots meet in shared memory. Softmax statistics in fp32, 8 invocations per head
+// (GROUP <= 16). Output:
 // invocation d accumulates dim d (and d + 128, ...) of every head from the V tile in shared memory.
 // The next tile's K and V loads are issued before the current tile is used. Writes per (KV head,
 // split, head in group) the unnormalised output, the running max and the sum; attention_combine.comp
 // merges the splits.
 // Bytes: 4·L·HEAD_DIM per KV head (K and V bf16) read once. FLOPs 4·L·HEAD_DIM·GROUP.
 // Grid: (splits, KV heads of this buffer). Needs HEAD_DIM % (8 * THREADS_PER_KEY) == 0.
+#extension GL_KHR_shader_subgroup_shuffle : require
 #include "common.glsl"
 layout(local_size_x = 128) in;
 layout(constant_id = 0) const uint HEAD_DIM = 128;
@@ -33,7 +35,8 @@ layout(push_constant) uniform PC {
 
 shared vec4 qs[GROUP * HEAD_DIM / 4];
 shared float vs[TILE * HEAD_DIM];
-shared float sc[THREADS_PER_KEY][TILE][GROUP + 1];  // partial dots; [0] then holds the probabilities
+shared float sc[THREADS_PER_KEY][TILE][GROUP + 1];  // partial dots
+shared vec4 pr4[(TILE * GROUP + 3) / 4];               // probabilities [key][head]
 shared float mS[GROUP], lS[GROUP], corrS[GROUP];
 
 float dot8(uvec4 k, vec4 a, vec4 b) {
@@ -104,26 +107,42 @@ void main() {
       sc[part0][myKey][g] = s;
     }
     barrier();
-    if (t < GROUP) {  // head t: scores of the tile, online softmax statistics, probabilities
-      float tileMax = -1.0 / 0.0;
-      for (uint j = 0; j < TILE; ++j) {
-        float s = 0.0;
-        for (uint p = 0; p < THREADS_PER_KEY; ++p) s += sc[p][j][t];
-        s = k0 + j < kEnd ? s : -1.0 / 0.0;
-        sc[0][j][t] = s;
-        tileMax = max(tileMax, s);
+    // Softmax statistics: 8 invocations per head (heads t / 8), each over TILE / 8 keys, combined with
+    // subgroup shuffles (groups of 8 neighbouring invocations sit in one subgroup on every device).
+    {
+      const uint g = t / 8, l8 = t % 8;
+      const bool headLane = g < GROUP;
+      float s[TILE / 8];
+      float localMax = -1.0 / 0.0;
+      for (uint i = 0; i < TILE / 8; ++i) {
+        const uint j = l8 + 8 * i;
+        float v = 0.0;
+        if (headLane)
+          for (uint p = 0; p < THREADS_PER_KEY; ++p) v += sc[p][j][g];
+        s[i] = headLane && k0 + j < kEnd ? v : -1.0 / 0.0;
+        localMax = max(localMax, s[i]);
       }
-      const float mNew = max(mS[t], tileMax);
-      const float corr = exp(mS[t] - mNew);
+      localMax = max(localMax, subgroupShuffleXor(localMax, 1));
+      localMax = max(localMax, subgroupShuffleXor(localMax, 2));
+      localMax = max(localMax, subgroupShuffleXor(localMax, 4));
+      const float mOld = headLane ? mS[g] : 0.0;
+      const float mNew = max(mOld, localMax);
       float sum = 0.0;
-      for (uint j = 0; j < TILE; ++j) {
-        const float p = exp(sc[0][j][t] - mNew);
-        sc[0][j][t] = p;
+      for (uint i = 0; i < TILE / 8; ++i) {
+        const float p = headLane ? exp(s[i] - mNew) : 0.0;
+        const uint idx = (l8 + 8 * i) * GROUP + g;
+        if (headLane) pr4[idx >> 2][idx & 3] = p;
         sum += p;
       }
-      lS[t] = lS[t] * corr + sum;
-      mS[t] = mNew;
-      corrS[t] = corr;
+      sum += subgroupShuffleXor(sum, 1);
+      sum += subgroupShuffleXor(sum, 2);
+      sum += subgroupShuffleXor(sum, 4);
+      if (headLane && l8 == 0) {
+        const float corr = exp(mOld - mNew);
+        lS[g] = lS[g] * corr + sum;
+        mS[g] = mNew;
+        corrS[g] = corr;
+      }
     }
     barrier();
     for (uint i = 0; i < OUTS; ++i) {
@@ -132,7 +151,17 @@ void main() {
         for (uint g = 0; g < GROUP; ++g) o[g][i] *= corrS[g];
         for (uint j = 0; j < TILE; ++j) {
           const float v = vs[j * HEAD_DIM + d];
-          for (uint g = 0; g < GROUP; ++g) o[g][i] += sc[0][j][g] * v;
+          if (GROUP % 4 == 0) {
+            for (uint g = 0; g < GROUP; g += 4) {
+              const vec4 p = pr4[(j * GROUP + g) / 4];
+              o[g][i] += p.x * v;
+              o[g + 1][i] += p.y * v;
+              o[g + 2][i] += p.z * v;
+              o[g + 3][i] += p.w * v;
+            }
+          } else {
+            for (uint g = 0; g < GROUP; ++g) o[g][i] += pr4[(j * GROUP + g) >> 2][(j * GROUP + g) & 3] * v;
+          }
         }
       }
     }

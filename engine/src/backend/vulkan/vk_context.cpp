@@ -490,14 +490,14 @@ VkCommandBuffer Context::current() {
   return cmd_;
 }
 
-// Every command depends on the one before (a single in-order stream, as the forward pass is).
-void Context::barrier(VkCommandBuffer cb) {
+// Every command depends on the one before (a single in-order stream, as the forward pass is): the
+// writes of a dispatch (or of a copy) are made visible to the next dispatches and copies.
+void Context::barrier(VkCommandBuffer cb, bool afterTransfer) {
   VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-  mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_SHADER_READ_BIT |
-                     VK_ACCESS_TRANSFER_READ_BIT;
+  mb.srcAccessMask = afterTransfer ? VK_ACCESS_TRANSFER_WRITE_BIT : VK_ACCESS_SHADER_WRITE_BIT;
   mb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT |
                      VK_ACCESS_TRANSFER_WRITE_BIT;
-  vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+  vkCmdPipelineBarrier(cb, afterTransfer ? VK_PIPELINE_STAGE_TRANSFER_BIT : VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                        VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, nullptr, 0,
                        nullptr);
 }
@@ -546,7 +546,8 @@ void Context::dispatch(Pipeline& p, std::initializer_list<VkBuffer> buffers, con
   if (timed) {
     vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queryPool_, queriesUsed_ + 1);
     queriesUsed_ += 2;
-    queryNames_.push_back(p.name);
+    const uint64_t groups = uint64_t(gx) * gy * gz;
+    queryNames_.push_back(groups <= 64 ? p.name + " [<=64 workgroups]" : p.name);
   }
 }
 
@@ -568,19 +569,19 @@ void Context::copy(VkBuffer src, VkBuffer dst, const std::vector<VkBufferCopy>& 
   if (regions.empty()) return;
   VkCommandBuffer cb = target();
   vkCmdCopyBuffer(cb, src, dst, uint32_t(regions.size()), regions.data());
-  barrier(cb);
+  barrier(cb, true);
 }
 
 void Context::fill(VkBuffer dst, int64_t offset, int64_t bytes, uint32_t value) {
   VkCommandBuffer cb = current();
   vkCmdFillBuffer(cb, dst, VkDeviceSize(offset), VkDeviceSize(bytes), value);
-  barrier(cb);
+  barrier(cb, true);
 }
 
 void Context::update(VkBuffer dst, int64_t offset, const void* data, int64_t bytes) {
   VkCommandBuffer cb = current();
   vkCmdUpdateBuffer(cb, dst, VkDeviceSize(offset), VkDeviceSize(bytes), data);
-  barrier(cb);
+  barrier(cb, true);
 }
 
 std::pair<Buffer*, int64_t> Context::stagingSlice(int64_t bytes) {
@@ -608,7 +609,7 @@ void Context::upload(VkBuffer dst, int64_t offset, const void* data, int64_t byt
     VkBufferCopy region{VkDeviceSize(off), VkDeviceSize(offset + done), VkDeviceSize(n)};
     VkCommandBuffer cb = current();
     vkCmdCopyBuffer(cb, buf->buffer, dst, 1, &region);
-    barrier(cb);
+    barrier(cb, true);
     if (bytes > kPiece) finish();  // big uploads (weights): keep staging memory bounded
   }
 }
@@ -673,7 +674,8 @@ void Context::beginRecording() {
   check(vkAllocateCommandBuffers(device_, &ai, &stepCmd_), "vkAllocateCommandBuffers");
   VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
   check(vkBeginCommandBuffer(stepCmd_, &bi), "vkBeginCommandBuffer");
-  barrier(stepCmd_);  // orders the recording after whatever was submitted before it
+  barrier(stepCmd_, true);  // orders the recording after whatever was submitted before it (copies,
+  barrier(stepCmd_, false);  // the step inputs' update, dispatches)
   recording_ = true;
 }
 

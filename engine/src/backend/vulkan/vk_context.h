@@ -118,7 +118,7 @@ class Context {
  private:
   VkCommandBuffer current();
   VkCommandBuffer target() { return recording_ ? stepCmd_ : current(); }
-  void barrier(VkCommandBuffer cb);
+  void barrier(VkCommandBuffer cb, bool afterTransfer = false);
   void hostBarrier(VkCommandBuffer cb);
   uint32_t memoryType(uint32_t bits, VkMemoryPropertyFlags want, VkMemoryPropertyFlags avoid = 0) const;
   struct Staging {
