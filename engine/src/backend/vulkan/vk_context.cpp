@@ -524,7 +524,9 @@ void Context::dispatch(Pipeline& p, std::initializer_list<VkBuffer> buffers, con
   const bool timed = queryPool_ && !recording_ && queriesUsed_ + 2 <= 65536;
   if (timed) {
     if (queriesUsed_ == 0) vkCmdResetQueryPool(cb, queryPool_, 0, 65536);
-    vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queryPool_, queriesUsed_);
+    // Bottom of pipe for the start too: written once everything before has finished, so a dispatch's
+    // interval never includes the tail of the one before it.
+    vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queryPool_, queriesUsed_);
   }
   vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline);
   VkDescriptorBufferInfo infos[8];
