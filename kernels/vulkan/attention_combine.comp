@@ -43,8 +43,16 @@ void main() {
   }
   const float inv = 1.0 / red[0];
   for (uint d = t; d < HEAD_DIM; d += 128) {
-    float acc = 0.0;
-    for (uint s = 0; s < pc.splits; ++s) acc += weight[s] * part[base + s * stride + d];
+    float acc0 = 0.0, acc1 = 0.0, acc2 = 0.0, acc3 = 0.0;  // four independent loads in flight
+    uint s = 0;
+    for (; s + 4 <= pc.splits; s += 4) {
+      acc0 += weight[s] * part[base + s * stride + d];
+      acc1 += weight[s + 1] * part[base + (s + 1) * stride + d];
+      acc2 += weight[s + 2] * part[base + (s + 2) * stride + d];
+      acc3 += weight[s + 3] * part[base + (s + 3) * stride + d];
+    }
+    for (; s < pc.splits; ++s) acc0 += weight[s] * part[base + s * stride + d];
+    const float acc = (acc0 + acc1) + (acc2 + acc3);
     outv[pc.oOff + h * HEAD_DIM + d] = acc * inv;
   }
 }

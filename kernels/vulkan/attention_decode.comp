@@ -68,12 +68,19 @@ void main() {
     for (uint i = 0; i < OUTS; ++i) o[g][i] = 0.0;
 
   uvec4 nextK[VECS], nextV[V_LOADS];
+  // Loads are never conditional (a branch per load would serialise them): out-of-range keys read a
+  // valid key of the split (or key 0) and are masked afterwards.
+  const uint lastKey = max(kEnd, 1) - 1;
   {
     const uint key = kBegin + myKey;
-    for (uint i = 0; i < VECS; ++i) nextK[i] = key < kEnd ? kc4[cacheVec + key * rowVecs + d0 / 8 + i] : uvec4(0);
+    for (uint i = 0; i < VECS; ++i) {
+      const uvec4 w = kc4[cacheVec + min(key, lastKey) * rowVecs + d0 / 8 + i];
+      nextK[i] = key < kEnd ? w : uvec4(0);
+    }
     for (uint i = 0; i < V_LOADS; ++i) {
-      const uint e = t + 128 * i, vk = kBegin + e / rowVecs;
-      nextV[i] = e < V_VECS && vk < kEnd ? vc4[cacheVec + vk * rowVecs + e % rowVecs] : uvec4(0);
+      const uint e = min(t + 128 * i, V_VECS - 1), vk = kBegin + e / rowVecs;
+      const uvec4 w = vc4[cacheVec + min(vk, lastKey) * rowVecs + e % rowVecs];
+      nextV[i] = vk < kEnd ? w : uvec4(0);
     }
   }
   for (uint k0 = kBegin; k0 < kEnd; k0 += TILE) {
@@ -91,10 +98,14 @@ void main() {
     }
     {  // the next tile's loads, in flight while this one is used
       const uint key = k0 + TILE + myKey;
-      for (uint i = 0; i < VECS; ++i) nextK[i] = key < kEnd ? kc4[cacheVec + key * rowVecs + d0 / 8 + i] : uvec4(0);
+      for (uint i = 0; i < VECS; ++i) {
+        const uvec4 w = kc4[cacheVec + min(key, lastKey) * rowVecs + d0 / 8 + i];
+        nextK[i] = key < kEnd ? w : uvec4(0);
+      }
       for (uint i = 0; i < V_LOADS; ++i) {
-        const uint e = t + 128 * i, vk = k0 + TILE + e / rowVecs;
-        nextV[i] = e < V_VECS && vk < kEnd ? vc4[cacheVec + vk * rowVecs + e % rowVecs] : uvec4(0);
+        const uint e = min(t + 128 * i, V_VECS - 1), vk = k0 + TILE + e / rowVecs;
+        const uvec4 w = vc4[cacheVec + min(vk, lastKey) * rowVecs + e % rowVecs];
+        nextV[i] = vk < kEnd ? w : uvec4(0);
       }
     }
     // Partial dots of my key's DIMS with every head's query.

@@ -39,9 +39,15 @@ void main() {
     // All loads first (independent, so they overlap), then the sum, then the stores: one round trip
     // to memory instead of one per element group (decode normalises a single row).
     float v[HELD];
+    // Unconditional loads (clamped index, masked value): a branch per load would serialise them.
+    const uint last = pc.cols - 1;
+    const uint rr = pc.hasResidual != 0 ? r0 : x0;  // without a residual, read x twice instead of a branch
+    float wv[HELD];
     for (uint i = 0; i < HELD; ++i) {
-      const uint c = t + 256 * i;
-      v[i] = c < pc.cols ? xv[x0 + c] + (pc.hasResidual != 0 ? res[r0 + c] : 0.0) : 0.0;
+      const uint c = min(t + 256 * i, last);
+      const float a = xv[x0 + c], b = res[rr + c];
+      wv[i] = w[c];
+      v[i] = t + 256 * i < pc.cols ? a + (pc.hasResidual != 0 ? b : 0.0) : 0.0;
     }
     float ss = 0.0;
     for (uint i = 0; i < HELD; ++i) ss += v[i] * v[i];
@@ -50,7 +56,7 @@ void main() {
       const uint c = t + 256 * i;
       if (c < pc.cols) {
         if (pc.hasResidual != 0) res[r0 + c] = v[i];
-        outv[o0 + c] = v[i] * inv * w[c];
+        outv[o0 + c] = v[i] * inv * wv[i];
       }
     }
     return;

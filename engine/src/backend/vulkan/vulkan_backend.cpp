@@ -518,7 +518,7 @@ class VulkanBackend final : public Backend {
 
   void norm(Tensor x, const Tensor* residual, WeightHandle w, float eps, Tensor out) {
     const auto xr = ref(x), o = ref(out);
-    const Ref r = residual ? ref(*residual) : Ref{dummy_->buffer, 0, 0};
+    const Ref r = residual ? ref(*residual) : xr;  // without a residual the shader reads x there (never writes)
     struct {
       uint32_t xOff, xStride, resOff, resStride, outOff, outStride, cols, hasResidual;
       float eps;
