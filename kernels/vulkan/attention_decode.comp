@@ -12,6 +12,7 @@
 // Bytes: 4·L·HEAD_DIM per KV head (K and V bf16) read once. FLOPs 4·L·HEAD_DIM·GROUP.
 // Grid: (splits, KV heads of this buffer). Needs HEAD_DIM % (8 * THREADS_PER_KEY) == 0.
 #extension GL_KHR_shader_subgroup_shuffle : require
+#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 layout(local_size_x = 128) in;
 layout(constant_id = 0) const uint HEAD_DIM = 128;
@@ -64,8 +65,8 @@ void main() {
     lS[t] = 0.0;
   }
   float o[GROUP][OUTS];
-  for (uint g = 0; g < GROUP; ++g)
-    for (uint i = 0; i < OUTS; ++i) o[g][i] = 0.0;
+  [[unroll]] for (uint g = 0; g < GROUP; ++g)
+    [[unroll]] for (uint i = 0; i < OUTS; ++i) o[g][i] = 0.0;
 
   uvec4 nextK[VECS], nextV[V_LOADS];
   // Loads are never conditional (a branch per load would serialise them): out-of-range keys read a
@@ -73,11 +74,11 @@ void main() {
   const uint lastKey = max(kEnd, 1) - 1;
   {
     const uint key = kBegin + myKey;
-    for (uint i = 0; i < VECS; ++i) {
+    [[unroll]] for (uint i = 0; i < VECS; ++i) {
       const uvec4 w = kc4[cacheVec + min(key, lastKey) * rowVecs + d0 / 8 + i];
       nextK[i] = key < kEnd ? w : uvec4(0);
     }
-    for (uint i = 0; i < V_LOADS; ++i) {
+    [[unroll]] for (uint i = 0; i < V_LOADS; ++i) {
       const uint e = min(t + 128 * i, V_VECS - 1), vk = kBegin + e / rowVecs;
       const uvec4 w = vc4[cacheVec + min(vk, lastKey) * rowVecs + e % rowVecs];
       nextV[i] = vk < kEnd ? w : uvec4(0);
@@ -85,9 +86,9 @@ void main() {
   }
   for (uint k0 = kBegin; k0 < kEnd; k0 += TILE) {
     uvec4 curK[VECS];
-    for (uint i = 0; i < VECS; ++i) curK[i] = nextK[i];
+    [[unroll]] for (uint i = 0; i < VECS; ++i) curK[i] = nextK[i];
     barrier();  // the previous tile's vs and sc are no longer read
-    for (uint i = 0; i < V_LOADS; ++i) {
+    [[unroll]] for (uint i = 0; i < V_LOADS; ++i) {
       const uint e = t + 128 * i;
       if (e < V_VECS) {
         const uvec4 w = nextV[i];
@@ -98,20 +99,20 @@ void main() {
     }
     {  // the next tile's loads, in flight while this one is used
       const uint key = k0 + TILE + myKey;
-      for (uint i = 0; i < VECS; ++i) {
+      [[unroll]] for (uint i = 0; i < VECS; ++i) {
         const uvec4 w = kc4[cacheVec + min(key, lastKey) * rowVecs + d0 / 8 + i];
         nextK[i] = key < kEnd ? w : uvec4(0);
       }
-      for (uint i = 0; i < V_LOADS; ++i) {
+      [[unroll]] for (uint i = 0; i < V_LOADS; ++i) {
         const uint e = min(t + 128 * i, V_VECS - 1), vk = k0 + TILE + e / rowVecs;
         const uvec4 w = vc4[cacheVec + min(vk, lastKey) * rowVecs + e % rowVecs];
         nextV[i] = vk < kEnd ? w : uvec4(0);
       }
     }
     // Partial dots of my key's DIMS with every head's query.
-    for (uint g = 0; g < GROUP; ++g) {
+    [[unroll]] for (uint g = 0; g < GROUP; ++g) {
       float s = 0.0;
-      for (uint i = 0; i < VECS; ++i) {
+      [[unroll]] for (uint i = 0; i < VECS; ++i) {
         const uint qb = (g * HEAD_DIM + d0) / 4 + 2 * i;
         s += dot8(curK[i], qs[qb], qs[qb + 1]);
       }
@@ -125,11 +126,11 @@ void main() {
       const bool headLane = g < GROUP;
       float s[TILE / 8];
       float localMax = -1.0 / 0.0;
-      for (uint i = 0; i < TILE / 8; ++i) {
+      [[unroll]] for (uint i = 0; i < TILE / 8; ++i) {
         const uint j = l8 + 8 * i;
         float v = 0.0;
         if (headLane)
-          for (uint p = 0; p < THREADS_PER_KEY; ++p) v += sc[p][j][g];
+          [[unroll]] for (uint p = 0; p < THREADS_PER_KEY; ++p) v += sc[p][j][g];
         s[i] = headLane && k0 + j < kEnd ? v : -1.0 / 0.0;
         localMax = max(localMax, s[i]);
       }
@@ -139,7 +140,7 @@ void main() {
       const float mOld = headLane ? mS[g] : 0.0;
       const float mNew = max(mOld, localMax);
       float sum = 0.0;
-      for (uint i = 0; i < TILE / 8; ++i) {
+      [[unroll]] for (uint i = 0; i < TILE / 8; ++i) {
         const float p = headLane ? exp(s[i] - mNew) : 0.0;
         const uint idx = (l8 + 8 * i) * GROUP + g;
         if (headLane) pr4[idx >> 2][idx & 3] = p;
@@ -156,14 +157,14 @@ void main() {
       }
     }
     barrier();
-    for (uint i = 0; i < OUTS; ++i) {
+    [[unroll]] for (uint i = 0; i < OUTS; ++i) {
       const uint d = t + 128 * i;
       if (d < HEAD_DIM) {
-        for (uint g = 0; g < GROUP; ++g) o[g][i] *= corrS[g];
-        for (uint j = 0; j < TILE; ++j) {
+        [[unroll]] for (uint g = 0; g < GROUP; ++g) o[g][i] *= corrS[g];
+        [[unroll]] for (uint j = 0; j < TILE; ++j) {
           const float v = vs[j * HEAD_DIM + d];
           if (GROUP % 4 == 0) {
-            for (uint g = 0; g < GROUP; g += 4) {
+            [[unroll]] for (uint g = 0; g < GROUP; g += 4) {
               const vec4 p = pr4[(j * GROUP + g) / 4];
               o[g][i] += p.x * v;
               o[g + 1][i] += p.y * v;
@@ -171,7 +172,7 @@ void main() {
               o[g + 3][i] += p.w * v;
             }
           } else {
-            for (uint g = 0; g < GROUP; ++g) o[g][i] += pr4[(j * GROUP + g) >> 2][(j * GROUP + g) & 3] * v;
+            [[unroll]] for (uint g = 0; g < GROUP; ++g) o[g][i] += pr4[(j * GROUP + g) >> 2][(j * GROUP + g) & 3] * v;
           }
         }
       }
@@ -181,10 +182,10 @@ void main() {
   // Partials: [kvHead][split][g] -> HEAD_DIM outputs, max, sum.
   const uint rec = HEAD_DIM + 2;
   const uint base = (kvHead * pc.splits + split) * GROUP * rec;
-  for (uint i = 0; i < OUTS; ++i) {
+  [[unroll]] for (uint i = 0; i < OUTS; ++i) {
     const uint d = t + 128 * i;
     if (d < HEAD_DIM)
-      for (uint g = 0; g < GROUP; ++g) part[base + g * rec + d] = o[g][i];
+      [[unroll]] for (uint g = 0; g < GROUP; ++g) part[base + g * rec + d] = o[g][i];
   }
   if (t < GROUP) {
     part[base + t * rec + HEAD_DIM] = mS[t];
