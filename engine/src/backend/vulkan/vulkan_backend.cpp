@@ -115,6 +115,8 @@ class VulkanBackend final : public Backend {
     // H200's 132 SMs twice).
     maxSplits_ = 128;
     keySplitSize_ = f.isCpu ? 2048 : 64;
+    if (const char* env = std::getenv("GLMCHAT_VULKAN_DECODE_SPLITS"); env && std::atoi(env) > 0)  // tuning
+      maxSplits_ = std::min(256, std::atoi(env));
     stepInputs_ = deviceBuffer(128, "decode step inputs");
     dummy_ = deviceBuffer(256, "an unused binding");
     argmaxOut_ = deviceBuffer(16, "argmax result");
