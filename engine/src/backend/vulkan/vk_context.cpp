@@ -229,6 +229,15 @@ Context::Context(int device) {
     qci.pQueuePriorities = &prio;
     std::vector<const char*> exts = {VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME};
     if (features_.memoryBudget) exts.push_back(VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
+    // GLMCHAT_VULKAN_PIPELINE_STATS=1: the driver's statistics of every pipeline (registers, spills).
+    VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR pexe{
+        VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR};
+    pipelineStats_ = std::getenv("GLMCHAT_VULKAN_PIPELINE_STATS") &&
+                     hasExtension(physical_, VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME);
+    if (pipelineStats_) {
+      exts.push_back(VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME);
+      pexe.pipelineExecutableInfo = VK_TRUE;
+    }
     VkPhysicalDeviceCooperativeMatrixFeaturesNV coop{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
     VkPhysicalDeviceVulkan11Features e11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
     e11.storageBuffer16BitAccess = VK_TRUE;
@@ -247,6 +256,10 @@ Context::Context(int device) {
       exts.push_back(VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
       coop.cooperativeMatrix = VK_TRUE;
       e12.pNext = &coop;
+    }
+    if (pipelineStats_) {
+      pexe.pNext = e11.pNext;
+      e11.pNext = &pexe;
     }
     VkPhysicalDeviceFeatures2 enable{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
     enable.features.shaderInt16 = VK_TRUE;
@@ -470,11 +483,39 @@ Pipeline& Context::pipeline(const std::string& shader, std::vector<uint32_t> spe
   cp.stage.pName = "main";
   cp.stage.pSpecializationInfo = spec.empty() ? nullptr : &si;
   cp.layout = p.layout;
+  if (pipelineStats_) cp.flags |= VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR;
   const VkResult r = vkCreateComputePipelines(device_, VK_NULL_HANDLE, 1, &cp, nullptr, &p.pipeline);
   vkDestroyShaderModule(device_, module, nullptr);
   check(r, fmt::format("vkCreateComputePipelines ({})", key));
+  if (pipelineStats_) printPipelineStatistics(p.pipeline, key);
   p.name = key;
   return pipelines_.emplace(key, p).first->second;
+}
+
+void Context::printPipelineStatistics(VkPipeline pipeline, const std::string& name) {
+  auto getStats = reinterpret_cast<PFN_vkGetPipelineExecutableStatisticsKHR>(
+      vkGetDeviceProcAddr(device_, "vkGetPipelineExecutableStatisticsKHR"));
+  if (!getStats) return;
+  VkPipelineExecutableInfoKHR info{VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_INFO_KHR};
+  info.pipeline = pipeline;
+  info.executableIndex = 0;
+  uint32_t n = 0;
+  getStats(device_, &info, &n, nullptr);
+  std::vector<VkPipelineExecutableStatisticKHR> st(n, {VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_STATISTIC_KHR});
+  getStats(device_, &info, &n, st.data());
+  std::string line;
+  for (const auto& x : st) {
+    std::string v;
+    switch (x.format) {
+      case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_BOOL32_KHR: v = x.value.b32 ? "yes" : "no"; break;
+      case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_INT64_KHR: v = std::to_string(x.value.i64); break;
+      case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_UINT64_KHR: v = std::to_string(x.value.u64); break;
+      case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_FLOAT64_KHR: v = fmt::format("{:.3g}", x.value.f64); break;
+      default: break;
+    }
+    line += fmt::format("{}{}={}", line.empty() ? "" : ", ", x.name, v);
+  }
+  std::fprintf(stderr, "pipeline %s: %s\n", name.c_str(), line.c_str());
 }
 
 VkCommandBuffer Context::current() {

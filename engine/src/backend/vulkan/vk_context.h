@@ -155,6 +155,8 @@ class Context {
   std::vector<std::string> queryNames_;  // per pair of timestamps in the current submission(s)
   std::map<std::string, std::pair<double, int64_t>> profile_;  // name -> (milliseconds, dispatches)
   void collectProfile();
+  bool pipelineStats_ = false;
+  void printPipelineStatistics(VkPipeline pipeline, const std::string& name);
 };
 
 }  // namespace glm::vk
