@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "backend/backend.h"
+#include "backend/gpu_common.h"
 #include "glmengine/error.h"
 #include "glm_kernels.h"
 #include "util/half.h"
@@ -32,7 +33,7 @@ void checkBlas(cublasStatus_t s, const char* what) {
   if (s != CUBLAS_STATUS_SUCCESS) throw Error(fmt::format("cuBLAS: {} failed: {} ({})", what, cublasGetStatusString(s), int(s)));
 }
 
-double gib(int64_t bytes) { return double(bytes) / double(1ll << 30); }
+using gpu::gib;
 
 // Device memory that frees itself.
 struct DeviceBuffer {
@@ -86,44 +87,6 @@ struct CudaKvCache : KvCache {
   uint16_t* vLayer(int layer) const { return v.as<uint16_t>() + layer * layerElems(); }
 };
 
-// Host values of any float dtype -> bf16 bits.
-void toBf16Host(const void* src, DType dt, int64_t n, uint16_t* dst) {
-  switch (dt) {
-    case DType::BF16: std::memcpy(dst, src, size_t(n) * 2); return;
-    case DType::F16: {
-      const auto* s = static_cast<const uint16_t*>(src);
-      for (int64_t i = 0; i < n; ++i) dst[i] = floatToBf16(f16ToFloat(s[i]));
-      return;
-    }
-    case DType::F32: {
-      const auto* s = static_cast<const float*>(src);
-      for (int64_t i = 0; i < n; ++i) dst[i] = floatToBf16(s[i]);
-      return;
-    }
-    default: throw Error(fmt::format("CUDA backend: weight dtype {} is not supported", dtypeName(dt)));
-  }
-}
-void toF32Host(const void* src, DType dt, int64_t n, float* dst) {
-  switch (dt) {
-    case DType::F32: std::memcpy(dst, src, size_t(n) * 4); return;
-    case DType::BF16: {
-      const auto* s = static_cast<const uint16_t*>(src);
-      for (int64_t i = 0; i < n; ++i) dst[i] = bf16ToFloat(s[i]);
-      return;
-    }
-    case DType::F16: {
-      const auto* s = static_cast<const uint16_t*>(src);
-      for (int64_t i = 0; i < n; ++i) dst[i] = f16ToFloat(s[i]);
-      return;
-    }
-    default: throw Error(fmt::format("CUDA backend: vector dtype {} is not supported", dtypeName(dt)));
-  }
-}
-int64_t elementsOf(const TensorView& v) {
-  int64_t n = 1;
-  for (int64_t d : v.shape) n *= d;
-  return n;
-}
 
 class CudaBackend final : public Backend {
  public:
@@ -164,15 +127,8 @@ class CudaBackend final : public Backend {
   void checkMemory(const MemoryPlan& plan, int64_t contextLength) override {
     size_t freeB = 0, totalB = 0;
     check(cudaMemGetInfo(&freeB, &totalB), "cudaMemGetInfo");
-    const int64_t margin = 256ll << 20;  // cuBLAS workspace, GEMM input staging, decode partials, graph
-    const int64_t need = plan.total() + margin;
-    if (need > int64_t(freeB))
-      throw Error(fmt::format(
-          "not enough GPU memory on {}: the model needs {:.2f} GiB (weights {:.2f} + KV cache {:.2f} for {} tokens + "
-          "scratch {:.2f} + {:.2f} reserve) but {:.2f} GiB of {:.2f} GiB are free; choose a shorter context "
-          "(--context) or a smaller model",
-          props_.name, gib(need), gib(plan.weightBytes), gib(plan.kvCacheBytes), contextLength, gib(plan.scratchBytes),
-          gib(margin), gib(int64_t(freeB)), gib(int64_t(totalB))));
+    // Reserve: cuBLAS workspace, GEMM input staging, decode partials, graph.
+    gpu::checkPlanFits(plan, contextLength, 256ll << 20, int64_t(freeB), int64_t(totalB), props_.name);
   }
 
   WeightHandle uploadLinear(const LinearView& view, WeightFormat format) override {
@@ -184,9 +140,9 @@ class CudaBackend final : public Backend {
     std::vector<uint16_t> staging;
     int64_t row = 0;
     for (const TensorView* p : view.parts) {
-      const int64_t n = elementsOf(*p);
+      const int64_t n = gpu::elementsOf(*p);
       staging.resize(size_t(n));
-      toBf16Host(p->data, p->dtype, n, staging.data());
+      gpu::toBf16Host(p->data, p->dtype, n, staging.data(), "CUDA");
       check(cudaMemcpy(w->w.as<uint16_t>() + row * w->cols, staging.data(), size_t(n) * 2, cudaMemcpyHostToDevice),
             "weight upload");
       row += p->shape[0];
@@ -195,8 +151,8 @@ class CudaBackend final : public Backend {
       std::vector<float> bias(size_t(w->rows));
       int64_t r = 0;
       for (const TensorView* b : view.biasParts) {
-        toF32Host(b->data, b->dtype, elementsOf(*b), bias.data() + r);
-        r += elementsOf(*b);
+        gpu::toF32Host(b->data, b->dtype, gpu::elementsOf(*b), bias.data() + r, "CUDA");
+        r += gpu::elementsOf(*b);
       }
       w->bias.allocate(w->rows * 4, "a bias vector");
       check(cudaMemcpy(w->bias.ptr, bias.data(), bias.size() * 4, cudaMemcpyHostToDevice), "bias upload");
@@ -208,9 +164,9 @@ class CudaBackend final : public Backend {
   WeightHandle uploadVector(const TensorView& view) override {
     auto w = std::make_unique<CudaVector>();
     w->rows = 1;
-    w->cols = elementsOf(view);
+    w->cols = gpu::elementsOf(view);
     std::vector<float> v(size_t(w->cols));
-    toF32Host(view.data, view.dtype, w->cols, v.data());
+    gpu::toF32Host(view.data, view.dtype, w->cols, v.data(), "CUDA");
     w->data.allocate(w->cols * 4, "a norm vector");
     check(cudaMemcpy(w->data.ptr, v.data(), v.size() * 4, cudaMemcpyHostToDevice), "vector upload");
     w->bytes = w->data.bytes;

@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "backend/backend.h"
+#include "backend/gpu_common.h"
 #include "backend/vulkan/vk_context.h"
 #include "glmengine/error.h"
 #include "util/half.h"
@@ -30,7 +31,7 @@ namespace {
 using vk::Buffer;
 using vk::Context;
 
-double gib(int64_t b) { return double(b) / double(1ll << 30); }
+using gpu::gib;
 
 // Tile sizes of the tensor-core shaders (kernels/vulkan/gemm_cm.comp and flash_attn_cm.comp).
 constexpr uint32_t kGemmCmBM = 128, kGemmCmBN = 128, kFlashCmBR = 64;
@@ -60,43 +61,6 @@ struct VkKvCache : KvCache {
   uint64_t serial = 0;
 };
 
-void toBf16Host(const void* src, DType dt, int64_t n, uint16_t* dst) {
-  switch (dt) {
-    case DType::BF16: std::memcpy(dst, src, size_t(n) * 2); return;
-    case DType::F16: {
-      const auto* s = static_cast<const uint16_t*>(src);
-      for (int64_t i = 0; i < n; ++i) dst[i] = floatToBf16(f16ToFloat(s[i]));
-      return;
-    }
-    case DType::F32: {
-      const auto* s = static_cast<const float*>(src);
-      for (int64_t i = 0; i < n; ++i) dst[i] = floatToBf16(s[i]);
-      return;
-    }
-    default: throw Error(fmt::format("Vulkan backend: weight dtype {} is not supported", dtypeName(dt)));
-  }
-}
-void toF32Host(const void* src, DType dt, int64_t n, float* dst) {
-  switch (dt) {
-    case DType::F32: std::memcpy(dst, src, size_t(n) * 4); return;
-    case DType::BF16: {
-      const auto* s = static_cast<const uint16_t*>(src);
-      for (int64_t i = 0; i < n; ++i) dst[i] = bf16ToFloat(s[i]);
-      return;
-    }
-    case DType::F16: {
-      const auto* s = static_cast<const uint16_t*>(src);
-      for (int64_t i = 0; i < n; ++i) dst[i] = f16ToFloat(s[i]);
-      return;
-    }
-    default: throw Error(fmt::format("Vulkan backend: vector dtype {} is not supported", dtypeName(dt)));
-  }
-}
-int64_t elementsOf(const TensorView& v) {
-  int64_t n = 1;
-  for (int64_t d : v.shape) n *= d;
-  return n;
-}
 uint32_t u32(int64_t v, const char* what) {
   if (v < 0 || v > int64_t(UINT32_MAX)) throw Error(fmt::format("Vulkan backend: {} = {} does not fit 32 bits", what, v));
   return uint32_t(v);
@@ -137,15 +101,8 @@ class VulkanBackend final : public Backend {
   void checkMemory(const MemoryPlan& plan, int64_t contextLength) override {
     int64_t freeB = 0, totalB = 0;
     ctx_.memoryInfo(freeB, totalB);
-    const int64_t margin = 256ll << 20;  // staging, decode partials, pipelines
-    const int64_t need = plan.total() + margin;
-    if (need > freeB)
-      throw Error(fmt::format(
-          "not enough GPU memory on {}: the model needs {:.2f} GiB (weights {:.2f} + KV cache {:.2f} for {} tokens + "
-          "scratch {:.2f} + {:.2f} reserve) but {:.2f} GiB of {:.2f} GiB are free; choose a shorter context "
-          "(--ctx) or a smaller model",
-          ctx_.deviceName(), gib(need), gib(plan.weightBytes), gib(plan.kvCacheBytes), contextLength,
-          gib(plan.scratchBytes), gib(margin), gib(freeB), gib(totalB)));
+    gpu::checkPlanFits(plan, contextLength, 256ll << 20 /* staging, decode partials, pipelines */, freeB, totalB,
+                       ctx_.deviceName());
   }
 
   WeightHandle uploadLinear(const LinearView& view, WeightFormat format) override {
@@ -158,9 +115,9 @@ class VulkanBackend final : public Backend {
     std::vector<uint16_t> staging;
     int64_t row = 0;
     for (const TensorView* p : view.parts) {
-      const int64_t n = elementsOf(*p);
+      const int64_t n = gpu::elementsOf(*p);
       staging.resize(size_t(n));
-      toBf16Host(p->data, p->dtype, n, staging.data());
+      gpu::toBf16Host(p->data, p->dtype, n, staging.data(), "Vulkan");
       ctx_.upload(w->w->buffer, row * w->cols * 2, staging.data(), n * 2);
       row += p->shape[0];
     }
@@ -168,8 +125,8 @@ class VulkanBackend final : public Backend {
       std::vector<float> bias(size_t(w->rows));
       int64_t r = 0;
       for (const TensorView* b : view.biasParts) {
-        toF32Host(b->data, b->dtype, elementsOf(*b), bias.data() + r);
-        r += elementsOf(*b);
+        gpu::toF32Host(b->data, b->dtype, gpu::elementsOf(*b), bias.data() + r, "Vulkan");
+        r += gpu::elementsOf(*b);
       }
       w->bias = ctx_.createBuffer(w->rows * 4, true, what + " (bias)");
       ctx_.upload(w->bias->buffer, 0, bias.data(), w->rows * 4);
@@ -182,9 +139,9 @@ class VulkanBackend final : public Backend {
   WeightHandle uploadVector(const TensorView& view) override {
     auto w = std::make_unique<VkVector>();
     w->rows = 1;
-    w->cols = elementsOf(view);
+    w->cols = gpu::elementsOf(view);
     std::vector<float> v(size_t(w->cols));
-    toF32Host(view.data, view.dtype, w->cols, v.data());
+    gpu::toF32Host(view.data, view.dtype, w->cols, v.data(), "Vulkan");
     w->data = ctx_.createBuffer(w->cols * 4, true, fmt::format("norm vector {}", view.name));
     ctx_.upload(w->data->buffer, 0, v.data(), w->cols * 4);
     ctx_.finish();

@@ -1,0 +1,75 @@
+// Host-side helpers shared by the GPU backend libraries (CUDA, Vulkan): converting checkpoint values
+// to the device formats before upload, and the one out-of-memory message of a memory plan. Header-only,
+// so each backend module compiles it in without linking another engine library.
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "glmengine/error.h"
+#include "glmengine/model.h"
+#include "io/safetensors.h"
+#include "util/half.h"
+
+namespace glm::gpu {
+
+inline double gib(int64_t bytes) { return double(bytes) / double(1ll << 30); }
+
+inline int64_t elementsOf(const TensorView& v) {
+  int64_t n = 1;
+  for (int64_t d : v.shape) n *= d;
+  return n;
+}
+
+// Host values of any float dtype -> bf16 bits (weights: rounded once at upload).
+inline void toBf16Host(const void* src, DType dt, int64_t n, uint16_t* dst, std::string_view backend) {
+  switch (dt) {
+    case DType::BF16: std::memcpy(dst, src, size_t(n) * 2); return;
+    case DType::F16: {
+      const auto* s = static_cast<const uint16_t*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = floatToBf16(f16ToFloat(s[i]));
+      return;
+    }
+    case DType::F32: {
+      const auto* s = static_cast<const float*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = floatToBf16(s[i]);
+      return;
+    }
+    default: throw Error(fmt::format("{} backend: weight dtype {} is not supported", backend, dtypeName(dt)));
+  }
+}
+
+// Host values of any float dtype -> fp32 (norm vectors, biases).
+inline void toF32Host(const void* src, DType dt, int64_t n, float* dst, std::string_view backend) {
+  switch (dt) {
+    case DType::F32: std::memcpy(dst, src, size_t(n) * 4); return;
+    case DType::BF16: {
+      const auto* s = static_cast<const uint16_t*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = bf16ToFloat(s[i]);
+      return;
+    }
+    case DType::F16: {
+      const auto* s = static_cast<const uint16_t*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = f16ToFloat(s[i]);
+      return;
+    }
+    default: throw Error(fmt::format("{} backend: vector dtype {} is not supported", backend, dtypeName(dt)));
+  }
+}
+
+// Throws the "not enough GPU memory" error when plan + reserve exceeds what the device has free.
+inline void checkPlanFits(const MemoryPlan& plan, int64_t contextLength, int64_t reserve, int64_t freeBytes,
+                          int64_t totalBytes, std::string_view device) {
+  const int64_t need = plan.total() + reserve;
+  if (need <= freeBytes) return;
+  throw Error(fmt::format(
+      "not enough GPU memory on {}: the model needs {:.2f} GiB (weights {:.2f} + KV cache {:.2f} for {} tokens + "
+      "scratch {:.2f} + {:.2f} reserve) but {:.2f} GiB of {:.2f} GiB are free; choose a shorter context "
+      "(--ctx) or a smaller model",
+      device, gib(need), gib(plan.weightBytes), gib(plan.kvCacheBytes), contextLength, gib(plan.scratchBytes),
+      gib(reserve), gib(freeBytes), gib(totalBytes)));
+}
+
+}  // namespace glm::gpu
