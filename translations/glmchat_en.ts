@@ -4,39 +4,39 @@
     <context>
         <name>ChatController</name>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="29" />
+            <location filename="../app/core/chatcontroller.cpp" line="31" />
             <source>New conversation</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="250" />
+            <location filename="../app/core/chatcontroller.cpp" line="252" />
             <source>Cannot write %1: %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="264" />
+            <location filename="../app/core/chatcontroller.cpp" line="266" />
             <source>Cannot read %1: %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="270" />
+            <location filename="../app/core/chatcontroller.cpp" line="272" />
             <source>%1 is not valid JSON: %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="276" />
+            <location filename="../app/core/chatcontroller.cpp" line="278" />
             <source>Cannot import %1: %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="294" />
-            <location filename="../app/core/chatcontroller.cpp" line="583" />
-            <location filename="../app/core/chatcontroller.cpp" line="772" />
+            <location filename="../app/core/chatcontroller.cpp" line="296" />
+            <location filename="../app/core/chatcontroller.cpp" line="585" />
+            <location filename="../app/core/chatcontroller.cpp" line="774" />
             <source>Load a model first.</source>
             <translation type="unfinished" />
         </message>
         <message numerus="yes">
-            <location filename="../app/core/chatcontroller.cpp" line="610" />
+            <location filename="../app/core/chatcontroller.cpp" line="612" />
             <source>… %n more characters (copy the message to see all of it)</source>
             <translation>
                 <numerusform>… %n more character (copy the message to see all of it)</numerusform>
@@ -44,37 +44,37 @@
             </translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="650" />
+            <location filename="../app/core/chatcontroller.cpp" line="652" />
             <source>Untitled prompt</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="739" />
+            <location filename="../app/core/chatcontroller.cpp" line="741" />
             <source>Document: %1</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="748" />
+            <location filename="../app/core/chatcontroller.cpp" line="750" />
             <source>Summarize this document.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="752" />
+            <location filename="../app/core/chatcontroller.cpp" line="754" />
             <source>The document needs about %1 tokens but only %2 are free: choose Truncate or Summarize in parts.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="765" />
+            <location filename="../app/core/chatcontroller.cpp" line="767" />
             <source>truncated by the user to its first %1%</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="790" />
+            <location filename="../app/core/chatcontroller.cpp" line="792" />
             <source>Summarizing part %1 of %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="792" />
+            <location filename="../app/core/chatcontroller.cpp" line="794" />
             <source>This is part %1 of %2 of the document "%3". Summarize it, keeping every fact, name and number that matters.
 
 """
@@ -83,17 +83,27 @@
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="801" />
+            <location filename="../app/core/chatcontroller.cpp" line="803" />
             <source>Part %1: %2</source>
             <translation type="unfinished" />
         </message>
         <message numerus="yes">
-            <location filename="../app/core/chatcontroller.cpp" line="802" />
+            <location filename="../app/core/chatcontroller.cpp" line="804" />
             <source>summarized in %n parts</source>
             <translation>
                 <numerusform>summarized in %n part</numerusform>
                 <numerusform>summarized in %n parts</numerusform>
             </translation>
+        </message>
+        <message>
+            <location filename="../app/core/chatcontroller.cpp" line="815" />
+            <source>Best GPU</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/core/chatcontroller.cpp" line="823" />
+            <source>Best GPU (Vulkan: %1)</source>
+            <translation type="unfinished" />
         </message>
     </context>
     <context>
@@ -233,27 +243,27 @@
     <context>
         <name>EngineWorker</name>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="68" />
+            <location filename="../app/core/engineworker.cpp" line="69" />
             <source>Loading was cancelled.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="73" />
+            <location filename="../app/core/engineworker.cpp" line="74" />
             <source>Could not load the model from %1: %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="120" />
+            <location filename="../app/core/engineworker.cpp" line="121" />
             <source>No model is loaded.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="164" />
+            <location filename="../app/core/engineworker.cpp" line="165" />
             <source>The conversation needs %1 tokens, more than the context of %2 tokens. Start a new conversation or load the model with a longer context.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="242" />
+            <location filename="../app/core/engineworker.cpp" line="243" />
             <source>Generation failed: %1</source>
             <translation type="unfinished" />
         </message>
@@ -750,51 +760,56 @@
         </message>
         <message>
             <location filename="../app/qml/SettingsDialog.qml" line="63" />
+            <source>GPU (Vulkan)</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/SettingsDialog.qml" line="75" />
             <source>Context length</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="68" />
+            <location filename="../app/qml/SettingsDialog.qml" line="80" />
             <source>%1 tokens</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="79" />
+            <location filename="../app/qml/SettingsDialog.qml" line="91" />
             <source>Now: %1 on %2, context %3 tokens. %4</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="80" />
+            <location filename="../app/qml/SettingsDialog.qml" line="92" />
             <source>No model loaded.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="84" />
+            <location filename="../app/qml/SettingsDialog.qml" line="96" />
             <source>Reload the model with these settings</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="88" />
+            <location filename="../app/qml/SettingsDialog.qml" line="100" />
             <source>This conversation</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="89" />
+            <location filename="../app/qml/SettingsDialog.qml" line="101" />
             <source>Temperature</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="99" />
+            <location filename="../app/qml/SettingsDialog.qml" line="111" />
             <source>Top-p</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="109" />
+            <location filename="../app/qml/SettingsDialog.qml" line="121" />
             <source>Longest reply</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="120" />
+            <location filename="../app/qml/SettingsDialog.qml" line="132" />
             <source>Shortcuts: Ctrl+N new chat · Ctrl+F search · Ctrl+, settings · Esc stop · Ctrl+Shift+P system prompts</source>
             <translation type="unfinished" />
         </message>
@@ -877,27 +892,27 @@
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="128" />
+            <location filename="../app/qml/Sidebar.qml" line="129" />
             <source>Settings</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="131" />
+            <location filename="../app/qml/Sidebar.qml" line="132" />
             <source>Settings (Ctrl+,)</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="140" />
+            <location filename="../app/qml/Sidebar.qml" line="141" />
             <source>Markdown (*.md)</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="140" />
+            <location filename="../app/qml/Sidebar.qml" line="141" />
             <source>JSON (*.json)</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="146" />
+            <location filename="../app/qml/Sidebar.qml" line="147" />
             <source>GLM Chat conversation (*.json)</source>
             <translation type="unfinished" />
         </message>

@@ -4,76 +4,76 @@
     <context>
         <name>ChatController</name>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="29" />
+            <location filename="../app/core/chatcontroller.cpp" line="31" />
             <source>New conversation</source>
             <translation>新对话</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="250" />
+            <location filename="../app/core/chatcontroller.cpp" line="252" />
             <source>Cannot write %1: %2</source>
             <translation>无法写入 %1：%2</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="264" />
+            <location filename="../app/core/chatcontroller.cpp" line="266" />
             <source>Cannot read %1: %2</source>
             <translation>无法读取 %1：%2</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="270" />
+            <location filename="../app/core/chatcontroller.cpp" line="272" />
             <source>%1 is not valid JSON: %2</source>
             <translation>%1 不是有效的 JSON：%2</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="276" />
+            <location filename="../app/core/chatcontroller.cpp" line="278" />
             <source>Cannot import %1: %2</source>
             <translation>无法导入 %1：%2</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="294" />
-            <location filename="../app/core/chatcontroller.cpp" line="583" />
-            <location filename="../app/core/chatcontroller.cpp" line="772" />
+            <location filename="../app/core/chatcontroller.cpp" line="296" />
+            <location filename="../app/core/chatcontroller.cpp" line="585" />
+            <location filename="../app/core/chatcontroller.cpp" line="774" />
             <source>Load a model first.</source>
             <translation>请先加载模型。</translation>
         </message>
         <message numerus="yes">
-            <location filename="../app/core/chatcontroller.cpp" line="610" />
+            <location filename="../app/core/chatcontroller.cpp" line="612" />
             <source>… %n more characters (copy the message to see all of it)</source>
             <translation>
                 <numerusform>…… 还有 %n 个字符（复制消息可查看全文）</numerusform>
             </translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="650" />
+            <location filename="../app/core/chatcontroller.cpp" line="652" />
             <source>Untitled prompt</source>
             <translation>未命名提示词</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="739" />
+            <location filename="../app/core/chatcontroller.cpp" line="741" />
             <source>Document: %1</source>
             <translation>文档：%1</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="748" />
+            <location filename="../app/core/chatcontroller.cpp" line="750" />
             <source>Summarize this document.</source>
             <translation>请总结这份文档。</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="752" />
+            <location filename="../app/core/chatcontroller.cpp" line="754" />
             <source>The document needs about %1 tokens but only %2 are free: choose Truncate or Summarize in parts.</source>
             <translation>该文档约需 %1 个词元，但上下文只剩 %2 个：请选择“截断”或“分段总结”。</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="765" />
+            <location filename="../app/core/chatcontroller.cpp" line="767" />
             <source>truncated by the user to its first %1%</source>
             <translation>已按用户选择截断为前 %1%</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="790" />
+            <location filename="../app/core/chatcontroller.cpp" line="792" />
             <source>Summarizing part %1 of %2</source>
             <translation>正在总结第 %1 部分，共 %2 部分</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="792" />
+            <location filename="../app/core/chatcontroller.cpp" line="794" />
             <source>This is part %1 of %2 of the document "%3". Summarize it, keeping every fact, name and number that matters.
 
 """
@@ -86,16 +86,26 @@
 """</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="801" />
+            <location filename="../app/core/chatcontroller.cpp" line="803" />
             <source>Part %1: %2</source>
             <translation>第 %1 部分：%2</translation>
         </message>
         <message numerus="yes">
-            <location filename="../app/core/chatcontroller.cpp" line="802" />
+            <location filename="../app/core/chatcontroller.cpp" line="804" />
             <source>summarized in %n parts</source>
             <translation>
                 <numerusform>分 %n 部分总结</numerusform>
             </translation>
+        </message>
+        <message>
+            <location filename="../app/core/chatcontroller.cpp" line="815" />
+            <source>Best GPU</source>
+            <translation>最佳 GPU</translation>
+        </message>
+        <message>
+            <location filename="../app/core/chatcontroller.cpp" line="823" />
+            <source>Best GPU (Vulkan: %1)</source>
+            <translation>最佳 GPU（Vulkan：%1）</translation>
         </message>
     </context>
     <context>
@@ -235,27 +245,27 @@
     <context>
         <name>EngineWorker</name>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="68" />
+            <location filename="../app/core/engineworker.cpp" line="69" />
             <source>Loading was cancelled.</source>
             <translation>已取消加载。</translation>
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="73" />
+            <location filename="../app/core/engineworker.cpp" line="74" />
             <source>Could not load the model from %1: %2</source>
             <translation>无法从 %1 加载模型：%2</translation>
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="120" />
+            <location filename="../app/core/engineworker.cpp" line="121" />
             <source>No model is loaded.</source>
             <translation>尚未加载模型。</translation>
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="164" />
+            <location filename="../app/core/engineworker.cpp" line="165" />
             <source>The conversation needs %1 tokens, more than the context of %2 tokens. Start a new conversation or load the model with a longer context.</source>
             <translation>此对话需要 %1 个词元，超过了 %2 个词元的上下文。请开始新对话，或以更长的上下文重新加载模型。</translation>
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="242" />
+            <location filename="../app/core/engineworker.cpp" line="243" />
             <source>Generation failed: %1</source>
             <translation>生成失败：%1</translation>
         </message>
@@ -751,51 +761,56 @@
         </message>
         <message>
             <location filename="../app/qml/SettingsDialog.qml" line="63" />
+            <source>GPU (Vulkan)</source>
+            <translation>GPU（Vulkan）</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/SettingsDialog.qml" line="75" />
             <source>Context length</source>
             <translation>上下文长度</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="68" />
+            <location filename="../app/qml/SettingsDialog.qml" line="80" />
             <source>%1 tokens</source>
             <translation>%1 个词元</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="79" />
+            <location filename="../app/qml/SettingsDialog.qml" line="91" />
             <source>Now: %1 on %2, context %3 tokens. %4</source>
             <translation>当前：%1，运行于 %2，上下文 %3 个词元。%4</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="80" />
+            <location filename="../app/qml/SettingsDialog.qml" line="92" />
             <source>No model loaded.</source>
             <translation>未加载模型。</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="84" />
+            <location filename="../app/qml/SettingsDialog.qml" line="96" />
             <source>Reload the model with these settings</source>
             <translation>用这些设置重新加载模型</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="88" />
+            <location filename="../app/qml/SettingsDialog.qml" line="100" />
             <source>This conversation</source>
             <translation>当前对话</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="89" />
+            <location filename="../app/qml/SettingsDialog.qml" line="101" />
             <source>Temperature</source>
             <translation>温度</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="99" />
+            <location filename="../app/qml/SettingsDialog.qml" line="111" />
             <source>Top-p</source>
             <translation>Top-p</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="109" />
+            <location filename="../app/qml/SettingsDialog.qml" line="121" />
             <source>Longest reply</source>
             <translation>最长回复（词元）</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="120" />
+            <location filename="../app/qml/SettingsDialog.qml" line="132" />
             <source>Shortcuts: Ctrl+N new chat · Ctrl+F search · Ctrl+, settings · Esc stop · Ctrl+Shift+P system prompts</source>
             <translation>快捷键：Ctrl+N 新聊天 · Ctrl+F 搜索 · Ctrl+, 设置 · Esc 停止 · Ctrl+Shift+P 系统提示词</translation>
         </message>
@@ -878,27 +893,27 @@
             <translation>插件</translation>
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="128" />
+            <location filename="../app/qml/Sidebar.qml" line="129" />
             <source>Settings</source>
             <translation>设置</translation>
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="131" />
+            <location filename="../app/qml/Sidebar.qml" line="132" />
             <source>Settings (Ctrl+,)</source>
             <translation>设置（Ctrl+,）</translation>
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="140" />
+            <location filename="../app/qml/Sidebar.qml" line="141" />
             <source>Markdown (*.md)</source>
             <translation>Markdown (*.md)</translation>
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="140" />
+            <location filename="../app/qml/Sidebar.qml" line="141" />
             <source>JSON (*.json)</source>
             <translation>JSON (*.json)</translation>
         </message>
         <message>
-            <location filename="../app/qml/Sidebar.qml" line="146" />
+            <location filename="../app/qml/Sidebar.qml" line="147" />
             <source>GLM Chat conversation (*.json)</source>
             <translation>GLM Chat 对话 (*.json)</translation>
         </message>

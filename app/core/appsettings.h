@@ -15,6 +15,7 @@ class AppSettings : public QObject {
   Q_PROPERTY(QString language READ language WRITE setLanguage NOTIFY changed) // "" (system), en, zh_CN
   Q_PROPERTY(QString backend READ backend WRITE setBackend NOTIFY changed)    // auto, cuda, vulkan, cpu
   Q_PROPERTY(int contextLength READ contextLength WRITE setContextLength NOTIFY changed)
+  Q_PROPERTY(int gpuDevice READ gpuDevice WRITE setGpuDevice NOTIFY changed)  // Vulkan device; -1 = best GPU
   Q_PROPERTY(QString modelPath READ modelPath WRITE setModelPath NOTIFY changed)
   Q_PROPERTY(QStringList recentModels READ recentModels NOTIFY changed)
  public:
@@ -28,6 +29,8 @@ class AppSettings : public QObject {
   void setBackend(const QString& v);
   int contextLength() const;
   void setContextLength(int v);
+  int gpuDevice() const;
+  void setGpuDevice(int v);
   QString modelPath() const;
   void setModelPath(const QString& v);  // also puts it first in recentModels
   QStringList recentModels() const;

@@ -1,5 +1,7 @@
 #include "chatcontroller.h"
 
+#include "glmengine/model.h"
+
 #include <QClipboard>
 #include <QCoreApplication>
 #include <QDir>
@@ -694,7 +696,7 @@ void ChatController::loadModel(const QString& path) {
   setError({});
   emit modelChanged();
   emit loadProgressChanged();
-  LoadRequest request{path, settings_->backend(), settings_->contextLength(), 0};
+  LoadRequest request{path, settings_->backend(), settings_->contextLength(), 0, settings_->gpuDevice()};
   QMetaObject::invokeMethod(worker(), "loadModel", Qt::QueuedConnection, Q_ARG(LoadRequest, request));
 }
 
@@ -804,4 +806,21 @@ void ChatController::summarizeNextPart() {
   documentProgress_.clear();
   if (send(prompt)) clearDocument();
   else setDocumentState(QStringLiteral("ready"));
+}
+
+QVariantList ChatController::gpuDevices() const {
+  QVariantList out;
+  try {
+    const auto devices = glm::listVulkanDevices();
+    out.append(QVariantMap{{"label", tr("Best GPU")}, {"value", -1}});
+    for (const auto& d : devices)
+      out.append(QVariantMap{{"label", QStringLiteral("%1: %2 (%3, %4 GiB)")
+                                           .arg(d.index)
+                                           .arg(QString::fromStdString(d.name), QString::fromStdString(d.type))
+                                           .arg(double(d.memoryBytes) / double(1ll << 30), 0, 'f', 1)},
+                             {"value", d.index}});
+  } catch (const std::exception& e) {
+    out.append(QVariantMap{{"label", tr("Best GPU (Vulkan: %1)").arg(QString::fromStdString(e.what()))}, {"value", -1}});
+  }
+  return out;
 }

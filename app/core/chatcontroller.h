@@ -90,6 +90,10 @@ class ChatController : public QObject {
   bool toolCallActive() const { return activeToolCallId_ != 0; }
   // A tool-call card's data for a message: {tool, status} from its metadata and state ("" when none).
   Q_INVOKABLE QString messageMetadata(qint64 messageId) const;
+  // The GPU choices of the settings: {label, value} with value -1 for "the best GPU", then one entry per
+  // Vulkan device ("0: NVIDIA H200 (discrete, 140.4 GiB)"). Without Vulkan, only the first entry, whose
+  // label then says why.
+  Q_INVOKABLE QVariantList gpuDevices() const;
   EngineWorker* worker() const { return engineThread_->worker(); }
   ConversationListModel* conversations() { return conversations_; }
   MessageListModel* messages() { return messages_; }

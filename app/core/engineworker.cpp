@@ -39,6 +39,7 @@ void EngineWorker::loadModel(const LoadRequest& request) {
   glm::LoadOptions options;
   options.path = std::filesystem::path(QDir::toNativeSeparators(request.path).toStdString());
   options.contextLength = request.contextLength;
+  options.gpuDevice = request.gpuDevice;
   // 0 = automatic: every core but one when there are four or more, so the GUI thread (and the rest of
   // the desktop) always has a core to answer on; on smaller machines every core.
   const int cores = std::max(1, QThread::idealThreadCount());

@@ -34,6 +34,7 @@ struct LoadRequest {
   QString backend = QStringLiteral("auto");  // auto, cpu, cuda, vulkan
   int contextLength = 0;                     // 0: the engine's default
   int threads = 0;                           // 0: all cores
+  int gpuDevice = -1;                        // Vulkan device index; -1: the best GPU
 };
 
 class EngineWorker : public QObject {

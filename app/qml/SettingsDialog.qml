@@ -60,6 +60,18 @@ Dialog {
             onActivated: ChatController.settings.backend = currentValue
         }
 
+        Label { text: qsTr("GPU (Vulkan)") }
+        ComboBox {
+            id: gpuChoice
+            objectName: "gpuChoice"
+            Layout.fillWidth: true
+            textRole: "label"
+            valueRole: "value"
+            model: ChatController.gpuDevices()
+            Component.onCompleted: currentIndex = Math.max(0, indexOfValue(ChatController.settings.gpuDevice))
+            onActivated: ChatController.settings.gpuDevice = currentValue
+        }
+
         Label { text: qsTr("Context length") }
         ComboBox {
             id: contextChoice

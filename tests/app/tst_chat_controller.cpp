@@ -33,6 +33,28 @@ class ChatControllerTest : public QObject {
   }
   void cleanupTestCase() { controller_.reset(); }
 
+  // The settings' GPU list: "Best GPU", then the Vulkan devices by index (lavapipe in CI); the choice is
+  // kept in the settings and handed to the engine with the next load.
+  void gpuChoicesListTheVulkanDevices() {
+    qputenv("GLMCHAT_BACKEND_DIR", GLM_BACKEND_DIR);
+    const QVariantList choices = controller_->gpuDevices();
+    QVERIFY(!choices.isEmpty());
+    QCOMPARE(choices.first().toMap().value("value").toInt(), -1);
+    if (GLM_HAS_VULKAN_BACKEND) {
+      QVERIFY2(choices.size() >= 2, qPrintable(choices.first().toMap().value("label").toString()));
+      const QVariantMap first = choices.at(1).toMap();
+      QCOMPARE(first.value("value").toInt(), 0);
+      QVERIFY2(first.value("label").toString().startsWith(QStringLiteral("0: ")), qPrintable(first.value("label").toString()));
+    } else {
+      QCOMPARE(choices.size(), 1);
+      QVERIFY(choices.first().toMap().value("label").toString().contains(QStringLiteral("Vulkan")));
+    }
+    QCOMPARE(controller_->settings()->gpuDevice(), -1);
+    controller_->settings()->setGpuDevice(0);
+    QCOMPARE(controller_->settings()->gpuDevice(), 0);
+    controller_->settings()->setGpuDevice(-1);
+  }
+
   void sendStreamsTheReplyIntoTheStore() {
     QVERIFY(controller_->send(QStringLiteral("Hello, who are you?")));
     QVERIFY(controller_->generating());
