@@ -5,8 +5,10 @@
 #     tarball in BUILD/installer-test so reruns skip it; downloaded .debs are cached there too
 #  3. apt-get install --no-install-recommends ./glmchat_*.deb inside it: the Depends alone must do
 #  4. glmchat-cli --version, a greedy 8-token generation with the tiny fixture model, and the app
-#     offscreen with --smoke (the whole QML scene), as an ordinary user
-#  5. apt-get purge glmchat: no file of the package, nothing named glmchat and no reference to it in
+#     offscreen with --smoke (the whole QML scene), as an ordinary user; where the build made the
+#     Vulkan backend package: installed too (its Depends bring the loader and Mesa's lavapipe), then
+#     `glmchat-cli devices` and a generation with --backend vulkan from /usr/lib/glmchat
+#  5. apt-get purge glmchat (and the Vulkan package): no file of the package, nothing named glmchat and no reference to it in
 #     the desktop caches may remain outside /home; the user's data (made in step 4) must remain.
 # Usage: debian_package_roundtrip.sh BUILD_DIR MODEL_DIR. Needs root; exits 77 (skipped) without it.
 # Env: GLMCHAT_DEBIAN_MIRROR (default http://deb.debian.org/debian).
@@ -85,6 +87,8 @@ EOF
 in_root useradd -m -u 1500 -s /bin/sh tester
 mkdir -p "$root/tmp/packages" "$root/home/tester/models" "$root/tmp/runtime-tester"
 cp "$deb" "$root/tmp/packages/"
+vkdeb=$(ls "$build"/packages/glmchat-backend-vulkan_*.deb 2>/dev/null || true)
+[ -z "$vkdeb" ] || cp "$vkdeb" "$root/tmp/packages/"
 cp -r "$model" "$root/home/tester/models/"
 chown -R 1500:1500 "$root/home/tester/models" "$root/tmp/runtime-tester"
 chmod 700 "$root/tmp/runtime-tester"
@@ -109,12 +113,27 @@ grep -q "QML scene loaded" "$work/smoke.log" || { echo "the app did not report i
 data="$root/home/tester/.local/share/GLM Chat"
 [ -d "$data" ] || { echo "the app made no data folder at ${data#"$root"}"; exit 1; }
 find "$data" -name conversations.sqlite | grep -q . || { echo "the app made no conversations.sqlite under ${data#"$root"}"; exit 1; }
+# The Vulkan backend package, where the build made one: its Depends bring the loader and a driver
+# (Mesa's lavapipe in a machine without a GPU), and the CLI then finds the library in /usr/lib/glmchat.
+if [ -n "$vkdeb" ]; then
+  step "apt-get install ./$(basename "$vkdeb")"
+  in_root sh -c 'cd /tmp/packages && apt-get install -y -q --no-install-recommends ./glmchat-backend-vulkan_*.deb' \
+    >>"$work/apt.log" 2>&1 || { tail -40 "$work/apt.log"; exit 1; }
+  in_root dpkg -L glmchat-backend-vulkan | sort >>"$work/installed-files.txt"
+  step "glmchat-cli devices; run --backend vulkan"
+  as_user glmchat-cli devices | tee "$work/devices.txt"
+  grep -q "^0: " "$work/devices.txt" || { echo "no Vulkan device listed"; exit 1; }
+  as_user glmchat-cli run --backend vulkan -m /home/tester/models/chatglm-f16 -p Hello -n 8 --greedy >"$work/vk-run.txt" 2>&1 \
+    || { cat "$work/vk-run.txt"; exit 1; }
+  grep -q "Vulkan backend chosen: .*/usr/lib/glmchat/libglmchat-backend-vulkan.so" "$work/vk-run.txt" \
+    || { cat "$work/vk-run.txt"; echo "the CLI did not use the installed Vulkan backend"; exit 1; }
+fi
 echo "keep me" >"$data/user-note.txt"
 (cd "$data" && find . | sort) >"$work/user-data-before.txt"
 
 # 5. Purge: nothing of ours left outside /home, the user's data untouched.
-step "apt-get purge glmchat"
-in_root apt-get purge -y -q glmchat >>"$work/apt.log" 2>&1 || { tail -20 "$work/apt.log"; exit 1; }
+step "apt-get purge glmchat${vkdeb:+ glmchat-backend-vulkan}"
+in_root apt-get purge -y -q glmchat ${vkdeb:+glmchat-backend-vulkan} >>"$work/apt.log" 2>&1 || { tail -20 "$work/apt.log"; exit 1; }
 left=$(while read -r f; do [ -f "$root$f" ] || [ -L "$root$f" ] && echo "$f"; done <"$work/installed-files.txt" || true)
 [ -z "$left" ] || { echo "files of the package left after purge:"; echo "$left"; exit 1; }
 named=$(cd "$root" && find . -xdev \( -path ./home -o -path ./proc -o -path ./sys -o -path ./dev -o -path ./tmp \) -prune \
