@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
+#include "glmengine/error.h"
 #include "glmengine/model.h"
 #include "glmengine/types.h"
 #include "io/model_weights.h"
@@ -69,6 +72,21 @@ struct AttentionShape {
   int numHeads = 0, numKvHeads = 0, headDim = 0;
   float scale = 0.0f;  // 1/sqrt(headDim)
 };
+
+// Checks every backend makes before an op, with one message each (inline: the GPU backend modules do not
+// link the engine's libraries).
+// Every id must index a row of the embedding table.
+inline void checkTokenIds(std::span<const int32_t> ids, int64_t vocabRows) {
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] < 0 || ids[i] >= vocabRows)
+      throw Error(fmt::format("token id {} at position {} is outside the vocabulary (0..{})", ids[i], i, vocabRows - 1));
+}
+// Positions pos0 .. pos0 + rows - 1 must fit the cache.
+inline void checkKvCapacity(const KvCache& cache, int64_t pos0, int64_t rows) {
+  if (pos0 + rows > cache.capacity)
+    throw Error(fmt::format("KV cache overflow: positions up to {} but the context holds {} tokens", pos0 + rows,
+                            cache.capacity));
+}
 
 class Backend {
  public:

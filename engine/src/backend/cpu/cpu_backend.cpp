@@ -125,10 +125,8 @@ class CpuBackend final : public Backend {
   void embed(WeightHandle table, std::span<const int32_t> ids, Tensor out) override {
     const auto* t = static_cast<const CpuVector*>(table);
     const size_t rowBytes = size_t(t->cols) * dtypeSize(t->dtype);
+    checkTokenIds(ids, t->rows);
     for (size_t i = 0; i < ids.size(); ++i) {
-      if (ids[i] < 0 || ids[i] >= t->rows)
-        throw Error(fmt::format("token id {} at position {} is outside the vocabulary (0..{})", ids[i], i,
-                                t->rows - 1));
       cpu::toFloat(static_cast<const char*>(t->data) + size_t(ids[i]) * rowBytes, t->dtype, t->cols,
                    out.f32() + int64_t(i) * out.stride);
     }
@@ -171,9 +169,7 @@ class CpuBackend final : public Backend {
   void ropeAppendKv(Tensor qkv, const AttentionShape& shape, const RopeParams& rope, KvCache& cacheBase,
                     int layer, int64_t pos0) override {
     auto& cache = static_cast<CpuKvCache&>(cacheBase);
-    if (pos0 + qkv.rows > cache.capacity)
-      throw Error(fmt::format("KV cache overflow: positions up to {} but the context holds {} tokens",
-                              pos0 + qkv.rows, cache.capacity));
+    checkKvCapacity(cache, pos0, qkv.rows);
     const int hd = shape.headDim, nh = shape.numHeads, nkv = shape.numKvHeads;
     const int pairs = rope.rotaryDim / 2;
     const int64_t n = qkv.rows;

@@ -223,9 +223,7 @@ class CudaBackend final : public Backend {
     const auto* t = static_cast<const CudaEmbedding*>(table);
     const int32_t* dev = stepIds_.as<int32_t>();
     if (!capturing_) {
-      for (size_t i = 0; i < ids.size(); ++i)
-        if (ids[i] < 0 || ids[i] >= t->rows)
-          throw Error(fmt::format("token id {} at position {} is outside the vocabulary (0..{})", ids[i], i, t->rows - 1));
+      checkTokenIds(ids, t->rows);
       dev = uploadIds(ids);
     }
     cuda::embedRows(t->data.ptr, t->type, t->cols, dev, int(ids.size()), out.f32(), out.stride, stream_);
@@ -283,9 +281,7 @@ class CudaBackend final : public Backend {
   void ropeAppendKv(Tensor qkv, const AttentionShape& shape, const RopeParams& rope, KvCache& cacheBase, int layer,
                     int64_t pos0) override {
     auto& cache = static_cast<CudaKvCache&>(cacheBase);
-    if (pos0 + qkv.rows > cache.capacity)
-      throw Error(fmt::format("KV cache overflow: positions up to {} but the context holds {} tokens", pos0 + qkv.rows,
-                              cache.capacity));
+    checkKvCapacity(cache, pos0, qkv.rows);
     if (rope.invFreq.size() > 128) throw Error("CUDA backend: more than 128 rotary pairs are not supported");
     cuda::RopeArgs args;
     std::fill(std::begin(args.invFreq), std::end(args.invFreq), 0.0f);

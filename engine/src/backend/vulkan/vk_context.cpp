@@ -370,7 +370,7 @@ void Context::memoryInfo(int64_t& freeBytes, int64_t& totalBytes) const {
   }
 }
 
-uint32_t Context::memoryType(uint32_t bits, VkMemoryPropertyFlags want, VkMemoryPropertyFlags) const {
+uint32_t Context::memoryType(uint32_t bits, VkMemoryPropertyFlags want) const {
   for (uint32_t i = 0; i < memProps_.memoryTypeCount; ++i)
     if ((bits & (1u << i)) && (memProps_.memoryTypes[i].propertyFlags & want) == want) return i;
   return UINT32_MAX;
@@ -518,16 +518,23 @@ void Context::printPipelineStatistics(VkPipeline pipeline, const std::string& na
   std::fprintf(stderr, "pipeline %s: %s\n", name.c_str(), line.c_str());
 }
 
-VkCommandBuffer Context::current() {
-  if (cmd_) return cmd_;
+VkCommandBuffer Context::beginCommandBuffer(VkCommandPool pool, VkCommandBufferUsageFlags flags) {
   VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  ai.commandPool = pool_;
+  ai.commandPool = pool;
   ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
   ai.commandBufferCount = 1;
-  check(vkAllocateCommandBuffers(device_, &ai, &cmd_), "vkAllocateCommandBuffers");
+  VkCommandBuffer cb = VK_NULL_HANDLE;
+  check(vkAllocateCommandBuffers(device_, &ai, &cb), "vkAllocateCommandBuffers");
   VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  check(vkBeginCommandBuffer(cmd_, &bi), "vkBeginCommandBuffer");
+  bi.flags = flags;
+  const VkResult r = vkBeginCommandBuffer(cb, &bi);
+  if (r != VK_SUCCESS) vkFreeCommandBuffers(device_, pool, 1, &cb);
+  check(r, "vkBeginCommandBuffer");
+  return cb;
+}
+
+VkCommandBuffer Context::current() {
+  if (!cmd_) cmd_ = beginCommandBuffer(pool_, VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT);
   return cmd_;
 }
 
@@ -710,13 +717,7 @@ void Context::finish() {
 
 void Context::beginRecording() {
   dropRecording();
-  VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  ai.commandPool = stepPool_;
-  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  ai.commandBufferCount = 1;
-  check(vkAllocateCommandBuffers(device_, &ai, &stepCmd_), "vkAllocateCommandBuffers");
-  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  check(vkBeginCommandBuffer(stepCmd_, &bi), "vkBeginCommandBuffer");
+  stepCmd_ = beginCommandBuffer(stepPool_, 0);  // resubmitted for every token: not one-time
   barrier(stepCmd_, true);  // orders the recording after whatever was submitted before it (copies,
   barrier(stepCmd_, false);  // the step inputs' update, dispatches)
   recording_ = true;

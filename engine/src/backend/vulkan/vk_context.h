@@ -50,10 +50,6 @@ struct Buffer {
   uintptr_t base = 0;
 };
 
-struct Binding {
-  VkBuffer buffer;
-};
-
 struct Pipeline {
   VkDescriptorSetLayout setLayout = VK_NULL_HANDLE;
   VkPipelineLayout layout = VK_NULL_HANDLE;
@@ -120,7 +116,8 @@ class Context {
   VkCommandBuffer target() { return recording_ ? stepCmd_ : current(); }
   void barrier(VkCommandBuffer cb, bool afterTransfer = false);
   void hostBarrier(VkCommandBuffer cb);
-  uint32_t memoryType(uint32_t bits, VkMemoryPropertyFlags want, VkMemoryPropertyFlags avoid = 0) const;
+  uint32_t memoryType(uint32_t bits, VkMemoryPropertyFlags want) const;
+  VkCommandBuffer beginCommandBuffer(VkCommandPool pool, VkCommandBufferUsageFlags flags);
   struct Staging {
     std::unique_ptr<Buffer> buffer;
     int64_t used = 0;

@@ -215,9 +215,7 @@ class VulkanBackend final : public Backend {
     const auto* t = static_cast<const VkEmbedding*>(table);
     VkBuffer idsBuf = stepInputs_->buffer;
     if (!ctx_.recording()) {
-      for (size_t i = 0; i < ids.size(); ++i)
-        if (ids[i] < 0 || ids[i] >= t->rows)
-          throw Error(fmt::format("token id {} at position {} is outside the vocabulary (0..{})", ids[i], i, t->rows - 1));
+      checkTokenIds(ids, t->rows);
       idsBuf = uploadIds(ids);
     }
     const auto o = ref(out);
@@ -270,9 +268,7 @@ class VulkanBackend final : public Backend {
   void ropeAppendKv(Tensor qkv, const AttentionShape& shape, const RopeParams& rope, KvCache& cacheBase, int layer,
                     int64_t pos0) override {
     auto& cache = static_cast<VkKvCache&>(cacheBase);
-    if (pos0 + qkv.rows > cache.capacity)
-      throw Error(fmt::format("KV cache overflow: positions up to {} but the context holds {} tokens", pos0 + qkv.rows,
-                              cache.capacity));
+    checkKvCapacity(cache, pos0, qkv.rows);
     if (shape.headDim % 2 != 0 || rope.rotaryDim > shape.headDim)
       throw Error(fmt::format("Vulkan backend: head dim {} with rotary dim {} is not supported", shape.headDim,
                               rope.rotaryDim));
