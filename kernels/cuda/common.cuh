@@ -72,12 +72,13 @@ __device__ __forceinline__ float warpMax(float v) {
   return v;
 }
 
-// Online softmax step for one warp's mma.sync score tile (log2 domain). s[nt][e] holds NT column tiles of
-// scores for rows g (e = 0, 1) and g + 8 (e = 2, 3); a quad of lanes shares a row. Updates the running
-// row max and sum, turns s into exp2(s - max), and rescales the 16 output tiles o by exp2(oldMax - newMax).
+// Online softmax over one warp's score tile (log2 domain), in the mma.sync / wgmma accumulator layout:
+// s[nt][e] holds NT column tiles of scores for rows g (e = 0, 1) and g + 8 (e = 2, 3); a quad of lanes
+// shares a row. Updates the running row max and sum, turns s into exp2(s - max) and returns in alpha
+// the factor exp2(oldMax - newMax) by which the output rows must be rescaled (rescaleRows).
 template <int NT>
-__device__ __forceinline__ void onlineSoftmaxStep(float (&s)[NT][4], float (&rowMax)[2], float (&rowSum)[2],
-                                                  float (&o)[16][4]) {
+__device__ __forceinline__ void softmaxTile(float (&s)[NT][4], float (&rowMax)[2], float (&rowSum)[2],
+                                            float (&alpha)[2]) {
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     float mx = -INFINITY;
@@ -87,7 +88,7 @@ __device__ __forceinline__ void onlineSoftmaxStep(float (&s)[NT][4], float (&row
     mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
     const float mNew = fmaxf(rowMax[r], mx);
     const float base = mNew == -INFINITY ? 0.0f : mNew;  // a fully masked row stays all zero
-    const float alpha = exp2f(rowMax[r] - base);
+    alpha[r] = exp2f(rowMax[r] - base);
     rowMax[r] = mNew;
     float sum = 0.0f;
 #pragma unroll
@@ -96,13 +97,27 @@ __device__ __forceinline__ void onlineSoftmaxStep(float (&s)[NT][4], float (&row
       s[nt][2 * r + 1] = exp2f(s[nt][2 * r + 1] - base);
       sum += s[nt][2 * r] + s[nt][2 * r + 1];
     }
-    rowSum[r] = rowSum[r] * alpha + sum;
-#pragma unroll
-    for (int dt = 0; dt < 16; ++dt) {
-      o[dt][2 * r] *= alpha;
-      o[dt][2 * r + 1] *= alpha;
-    }
+    rowSum[r] = rowSum[r] * alpha[r] + sum;
   }
+}
+
+// o: the 16 output tiles (128 dims) of rows g and g + 8, scaled by alpha[0] and alpha[1].
+__device__ __forceinline__ void rescaleRows(float (&o)[16][4], const float (&alpha)[2]) {
+#pragma unroll
+  for (int dt = 0; dt < 16; ++dt) {
+    o[dt][0] *= alpha[0];
+    o[dt][1] *= alpha[0];
+    o[dt][2] *= alpha[1];
+    o[dt][3] *= alpha[1];
+  }
+}
+
+template <int NT>
+__device__ __forceinline__ void onlineSoftmaxStep(float (&s)[NT][4], float (&rowMax)[2], float (&rowSum)[2],
+                                                  float (&o)[16][4]) {
+  float alpha[2];
+  softmaxTile<NT>(s, rowMax, rowSum, alpha);
+  rescaleRows(o, alpha);
 }
 
 constexpr float kLog2e = 1.4426950408889634f;

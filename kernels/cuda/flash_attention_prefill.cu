@@ -169,11 +169,25 @@ __global__ void __launch_bounds__(T::kThreads, 2)
 
 }  // namespace
 
+void configureFlashAttentionHopper();
+
 void configureFlashAttention() {
   cudaFuncSetAttribute(flashAttentionPrefillKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, T::kSmemBytes);
+  configureFlashAttentionHopper();
 }
 
 void flashAttentionPrefill(const float* qkv, int64_t qkvStride, int rows, int numHeads, int numKvHeads,
+                           int64_t pos0, const uint16_t* kCache, const uint16_t* vCache, int64_t capacity,
+                           float scale, float* out, int64_t outStride, cudaStream_t stream) {
+  if (flashAttentionHopperUsable())
+    flashAttentionPrefillHopper(qkv, qkvStride, rows, numHeads, numKvHeads, pos0, kCache, vCache, capacity, scale,
+                                out, outStride, stream);
+  else
+    flashAttentionPrefillFa2(qkv, qkvStride, rows, numHeads, numKvHeads, pos0, kCache, vCache, capacity, scale, out,
+                             outStride, stream);
+}
+
+void flashAttentionPrefillFa2(const float* qkv, int64_t qkvStride, int rows, int numHeads, int numKvHeads,
                            int64_t pos0, const uint16_t* kCache, const uint16_t* vCache, int64_t capacity,
                            float scale, float* out, int64_t outStride, cudaStream_t stream) {
   if (rows <= 0) return;

@@ -45,10 +45,21 @@ void ropeAppendKv(float* qkv, int64_t stride, int rows, int numHeads, int numKvH
                   const RopeArgs& rope, Position pos, uint16_t* kCache, uint16_t* vCache, int64_t capacity,
                   cudaStream_t stream);
 // Causal prefill attention, head dim 128 (tensor cores). Query rows at positions pos0.. over keys
-// [0, pos0 + rows). Q is read from qkv (already rotated).
+// [0, pos0 + rows). Q is read from qkv (already rotated). Runs the Hopper kernel (warpgroup MMA,
+// flash_attention_hopper.cu) where flashAttentionHopperUsable(), else the mma.sync FA2 kernel; both
+// are callable directly (benchmarks, A/B).
 void flashAttentionPrefill(const float* qkv, int64_t qkvStride, int rows, int numHeads, int numKvHeads,
                            int64_t pos0, const uint16_t* kCache, const uint16_t* vCache, int64_t capacity,
                            float scale, float* out, int64_t outStride, cudaStream_t stream);
+void flashAttentionPrefillFa2(const float* qkv, int64_t qkvStride, int rows, int numHeads, int numKvHeads,
+                              int64_t pos0, const uint16_t* kCache, const uint16_t* vCache, int64_t capacity,
+                              float scale, float* out, int64_t outStride, cudaStream_t stream);
+void flashAttentionPrefillHopper(const float* qkv, int64_t qkvStride, int rows, int numHeads, int numKvHeads,
+                                 int64_t pos0, const uint16_t* kCache, const uint16_t* vCache, int64_t capacity,
+                                 float scale, float* out, int64_t outStride, cudaStream_t stream);
+// True on a compute capability 9.0 device when this build has the sm_90a code and the environment
+// variable GLMCHAT_CUDA_FLASH is not "fa2" (decided once per process).
+bool flashAttentionHopperUsable();
 // Split-KV decode attention of one query row (head dim 128): all query heads of a KV group in one warp's
 // m16 tile, `maxSplits` splits per (KV head, 16-head group), then the combine kernel.
 // partials: decodePartialFloats(...) floats of scratch.

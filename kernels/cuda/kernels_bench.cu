@@ -1,7 +1,8 @@
 // glmchat-cuda-bench: the CUDA kernels alone, on random data, timed with events (median of repeats).
 // Prints one JSON object per line:
 //  - copy: device-to-device copy bandwidth (read + write), the memory ceiling;
-//  - flash_attention: causal prefill at S tokens, 32 query / 2 KV heads, hd 128, in TFLOP/s counted
+//  - flash_attention_check: the Hopper kernel's output against the FA2 kernel's on the same inputs;
+//  - flash_attention: causal prefill (each variant) at S tokens, 32 query / 2 KV heads, hd 128, in TFLOP/s counted
 //    as FlashAttention does (4·S²·d·heads / 2), one chunk from position 0; and the last 2048-token
 //    chunk at the end of a 128K context (what chunked prefill runs);
 //  - decode_attention: one query row over len keys (KV bytes / time, GB/s);
@@ -9,6 +10,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -102,22 +104,59 @@ int main(int argc, char** argv) {
   fillRandomF<<<1024, 256>>>(qkv, int64_t(maxRows) * cols, 3, 2.0f);
   CHECK(cudaDeviceSynchronize());
 
-  for (int S : {4096, 16384, 32768}) {
-    const float ms = medianMs(
-        [&] { flashAttentionPrefill(qkv, cols, S, nh, nkv, 0, kc, vc, capacity, scale, out, nh * hd, nullptr); },
-        S >= 16384 ? 10 : 30);
-    const double flops = 4.0 * double(S) * S * hd * nh / 2;
-    std::printf("{\"kernel\": \"flash_attention\", \"seqlen\": %d, \"causal\": true, \"ms\": %.4f, \"TFLOPs\": %.1f}\n", S, ms,
-                flops / ms / 1e9);
+  // Prefill attention: the mma.sync FA2 kernel and (on sm_90) the wgmma Hopper kernel, timed side by side;
+  // first their outputs compared on the same inputs (max |difference| / max |value|).
+  using FlashFn = void (*)(const float*, int64_t, int, int, int, int64_t, const uint16_t*, const uint16_t*, int64_t,
+                           float, float*, int64_t, cudaStream_t);
+  struct Variant { const char* name; FlashFn fn; };
+  std::vector<Variant> variants{{"fa2", flashAttentionPrefillFa2}};
+  if (flashAttentionHopperUsable()) variants.push_back({"hopper", flashAttentionPrefillHopper});
+  if (variants.size() > 1) {
+    float* out2;
+    CHECK(cudaMalloc(&out2, size_t(maxRows) * nh * hd * 4));
+    struct Case { int rows; int64_t pos0; };
+    for (Case c : {Case{4096, 0}, Case{131, 777}, Case{259, 65531}, Case{1, 4095}, Case{2048, 131072 - 2048}}) {
+      const size_t n = size_t(c.rows) * nh * hd;
+      CHECK(cudaMemset(out, 0, n * 4));
+      CHECK(cudaMemset(out2, 0, n * 4));
+      flashAttentionPrefillFa2(qkv, cols, c.rows, nh, nkv, c.pos0, kc, vc, capacity, scale, out, nh * hd, nullptr);
+      flashAttentionPrefillHopper(qkv, cols, c.rows, nh, nkv, c.pos0, kc, vc, capacity, scale, out2, nh * hd, nullptr);
+      CHECK(cudaDeviceSynchronize());
+      std::vector<float> a(n), b(n);
+      CHECK(cudaMemcpy(a.data(), out, n * 4, cudaMemcpyDeviceToHost));
+      CHECK(cudaMemcpy(b.data(), out2, n * 4, cudaMemcpyDeviceToHost));
+      double maxAbs = 0, maxDiff = 0;
+      bool finite = true;
+      for (size_t i = 0; i < n; ++i) {
+        finite = finite && std::isfinite(b[i]);
+        maxAbs = std::max(maxAbs, double(std::fabs(a[i])));
+        maxDiff = std::max(maxDiff, double(std::fabs(a[i] - b[i])));
+      }
+      std::printf("{\"kernel\": \"flash_attention_check\", \"rows\": %d, \"pos0\": %lld, \"max_rel_diff\": %.3e, "
+                  "\"finite\": %s}\n",
+                  c.rows, (long long)c.pos0, maxDiff / std::max(maxAbs, 1e-30), finite ? "true" : "false");
+    }
+    CHECK(cudaFree(out2));
   }
-  {  // the last 2048-token chunk of a 128K prefill
-    const int n = 2048;
-    const int64_t pos0 = 131072 - n;
-    const float ms = medianMs(
-        [&] { flashAttentionPrefill(qkv, cols, n, nh, nkv, pos0, kc, vc, capacity, scale, out, nh * hd, nullptr); }, 10);
-    const double flops = 4.0 * double(n) * (double(pos0) + n / 2.0) * hd * nh;
-    std::printf("{\"kernel\": \"flash_attention_chunk\", \"pos0\": %lld, \"rows\": %d, \"ms\": %.4f, \"TFLOPs\": %.1f}\n",
-                (long long)pos0, n, ms, flops / ms / 1e9);
+  for (const Variant& v : variants) {
+    for (int S : {4096, 16384, 32768}) {
+      const float ms = medianMs(
+          [&] { v.fn(qkv, cols, S, nh, nkv, 0, kc, vc, capacity, scale, out, nh * hd, nullptr); }, S >= 16384 ? 10 : 30);
+      const double flops = 4.0 * double(S) * S * hd * nh / 2;
+      std::printf("{\"kernel\": \"flash_attention\", \"variant\": \"%s\", \"seqlen\": %d, \"causal\": true, \"ms\": %.4f, "
+                  "\"TFLOPs\": %.1f}\n",
+                  v.name, S, ms, flops / ms / 1e9);
+    }
+    {  // the last 2048-token chunk of a 128K prefill
+      const int n = 2048;
+      const int64_t pos0 = 131072 - n;
+      const float ms = medianMs(
+          [&] { v.fn(qkv, cols, n, nh, nkv, pos0, kc, vc, capacity, scale, out, nh * hd, nullptr); }, 10);
+      const double flops = 4.0 * double(n) * (double(pos0) + n / 2.0) * hd * nh;
+      std::printf("{\"kernel\": \"flash_attention_chunk\", \"variant\": \"%s\", \"pos0\": %lld, \"rows\": %d, "
+                  "\"ms\": %.4f, \"TFLOPs\": %.1f}\n",
+                  v.name, (long long)pos0, n, ms, flops / ms / 1e9);
+    }
   }
 
   const int maxSplits = decodeMaxSplits(prop.multiProcessorCount, nkv);

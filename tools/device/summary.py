@@ -26,10 +26,12 @@ copy = next((r['GBps'] for r in k if r.get('kernel') == 'copy'), None)
 for r in k:
     if r.get('kernel') == 'flash_attention':
         s = r['seqlen']; f = sdpa.get(('flash', s)); c = sdpa.get(('cudnn', s))
-        rows.append((f'flash attention causal {s//1024}K (TFLOP/s)', f"{r['TFLOPs']:.0f}",
+        rows.append((f"flash attention {r.get('variant', '')} causal {s//1024}K (TFLOP/s)", f"{r['TFLOPs']:.0f}",
                      f"torch flash {f:.0f} (x{r['TFLOPs']/f:.2f}), cuDNN {c:.0f} (x{r['TFLOPs']/c:.2f})" if f and c else ''))
     elif r.get('kernel') == 'flash_attention_chunk':
-        rows.append((f"flash attention 2K chunk at 126K (TFLOP/s)", f"{r['TFLOPs']:.0f}", ''))
+        rows.append((f"flash attention {r.get('variant', '')} 2K chunk at 126K (TFLOP/s)", f"{r['TFLOPs']:.0f}", ''))
+    elif r.get('kernel') == 'flash_attention_check':
+        rows.append((f"hopper vs fa2 rows {r['rows']} at {r['pos0']}", f"{r['max_rel_diff']:.2e}", 'finite' if r['finite'] else 'NOT FINITE'))
     elif r.get('kernel') == 'decode_attention':
         rows.append((f"decode attention {r['len']//1024}K (GB/s)", f"{r['GBps']:.0f}", f"{r['GBps']/copy:.0%} of copy" if copy else ''))
     elif r.get('kernel') == 'gemv':

@@ -1,0 +1,326 @@
+// Causal flash attention for prefill on Hopper (sm_90a): the same contract as flash_attention_prefill.cu
+// (head dim 128, GQA, bf16 KV cache, fp32 Q and O, scores and softmax in fp32) on warpgroup MMA.
+//
+// One CTA = 128 query rows of one head = two warpgroups of 64 rows. Per key tile of BN = 128 keys:
+//   S = Q K^T   wgmma m64 n128 k16, Q and K from shared memory (both K-major: head dim contiguous);
+//   online softmax on S in registers (log2 domain, Q pre-scaled by softmax_scale·log2 e);
+//   O += P V    wgmma m64 n128 k16, P from registers (the accumulator layout of S is the A-operand
+//               layout), V from shared memory as stored ([key][dim], read transposed: MN-major).
+// Tiles are [2 halves of 64 dims][rows][64] bf16 with the 128-byte swizzle (16-byte chunk c of row r at
+// c ^ (r & 7)) that the wgmma descriptors name, in 1024-byte aligned atoms. K/V tiles stream through a
+// three-stage cp.async ring filled by all threads, and the MMAs of one tile overlap the softmax of the
+// next (see the loop). Only tiles that cross the diagonal or the end are masked. Grid as the FA2
+// kernel: heads fastest (the 16 heads of a KV head read its tiles from L2), the heaviest query tiles
+// first. 186 registers, 225 KB of shared memory: one CTA (8 warps) per SM.
+//
+// Built for sm_90a only (kernels/CMakeLists.txt); flashAttentionHopperUsable() says whether the
+// running device has this code.
+#include <cstdlib>
+#include <string_view>
+
+#include "common.cuh"
+
+namespace glm::cuda {
+namespace {
+
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define GLM_HOPPER_WGMMA 1
+#endif
+
+constexpr int kHd = 128;
+constexpr int kBM = 128;       // query rows per CTA (2 warpgroups)
+constexpr int kThreads = 256;  // 2 warpgroups
+
+template <int BN>
+struct HopperTile {
+  static constexpr int kStages = 3;
+  static constexpr int kQBytes = kBM * kHd * 2;
+  static constexpr int kKvBytes = BN * kHd * 2;                                // one K or V tile
+  static constexpr int kSmemBytes = kQBytes + kStages * 2 * kKvBytes + 1024;  // +1024 to align
+};
+
+// Element offset of 16-byte chunk `chunk` (0..15 over the 128 dims) of row r in a [2][rows][64] tile.
+__device__ __forceinline__ int hopperSwizzle(int rows, int r, int chunk) {
+  return (chunk >> 3) * rows * 64 + r * 64 + (((chunk & 7) ^ (r & 7)) << 3);
+}
+
+// wgmma shared-memory matrix descriptor, 128-byte swizzle. Offsets in bytes.
+__device__ __forceinline__ uint64_t gmmaDesc(uint32_t addr, uint32_t leadingBytes, uint32_t strideBytes) {
+  return uint64_t((addr & 0x3FFFF) >> 4) | (uint64_t((leadingBytes >> 4) & 0x3FFF) << 16) |
+         (uint64_t((strideBytes >> 4) & 0x3FFF) << 32) | (uint64_t(1) << 62);
+}
+
+#ifdef GLM_HOPPER_WGMMA
+__device__ __forceinline__ void wgmmaFence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmmaCommit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void wgmmaWait() {
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
+}
+// Keeps the compiler from moving reads or writes of accumulator registers across the asynchronous MMA.
+template <int N>
+__device__ __forceinline__ void fenceRegisters(float* r) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
+}
+template <int N>
+__device__ __forceinline__ void fenceRegisters(uint32_t* r) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+r"(r[i])::"memory");
+}
+__device__ __forceinline__ void fenceProxyAsync() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+
+// D (64x128 fp32) = A (smem, K-major) * B (smem, K-major) [+ D]
+__device__ __forceinline__ void wgmmaSS128(float* d, uint64_t a, uint64_t b, int accumulate) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {"
+      "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+      "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+      "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+      "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+      "}, %64, %65, p, 1, 1, 0, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+        "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+        "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+        "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+        "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+        "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+        "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+        "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+      : "l"(a), "l"(b), "r"(accumulate));
+}
+
+// D (64x128 fp32) += A (registers, 4 x bf16x2 per thread) * B (smem, MN-major: transposed)
+__device__ __forceinline__ void wgmmaRS128(float* d, const uint32_t* a, uint64_t b) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {"
+      "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+      "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+      "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+      "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+      "}, {%64, %65, %66, %67}, %68, p, 1, 1, 1;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+        "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+        "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+        "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+        "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+        "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+        "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+        "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));
+}
+
+#endif
+
+template <int BN>
+__device__ __forceinline__ void loadKvTileHopper(__nv_bfloat16* sK, __nv_bfloat16* sV, const __nv_bfloat16* K,
+                                                 const __nv_bfloat16* V, int64_t kv0, int64_t kvLen) {
+  for (int i = threadIdx.x; i < BN * 16; i += kThreads) {
+    const int r = i >> 4, c = i & 15;
+    const int64_t key = kv0 + r;
+    const bool ok = key < kvLen;
+    const int64_t off = (ok ? key : 0) * kHd + c * 8;
+    cpAsync16(sK + hopperSwizzle(BN, r, c), K + off, ok);
+    cpAsync16(sV + hopperSwizzle(BN, r, c), V + off, ok);
+  }
+}
+
+template <int BN>
+__global__ void __launch_bounds__(kThreads, 1)
+    flashAttentionHopperKernel(const float* __restrict__ qkv, int64_t qkvStride, int rows, int nh, int nkv,
+                               int64_t pos0, const __nv_bfloat16* __restrict__ kCache,
+                               const __nv_bfloat16* __restrict__ vCache, int64_t capacity, float scaleLog2,
+                               float* __restrict__ out, int64_t outStride) {
+#ifdef GLM_HOPPER_WGMMA
+  static_assert(BN == 128, "the score MMA is m64n128k16");
+  using L = HopperTile<BN>;
+  extern __shared__ unsigned char smemRaw[];
+  unsigned char* smem = smemRaw + ((1024u - (smemAddress(smemRaw) & 1023u)) & 1023u);
+  __nv_bfloat16* sQ = reinterpret_cast<__nv_bfloat16*>(smem);
+  __nv_bfloat16* sKV = reinterpret_cast<__nv_bfloat16*>(smem + L::kQBytes);  // [stage][K | V]
+  constexpr int kTileElems = BN * kHd;
+
+  const int h = blockIdx.x;
+  const int m0 = (gridDim.y - 1 - blockIdx.y) * kBM;  // heaviest (latest) query tiles first
+  const int kvh = h / (nh / nkv);
+  const int tid = threadIdx.x, wg = tid >> 7, warp = (tid >> 5) & 3, lane = tid & 31;
+  const int64_t kvLen = pos0 + rows;
+  const int64_t kvEnd = (pos0 + m0 + kBM < kvLen ? pos0 + m0 + kBM : kvLen);
+  const int numTiles = int((kvEnd + BN - 1) / BN);
+  const __nv_bfloat16* K = kCache + int64_t(kvh) * capacity * kHd;
+  const __nv_bfloat16* V = vCache + int64_t(kvh) * capacity * kHd;
+
+  loadKvTileHopper<BN>(sKV, sKV + kTileElems, K, V, 0, kvLen);
+  cpAsyncCommit();
+
+  // Q: fp32 -> scaled bf16 into the swizzled tile (rows past the chunk are zeros).
+  for (int i = tid; i < kBM * 16; i += kThreads) {
+    const int r = i >> 4, c = i & 15;
+    uint4 packed = make_uint4(0, 0, 0, 0);
+    if (m0 + r < rows) {
+      const float4* src = reinterpret_cast<const float4*>(qkv + int64_t(m0 + r) * qkvStride + h * kHd + c * 8);
+      const float4 a = src[0], b = src[1];
+      packed = make_uint4(packBf16(a.x * scaleLog2, a.y * scaleLog2), packBf16(a.z * scaleLog2, a.w * scaleLog2),
+                          packBf16(b.x * scaleLog2, b.y * scaleLog2), packBf16(b.z * scaleLog2, b.w * scaleLog2));
+    }
+    *reinterpret_cast<uint4*>(sQ + hopperSwizzle(kBM, r, c)) = packed;
+  }
+
+  float o[16][4];
+#pragma unroll
+  for (int i = 0; i < 16; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.0f;
+  float rowMax[2] = {-INFINITY, -INFINITY}, rowSum[2] = {0.0f, 0.0f};
+  const int g = lane >> 2, t = lane & 3;
+  const int64_t wgFirstPos = pos0 + m0 + wg * 64;
+  const int64_t wgLastPos = wgFirstPos + 63;
+  const int64_t qPos0 = wgFirstPos + warp * 16 + g;  // this thread's first row (second: +8)
+  // This warpgroup's 64 rows of Q: 64 rows x 128 bytes into each half.
+  const uint32_t qAddr = smemAddress(sQ) + wg * 64 * 128;
+
+  {
+    // Software pipeline: in iteration j the tensor cores run S_j = Q K_j^T and O += P_{j-1} V_{j-1}
+    // while this warpgroup's threads run the softmax of S_j; O is rescaled once P_{j-1} V_{j-1} is in.
+    // Tile j sits in stage j % 3; tile j + 1 is fetched during iteration j into the stage of tile j - 2.
+    // Both warpgroups run every tile (a tile past a warpgroup's rows is fully masked and adds nothing),
+    // and no MMA sits under a branch: the compiler serialises warpgroup MMAs on divergent paths.
+    uint32_t p[BN / 16][4];
+    float s[BN / 8][4];
+    float alpha[2];
+    auto stageOf = [&](int j) { return sKV + (j % 3) * 2 * kTileElems; };
+    auto tileIn = [&](int j) {  // tile j resident and visible to the tensor cores; fetch tile j + 1
+      cpAsyncWait<0>();
+      fenceProxyAsync();
+      __syncthreads();  // also: every warpgroup is done with iteration j - 1, so tile j - 2's stage is free
+      if (j + 1 < numTiles) {
+        __nv_bfloat16* next = stageOf(j + 1);
+        loadKvTileHopper<BN>(next, next + kTileElems, K, V, int64_t(j + 1) * BN, kvLen);
+        cpAsyncCommit();
+      }
+    };
+    auto issueScores = [&](int j) {
+      const uint32_t kAddr = smemAddress(stageOf(j));
+#pragma unroll
+      for (int kk = 0; kk < 8; ++kk) {
+        const uint32_t step = (kk & 3) * 32;
+        const uint64_t a = gmmaDesc(qAddr + (kk >> 2) * (kBM * 128) + step, 16, 1024);
+        const uint64_t b = gmmaDesc(kAddr + (kk >> 2) * (BN * 128) + step, 16, 1024);
+        wgmmaSS128(&s[0][0], a, b, kk > 0);
+      }
+      wgmmaCommit();
+    };
+    auto issuePV = [&](int j) {
+      const uint32_t vAddr = smemAddress(stageOf(j) + kTileElems);
+#pragma unroll
+      for (int ks = 0; ks < BN / 16; ++ks)
+        wgmmaRS128(&o[0][0], p[ks], gmmaDesc(vAddr + ks * 16 * 128, BN * 128, 1024));
+      wgmmaCommit();
+    };
+    auto softmaxOf = [&](int j) {  // after S_j has landed
+      fenceRegisters<BN / 2>(&s[0][0]);
+      const int64_t kv0 = int64_t(j) * BN;
+      if (kv0 + BN - 1 > wgFirstPos || kv0 + BN > kvLen) {  // crosses the diagonal or the end
+#pragma unroll
+        for (int nt = 0; nt < BN / 8; ++nt)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const int64_t key = kv0 + nt * 8 + 2 * t + (e & 1);
+            const int64_t qp = qPos0 + (e >> 1) * 8;
+            if (key > qp || key >= kvLen) s[nt][e] = -INFINITY;
+          }
+      }
+      softmaxTile<BN / 8>(s, rowMax, rowSum, alpha);
+    };
+    auto packP = [&] {
+#pragma unroll
+      for (int ks = 0; ks < BN / 16; ++ks) {
+        p[ks][0] = packBf16(s[2 * ks][0], s[2 * ks][1]);
+        p[ks][1] = packBf16(s[2 * ks][2], s[2 * ks][3]);
+        p[ks][2] = packBf16(s[2 * ks + 1][0], s[2 * ks + 1][1]);
+        p[ks][3] = packBf16(s[2 * ks + 1][2], s[2 * ks + 1][3]);
+      }
+    };
+
+    tileIn(0);
+    wgmmaFence();
+    issueScores(0);
+    wgmmaWait<0>();
+    softmaxOf(0);  // O is still zero: no rescale
+    packP();
+    for (int j = 1; j < numTiles; ++j) {
+      tileIn(j);
+      wgmmaFence();
+      issueScores(j);
+      issuePV(j - 1);
+      wgmmaWait<1>();  // S_j in; P_{j-1} V_{j-1} may still run
+      softmaxOf(j);
+      wgmmaWait<0>();
+      fenceRegisters<64>(&o[0][0]);
+      fenceRegisters<BN / 4>(&p[0][0]);  // the MMA read them until here
+      rescaleRows(o, alpha);
+      packP();
+    }
+    wgmmaFence();
+    issuePV(numTiles - 1);
+    wgmmaWait<0>();
+    fenceRegisters<64>(&o[0][0]);
+  }
+
+  // Epilogue: O / l, fp32 out.
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    float l = rowSum[r];
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    const int row = m0 + wg * 64 + warp * 16 + g + r * 8;
+    if (row < rows) {
+      const float inv = 1.0f / l;
+      float* dst = out + int64_t(row) * outStride + h * kHd + 2 * t;
+#pragma unroll
+      for (int dt = 0; dt < 16; ++dt)
+        *reinterpret_cast<float2*>(dst + dt * 8) = make_float2(o[dt][2 * r] * inv, o[dt][2 * r + 1] * inv);
+    }
+  }
+#endif
+}
+
+constexpr int kHopperBN = 128;
+
+}  // namespace
+
+bool flashAttentionHopperUsable() {
+  static const bool usable = [] {
+    if (const char* e = std::getenv("GLMCHAT_CUDA_FLASH"); e && std::string_view(e) == "fa2") return false;
+    int dev = 0, major = 0, minor = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess) return false;
+    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
+    cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev);
+    if (major != 9 || minor != 0) return false;
+    cudaFuncAttributes attr{};
+    if (cudaFuncGetAttributes(&attr, flashAttentionHopperKernel<kHopperBN>) != cudaSuccess) {
+      cudaGetLastError();  // no sm_90a code in this build for this device
+      return false;
+    }
+    return true;
+  }();
+  return usable;
+}
+
+void configureFlashAttentionHopper() {
+  if (flashAttentionHopperUsable())
+    cudaFuncSetAttribute(flashAttentionHopperKernel<kHopperBN>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                         HopperTile<kHopperBN>::kSmemBytes);
+}
+
+void flashAttentionPrefillHopper(const float* qkv, int64_t qkvStride, int rows, int numHeads, int numKvHeads,
+                                 int64_t pos0, const uint16_t* kCache, const uint16_t* vCache, int64_t capacity,
+                                 float scale, float* out, int64_t outStride, cudaStream_t stream) {
+  if (rows <= 0) return;
+  const dim3 grid(unsigned(numHeads), unsigned((rows + kBM - 1) / kBM));
+  flashAttentionHopperKernel<kHopperBN><<<grid, kThreads, HopperTile<kHopperBN>::kSmemBytes, stream>>>(
+      qkv, qkvStride, rows, numHeads, numKvHeads, pos0, reinterpret_cast<const __nv_bfloat16*>(kCache),
+      reinterpret_cast<const __nv_bfloat16*>(vCache), capacity, scale * kLog2e, out, outStride);
+}
+
+}  // namespace glm::cuda
