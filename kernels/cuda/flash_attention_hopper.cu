@@ -7,14 +7,17 @@
 //   O += P V    wgmma m64 n128 k16, P from registers (the accumulator layout of S is the A-operand
 //               layout), V from shared memory as stored ([key][dim], read transposed: MN-major).
 // Tiles are [2 halves of 64 dims][rows][64] bf16 with the 128-byte swizzle (16-byte chunk c of row r at
-// c ^ (r & 7)) that the wgmma descriptors name, in 1024-byte aligned atoms. K/V tiles stream through a
-// three-stage cp.async ring filled by all threads, and the MMAs of one tile overlap the softmax of the
-// next (see the loop). Only tiles that cross the diagonal or the end are masked. Grid as the FA2
+// c ^ (r & 7)) that the wgmma descriptors name and the bulk tensor copies (TMA) produce, in 1024-byte
+// aligned atoms. K/V tiles stream through a three-stage ring of TMA copies completing on mbarriers,
+// and the MMAs of one tile overlap the softmax of the next (see the loop). Only tiles that cross the diagonal or the end are masked. Grid as the FA2
 // kernel: heads fastest (the 16 heads of a KV head read its tiles from L2), the heaviest query tiles
 // first. 186 registers, 225 KB of shared memory: one CTA (8 warps) per SM.
 //
 // Built for sm_90a only (kernels/CMakeLists.txt); flashAttentionHopperUsable() says whether the
 // running device has this code.
+#include <cuda.h>
+#include <cudaTypedefs.h>
+
 #include <cstdlib>
 #include <string_view>
 
@@ -70,6 +73,30 @@ __device__ __forceinline__ void fenceRegisters(uint32_t* r) {
 }
 __device__ __forceinline__ void fenceProxyAsync() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 
+// mbarrier + bulk tensor copy (TMA): one thread announces the bytes and issues the copies; every
+// thread waits on the barrier's phase.
+__device__ __forceinline__ void mbarInit(uint32_t bar, int count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+}
+__device__ __forceinline__ void mbarExpectTx(uint32_t bar, uint32_t bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void mbarWait(uint32_t bar, uint32_t parity) {
+  asm volatile(
+      "{\n.reg .pred done;\nWAIT:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+      "@!done bra WAIT;\n}\n" ::"r"(bar),
+      "r"(parity)
+      : "memory");
+}
+__device__ __forceinline__ void tmaLoad3d(uint32_t dst, const CUtensorMap* map, uint32_t bar, int c0, int c1, int c2) {
+  asm volatile(
+      "cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%3, %4, %5}], [%2];\n" ::
+          "r"(dst),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(bar), "r"(c0), "r"(c1), "r"(c2)
+      : "memory");
+}
+
 // D (64x128 fp32) = A (smem, K-major) * B (smem, K-major) [+ D]
 __device__ __forceinline__ void wgmmaSS128(float* d, uint64_t a, uint64_t b, int accumulate) {
   asm volatile(
@@ -115,24 +142,11 @@ __device__ __forceinline__ void wgmmaRS128(float* d, const uint32_t* a, uint64_t
 #endif
 
 template <int BN>
-__device__ __forceinline__ void loadKvTileHopper(__nv_bfloat16* sK, __nv_bfloat16* sV, const __nv_bfloat16* K,
-                                                 const __nv_bfloat16* V, int64_t kv0, int64_t kvLen) {
-  for (int i = threadIdx.x; i < BN * 16; i += kThreads) {
-    const int r = i >> 4, c = i & 15;
-    const int64_t key = kv0 + r;
-    const bool ok = key < kvLen;
-    const int64_t off = (ok ? key : 0) * kHd + c * 8;
-    cpAsync16(sK + hopperSwizzle(BN, r, c), K + off, ok);
-    cpAsync16(sV + hopperSwizzle(BN, r, c), V + off, ok);
-  }
-}
-
-template <int BN>
 __global__ void __launch_bounds__(kThreads, 1)
     flashAttentionHopperKernel(const float* __restrict__ qkv, int64_t qkvStride, int rows, int nh, int nkv,
-                               int64_t pos0, const __nv_bfloat16* __restrict__ kCache,
-                               const __nv_bfloat16* __restrict__ vCache, int64_t capacity, float scaleLog2,
-                               float* __restrict__ out, int64_t outStride) {
+                               int64_t pos0, float scaleLog2, float* __restrict__ out, int64_t outStride,
+                               const __grid_constant__ CUtensorMap kMap,
+                               const __grid_constant__ CUtensorMap vMap) {
 #ifdef GLM_HOPPER_WGMMA
   static_assert(BN == 128, "the score MMA is m64n128k16");
   using L = HopperTile<BN>;
@@ -149,11 +163,28 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int64_t kvLen = pos0 + rows;
   const int64_t kvEnd = (pos0 + m0 + kBM < kvLen ? pos0 + m0 + kBM : kvLen);
   const int numTiles = int((kvEnd + BN - 1) / BN);
-  const __nv_bfloat16* K = kCache + int64_t(kvh) * capacity * kHd;
-  const __nv_bfloat16* V = vCache + int64_t(kvh) * capacity * kHd;
 
-  loadKvTileHopper<BN>(sKV, sKV + kTileElems, K, V, 0, kvLen);
-  cpAsyncCommit();
+  // Tile j -> stage j % 3, by one thread: K and V, each as two boxes of 64 dims x BN keys (keys past
+  // kvLen arrive as zeros), completing on the stage's barrier.
+  __shared__ uint64_t tileBar[3];
+  auto issueTile = [&](int j, __nv_bfloat16* dst) {
+    if (tid == 0) {
+      const uint32_t bar = smemAddress(&tileBar[j % 3]);
+      mbarExpectTx(bar, 2 * kTileElems * 2);
+      const uint32_t d = smemAddress(dst);
+      const int key0 = j * BN;
+      tmaLoad3d(d, &kMap, bar, 0, key0, kvh);
+      tmaLoad3d(d + BN * 128, &kMap, bar, 64, key0, kvh);
+      tmaLoad3d(d + kTileElems * 2, &vMap, bar, 0, key0, kvh);
+      tmaLoad3d(d + kTileElems * 2 + BN * 128, &vMap, bar, 64, key0, kvh);
+    }
+  };
+  if (tid == 0) {
+    for (int i = 0; i < 3; ++i) mbarInit(smemAddress(&tileBar[i]), 1);
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  __syncthreads();
+  issueTile(0, sKV);
 
   // Q: fp32 -> scaled bf16 into the swizzled tile (rows past the chunk are zeros).
   for (int i = tid; i < kBM * 16; i += kThreads) {
@@ -174,7 +205,6 @@ __global__ void __launch_bounds__(kThreads, 1)
   float rowMax[2] = {-INFINITY, -INFINITY}, rowSum[2] = {0.0f, 0.0f};
   const int g = lane >> 2, t = lane & 3;
   const int64_t wgFirstPos = pos0 + m0 + wg * 64;
-  const int64_t wgLastPos = wgFirstPos + 63;
   const int64_t qPos0 = wgFirstPos + warp * 16 + g;  // this thread's first row (second: +8)
   // This warpgroup's 64 rows of Q: 64 rows x 128 bytes into each half.
   const uint32_t qAddr = smemAddress(sQ) + wg * 64 * 128;
@@ -190,14 +220,10 @@ __global__ void __launch_bounds__(kThreads, 1)
     float alpha[2];
     auto stageOf = [&](int j) { return sKV + (j % 3) * 2 * kTileElems; };
     auto tileIn = [&](int j) {  // tile j resident and visible to the tensor cores; fetch tile j + 1
-      cpAsyncWait<0>();
-      fenceProxyAsync();
+      mbarWait(smemAddress(&tileBar[j % 3]), uint32_t(j / 3) & 1u);
+      fenceProxyAsync();  // (for Q, written by ordinary stores)
       __syncthreads();  // also: every warpgroup is done with iteration j - 1, so tile j - 2's stage is free
-      if (j + 1 < numTiles) {
-        __nv_bfloat16* next = stageOf(j + 1);
-        loadKvTileHopper<BN>(next, next + kTileElems, K, V, int64_t(j + 1) * BN, kvLen);
-        cpAsyncCommit();
-      }
+      if (j + 1 < numTiles) issueTile(j + 1, stageOf(j + 1));
     };
     auto issueScores = [&](int j) {
       const uint32_t kAddr = smemAddress(stageOf(j));
@@ -287,6 +313,36 @@ __global__ void __launch_bounds__(kThreads, 1)
 
 constexpr int kHopperBN = 128;
 
+PFN_cuTensorMapEncodeTiled_v12000 tensorMapEncoder() {
+  static const PFN_cuTensorMapEncodeTiled_v12000 fn = [] {
+    void* p = nullptr;
+    cudaDriverEntryPointQueryResult q{};
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &p, 12000, cudaEnableDefault, &q) != cudaSuccess ||
+        q != cudaDriverEntryPointSuccess) {
+      cudaGetLastError();
+      return PFN_cuTensorMapEncodeTiled_v12000(nullptr);
+    }
+    return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(p);
+  }();
+  return fn;
+}
+
+// [kvHeads][capacity][128] bf16 cache, keys past `length` read as zeros; box = 64 dims x BN keys, 128-byte
+// swizzle (the layout hopperSwizzle describes).
+bool encodeCacheMap(CUtensorMap* map, const uint16_t* cache, int64_t length, int64_t capacity, int kvHeads) {
+  const auto encode = tensorMapEncoder();
+  if (!encode) return false;
+  const cuuint64_t dims[3] = {cuuint64_t(kHd), cuuint64_t(length), cuuint64_t(kvHeads)};
+  const cuuint64_t strides[2] = {cuuint64_t(kHd) * 2, cuuint64_t(capacity) * kHd * 2};
+  const cuuint32_t box[3] = {64, cuuint32_t(kHopperBN), 1};
+  const cuuint32_t elementStrides[3] = {1, 1, 1};
+  return encode(map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 3, const_cast<uint16_t*>(cache), dims, strides, box,
+                elementStrides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
+}
+
+
+
 }  // namespace
 
 bool flashAttentionHopperUsable() {
@@ -296,7 +352,7 @@ bool flashAttentionHopperUsable() {
     if (cudaGetDevice(&dev) != cudaSuccess) return false;
     cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
     cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev);
-    if (major != 9 || minor != 0) return false;
+    if (major != 9 || minor != 0 || !tensorMapEncoder()) return false;
     cudaFuncAttributes attr{};
     if (cudaFuncGetAttributes(&attr, flashAttentionHopperKernel<kHopperBN>) != cudaSuccess) {
       cudaGetLastError();  // no sm_90a code in this build for this device
@@ -308,9 +364,9 @@ bool flashAttentionHopperUsable() {
 }
 
 void configureFlashAttentionHopper() {
-  if (flashAttentionHopperUsable())
-    cudaFuncSetAttribute(flashAttentionHopperKernel<kHopperBN>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                         HopperTile<kHopperBN>::kSmemBytes);
+  if (!flashAttentionHopperUsable()) return;
+  cudaFuncSetAttribute(flashAttentionHopperKernel<kHopperBN>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                       HopperTile<kHopperBN>::kSmemBytes);
 }
 
 void flashAttentionPrefillHopper(const float* qkv, int64_t qkvStride, int rows, int numHeads, int numKvHeads,
@@ -318,9 +374,15 @@ void flashAttentionPrefillHopper(const float* qkv, int64_t qkvStride, int rows, 
                                  float scale, float* out, int64_t outStride, cudaStream_t stream) {
   if (rows <= 0) return;
   const dim3 grid(unsigned(numHeads), unsigned((rows + kBM - 1) / kBM));
+  CUtensorMap kMap{}, vMap{};
+  if (!encodeCacheMap(&kMap, kCache, pos0 + rows, capacity, numKvHeads) ||
+      !encodeCacheMap(&vMap, vCache, pos0 + rows, capacity, numKvHeads)) {
+    flashAttentionPrefillFa2(qkv, qkvStride, rows, numHeads, numKvHeads, pos0, kCache, vCache, capacity, scale, out,
+                             outStride, stream);
+    return;
+  }
   flashAttentionHopperKernel<kHopperBN><<<grid, kThreads, HopperTile<kHopperBN>::kSmemBytes, stream>>>(
-      qkv, qkvStride, rows, numHeads, numKvHeads, pos0, reinterpret_cast<const __nv_bfloat16*>(kCache),
-      reinterpret_cast<const __nv_bfloat16*>(vCache), capacity, scale * kLog2e, out, outStride);
+      qkv, qkvStride, rows, numHeads, numKvHeads, pos0, scale * kLog2e, out, outStride, kMap, vMap);
 }
 
 }  // namespace glm::cuda

@@ -34,9 +34,11 @@ layout(push_constant) uniform PC {
   uint qOff; uint kvHead0; uint kvOff; uint capacity; uint pos; uint useStepPosition; float scale; uint splits;
 } pc;
 
-shared vec4 qs[GROUP * HEAD_DIM / 4];
+// Queries, padded by one vec4 after every 8 (qIndex): the THREADS_PER_KEY invocations of a key read
+// vec4s DIMS floats apart, which would otherwise share banks.
+shared vec4 qs[GROUP * HEAD_DIM / 4 + GROUP * HEAD_DIM / 32];
 shared float vs[TILE * HEAD_DIM];
-shared float sc[THREADS_PER_KEY][TILE][GROUP + 1];  // partial dots
+shared float sc[TILE][THREADS_PER_KEY][GROUP + 1];  // partial dots, key-major (conflict-free stores)
 shared vec4 pr4[(TILE * GROUP + 3) / 4];               // probabilities [key][head]
 shared float mS[GROUP], lS[GROUP], corrS[GROUP];
 
@@ -44,6 +46,8 @@ float dot8(uvec4 k, vec4 a, vec4 b) {
   return bf16Lo(k.x) * a.x + bf16Hi(k.x) * a.y + bf16Lo(k.y) * a.z + bf16Hi(k.y) * a.w +
          bf16Lo(k.z) * b.x + bf16Hi(k.z) * b.y + bf16Lo(k.w) * b.z + bf16Hi(k.w) * b.w;
 }
+
+uint qIndex(uint v) { return v + v / 8; }
 
 void main() {
   const uint t = gl_LocalInvocationID.x, split = gl_WorkGroupID.x, kvLocal = gl_WorkGroupID.y;
@@ -58,7 +62,7 @@ void main() {
 
   for (uint e = t; e < GROUP * HEAD_DIM / 4; e += 128) {
     const uint b = pc.qOff + kvHead * GROUP * HEAD_DIM + 4 * e;
-    qs[e] = vec4(qv[b], qv[b + 1], qv[b + 2], qv[b + 3]) * pc.scale;
+    qs[qIndex(e)] = vec4(qv[b], qv[b + 1], qv[b + 2], qv[b + 3]) * pc.scale;
   }
   if (t < GROUP) {
     mS[t] = -1.0 / 0.0;
@@ -114,9 +118,9 @@ void main() {
       float s = 0.0;
       [[unroll]] for (uint i = 0; i < VECS; ++i) {
         const uint qb = (g * HEAD_DIM + d0) / 4 + 2 * i;
-        s += dot8(curK[i], qs[qb], qs[qb + 1]);
+        s += dot8(curK[i], qs[qIndex(qb)], qs[qIndex(qb + 1)]);
       }
-      sc[part0][myKey][g] = s;
+      sc[myKey][part0][g] = s;
     }
     barrier();
     // Softmax statistics: 8 invocations per head (heads t / 8), each over TILE / 8 keys, combined with
@@ -130,7 +134,7 @@ void main() {
         const uint j = l8 + 8 * i;
         float v = 0.0;
         if (headLane)
-          [[unroll]] for (uint p = 0; p < THREADS_PER_KEY; ++p) v += sc[p][j][g];
+          [[unroll]] for (uint p = 0; p < THREADS_PER_KEY; ++p) v += sc[j][p][g];
         s[i] = headLane && k0 + j < kEnd ? v : -1.0 / 0.0;
         localMax = max(localMax, s[i]);
       }
