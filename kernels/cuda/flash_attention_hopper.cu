@@ -8,10 +8,12 @@
 //               layout), V from shared memory as stored ([key][dim], read transposed: MN-major).
 // Tiles are [2 halves of 64 dims][rows][64] bf16 with the 128-byte swizzle (16-byte chunk c of row r at
 // c ^ (r & 7)) that the wgmma descriptors name and the bulk tensor copies (TMA) produce, in 1024-byte
-// aligned atoms. K/V tiles stream through a three-stage ring of TMA copies completing on mbarriers,
-// and the MMAs of one tile overlap the softmax of the next (see the loop). Only tiles that cross the diagonal or the end are masked. Grid as the FA2
-// kernel: heads fastest (the 16 heads of a KV head read its tiles from L2), the heaviest query tiles
-// first. 186 registers, 225 KB of shared memory: one CTA (8 warps) per SM.
+// aligned atoms. K/V tiles stream through a three-stage ring of TMA copies completing on mbarriers.
+// Within a warpgroup the MMAs of tile j (S_j, and P_{j-1} V_{j-1}) overlap the softmax of tile j; between
+// the two warpgroups no CTA-wide barrier runs in the loop and they take turns to issue MMAs (ping-pong),
+// so one's MMAs overlap the other's softmax. Only tiles that cross the diagonal or the end are masked.
+// Grid as the FA2 kernel: heads fastest (the 16 heads of a KV head read its tiles from L2), the
+// heaviest query tiles first. 186 registers, 225 KB of shared memory: one CTA (8 warps) per SM.
 //
 // Built for sm_90a only (kernels/CMakeLists.txt); flashAttentionHopperUsable() says whether the
 // running device has this code.
@@ -139,14 +141,20 @@ __device__ __forceinline__ void wgmmaRS128(float* d, const uint32_t* a, uint64_t
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));
 }
 
+__device__ __forceinline__ void mbarArrive(uint32_t bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
+}
 #endif
 
+// Stages: "full" mbarriers (the TMA bytes of tile j landed) and "empty" ones (all 256 threads are done
+// with the tile: their MMAs on it completed). Thread 0 fetches tile j + 1 during its iteration j once
+// both warpgroups have released tile j - 2, whose stage it reuses; the warpgroups may drift apart by
+// about one tile.
 template <int BN>
 __global__ void __launch_bounds__(kThreads, 1)
     flashAttentionHopperKernel(const float* __restrict__ qkv, int64_t qkvStride, int rows, int nh, int nkv,
                                int64_t pos0, float scaleLog2, float* __restrict__ out, int64_t outStride,
-                               const __grid_constant__ CUtensorMap kMap,
-                               const __grid_constant__ CUtensorMap vMap) {
+                               const __grid_constant__ CUtensorMap kMap, const __grid_constant__ CUtensorMap vMap) {
 #ifdef GLM_HOPPER_WGMMA
   static_assert(BN == 128, "the score MMA is m64n128k16");
   using L = HopperTile<BN>;
@@ -155,6 +163,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   __nv_bfloat16* sQ = reinterpret_cast<__nv_bfloat16*>(smem);
   __nv_bfloat16* sKV = reinterpret_cast<__nv_bfloat16*>(smem + L::kQBytes);  // [stage][K | V]
   constexpr int kTileElems = BN * kHd;
+  __shared__ uint64_t fullBar[3], emptyBar[3];
 
   const int h = blockIdx.x;
   const int m0 = (gridDim.y - 1 - blockIdx.y) * kBM;  // heaviest (latest) query tiles first
@@ -163,28 +172,27 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int64_t kvLen = pos0 + rows;
   const int64_t kvEnd = (pos0 + m0 + kBM < kvLen ? pos0 + m0 + kBM : kvLen);
   const int numTiles = int((kvEnd + BN - 1) / BN);
-
-  // Tile j -> stage j % 3, by one thread: K and V, each as two boxes of 64 dims x BN keys (keys past
-  // kvLen arrive as zeros), completing on the stage's barrier.
-  __shared__ uint64_t tileBar[3];
-  auto issueTile = [&](int j, __nv_bfloat16* dst) {
-    if (tid == 0) {
-      const uint32_t bar = smemAddress(&tileBar[j % 3]);
-      mbarExpectTx(bar, 2 * kTileElems * 2);
-      const uint32_t d = smemAddress(dst);
-      const int key0 = j * BN;
-      tmaLoad3d(d, &kMap, bar, 0, key0, kvh);
-      tmaLoad3d(d + BN * 128, &kMap, bar, 64, key0, kvh);
-      tmaLoad3d(d + kTileElems * 2, &vMap, bar, 0, key0, kvh);
-      tmaLoad3d(d + kTileElems * 2 + BN * 128, &vMap, bar, 64, key0, kvh);
-    }
+  auto stageOf = [&](int j) { return sKV + (j % 3) * 2 * kTileElems; };
+  auto issueTile = [&](int j) {  // thread 0 only
+    const uint32_t bar = smemAddress(&fullBar[j % 3]);
+    mbarExpectTx(bar, 2 * kTileElems * 2);
+    const uint32_t d = smemAddress(stageOf(j));
+    const int key0 = j * BN;
+    tmaLoad3d(d, &kMap, bar, 0, key0, kvh);
+    tmaLoad3d(d + BN * 128, &kMap, bar, 64, key0, kvh);
+    tmaLoad3d(d + kTileElems * 2, &vMap, bar, 0, key0, kvh);
+    tmaLoad3d(d + kTileElems * 2 + BN * 128, &vMap, bar, 64, key0, kvh);
   };
+
   if (tid == 0) {
-    for (int i = 0; i < 3; ++i) mbarInit(smemAddress(&tileBar[i]), 1);
+    for (int i = 0; i < 3; ++i) {
+      mbarInit(smemAddress(&fullBar[i]), 1);
+      mbarInit(smemAddress(&emptyBar[i]), kThreads);
+    }
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    issueTile(0);
+    if (numTiles > 1) issueTile(1);
   }
-  __syncthreads();
-  issueTile(0, sKV);
 
   // Q: fp32 -> scaled bf16 into the swizzled tile (rows past the chunk are zeros).
   for (int i = tid; i < kBM * 16; i += kThreads) {
@@ -198,6 +206,8 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
     *reinterpret_cast<uint4*>(sQ + hopperSwizzle(kBM, r, c)) = packed;
   }
+  fenceProxyAsync();
+  __syncthreads();  // Q complete; the barriers initialised
 
   float o[16][4];
 #pragma unroll
@@ -205,95 +215,101 @@ __global__ void __launch_bounds__(kThreads, 1)
   float rowMax[2] = {-INFINITY, -INFINITY}, rowSum[2] = {0.0f, 0.0f};
   const int g = lane >> 2, t = lane & 3;
   const int64_t wgFirstPos = pos0 + m0 + wg * 64;
-  const int64_t qPos0 = wgFirstPos + warp * 16 + g;  // this thread's first row (second: +8)
-  // This warpgroup's 64 rows of Q: 64 rows x 128 bytes into each half.
+  const int64_t qPos0 = wgFirstPos + warp * 16 + g;
   const uint32_t qAddr = smemAddress(sQ) + wg * 64 * 128;
 
-  {
-    // Software pipeline: in iteration j the tensor cores run S_j = Q K_j^T and O += P_{j-1} V_{j-1}
-    // while this warpgroup's threads run the softmax of S_j; O is rescaled once P_{j-1} V_{j-1} is in.
-    // Tile j sits in stage j % 3; tile j + 1 is fetched during iteration j into the stage of tile j - 2.
-    // Both warpgroups run every tile (a tile past a warpgroup's rows is fully masked and adds nothing),
-    // and no MMA sits under a branch: the compiler serialises warpgroup MMAs on divergent paths.
-    uint32_t p[BN / 16][4];
-    float s[BN / 8][4];
-    float alpha[2];
-    auto stageOf = [&](int j) { return sKV + (j % 3) * 2 * kTileElems; };
-    auto tileIn = [&](int j) {  // tile j resident and visible to the tensor cores; fetch tile j + 1
-      mbarWait(smemAddress(&tileBar[j % 3]), uint32_t(j / 3) & 1u);
-      fenceProxyAsync();  // (for Q, written by ordinary stores)
-      __syncthreads();  // also: every warpgroup is done with iteration j - 1, so tile j - 2's stage is free
-      if (j + 1 < numTiles) issueTile(j + 1, stageOf(j + 1));
-    };
-    auto issueScores = [&](int j) {
-      const uint32_t kAddr = smemAddress(stageOf(j));
+  uint32_t p[BN / 16][4];
+  float s[BN / 8][4];
+  float alpha[2];
+  auto waitFull = [&](int j) { mbarWait(smemAddress(&fullBar[j % 3]), uint32_t(j / 3) & 1u); };
+  auto issueScores = [&](int j) {
+    const uint32_t kAddr = smemAddress(stageOf(j));
 #pragma unroll
-      for (int kk = 0; kk < 8; ++kk) {
-        const uint32_t step = (kk & 3) * 32;
-        const uint64_t a = gmmaDesc(qAddr + (kk >> 2) * (kBM * 128) + step, 16, 1024);
-        const uint64_t b = gmmaDesc(kAddr + (kk >> 2) * (BN * 128) + step, 16, 1024);
-        wgmmaSS128(&s[0][0], a, b, kk > 0);
-      }
-      wgmmaCommit();
-    };
-    auto issuePV = [&](int j) {
-      const uint32_t vAddr = smemAddress(stageOf(j) + kTileElems);
-#pragma unroll
-      for (int ks = 0; ks < BN / 16; ++ks)
-        wgmmaRS128(&o[0][0], p[ks], gmmaDesc(vAddr + ks * 16 * 128, BN * 128, 1024));
-      wgmmaCommit();
-    };
-    auto softmaxOf = [&](int j) {  // after S_j has landed
-      fenceRegisters<BN / 2>(&s[0][0]);
-      const int64_t kv0 = int64_t(j) * BN;
-      if (kv0 + BN - 1 > wgFirstPos || kv0 + BN > kvLen) {  // crosses the diagonal or the end
-#pragma unroll
-        for (int nt = 0; nt < BN / 8; ++nt)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const int64_t key = kv0 + nt * 8 + 2 * t + (e & 1);
-            const int64_t qp = qPos0 + (e >> 1) * 8;
-            if (key > qp || key >= kvLen) s[nt][e] = -INFINITY;
-          }
-      }
-      softmaxTile<BN / 8>(s, rowMax, rowSum, alpha);
-    };
-    auto packP = [&] {
-#pragma unroll
-      for (int ks = 0; ks < BN / 16; ++ks) {
-        p[ks][0] = packBf16(s[2 * ks][0], s[2 * ks][1]);
-        p[ks][1] = packBf16(s[2 * ks][2], s[2 * ks][3]);
-        p[ks][2] = packBf16(s[2 * ks + 1][0], s[2 * ks + 1][1]);
-        p[ks][3] = packBf16(s[2 * ks + 1][2], s[2 * ks + 1][3]);
-      }
-    };
-
-    tileIn(0);
-    wgmmaFence();
-    issueScores(0);
-    wgmmaWait<0>();
-    softmaxOf(0);  // O is still zero: no rescale
-    packP();
-    for (int j = 1; j < numTiles; ++j) {
-      tileIn(j);
-      wgmmaFence();
-      issueScores(j);
-      issuePV(j - 1);
-      wgmmaWait<1>();  // S_j in; P_{j-1} V_{j-1} may still run
-      softmaxOf(j);
-      wgmmaWait<0>();
-      fenceRegisters<64>(&o[0][0]);
-      fenceRegisters<BN / 4>(&p[0][0]);  // the MMA read them until here
-      rescaleRows(o, alpha);
-      packP();
+    for (int kk = 0; kk < 8; ++kk) {
+      const uint32_t step = (kk & 3) * 32;
+      const uint64_t a = gmmaDesc(qAddr + (kk >> 2) * (kBM * 128) + step, 16, 1024);
+      const uint64_t b = gmmaDesc(kAddr + (kk >> 2) * (BN * 128) + step, 16, 1024);
+      wgmmaSS128(&s[0][0], a, b, kk > 0);
     }
+    wgmmaCommit();
+  };
+  auto issuePV = [&](int j) {
+    const uint32_t vAddr = smemAddress(stageOf(j) + kTileElems);
+#pragma unroll
+    for (int ks = 0; ks < BN / 16; ++ks)
+      wgmmaRS128(&o[0][0], p[ks], gmmaDesc(vAddr + ks * 16 * 128, BN * 128, 1024));
+    wgmmaCommit();
+  };
+  auto softmaxOf = [&](int j) {
+    fenceRegisters<BN / 2>(&s[0][0]);
+    const int64_t kv0 = int64_t(j) * BN;
+    if (kv0 + BN - 1 > wgFirstPos || kv0 + BN > kvLen) {
+#pragma unroll
+      for (int nt = 0; nt < BN / 8; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int64_t key = kv0 + nt * 8 + 2 * t + (e & 1);
+          const int64_t qp = qPos0 + (e >> 1) * 8;
+          if (key > qp || key >= kvLen) s[nt][e] = -INFINITY;
+        }
+    }
+    softmaxTile<BN / 8>(s, rowMax, rowSum, alpha);
+  };
+  auto packP = [&] {
+#pragma unroll
+    for (int ks = 0; ks < BN / 16; ++ks) {
+      p[ks][0] = packBf16(s[2 * ks][0], s[2 * ks][1]);
+      p[ks][1] = packBf16(s[2 * ks][2], s[2 * ks][3]);
+      p[ks][2] = packBf16(s[2 * ks + 1][0], s[2 * ks + 1][1]);
+      p[ks][3] = packBf16(s[2 * ks + 1][2], s[2 * ks + 1][3]);
+    }
+  };
+
+  // Ping-pong: the warpgroups take turns to issue their MMAs (named barriers 2 and 3), so one's MMAs
+  // run while the other computes its softmax.
+  auto myTurn = [&] {
+    asm volatile("bar.sync %0, 256;\n" ::"r"(2 + wg) : "memory");
+  };
+  auto yourTurn = [&](bool last) {
+    if (!(last && wg == 1)) asm volatile("bar.arrive %0, 256;\n" ::"r"(3 - wg) : "memory");
+  };
+  if (wg == 1) asm volatile("bar.arrive 2, 256;\n" ::: "memory");
+
+  waitFull(0);
+  myTurn();
+  wgmmaFence();
+  issueScores(0);
+  yourTurn(false);
+  wgmmaWait<0>();
+  softmaxOf(0);
+  packP();
+  for (int j = 1; j < numTiles; ++j) {
+    waitFull(j);
+    myTurn();
     wgmmaFence();
-    issuePV(numTiles - 1);
+    issueScores(j);
+    issuePV(j - 1);
+    yourTurn(false);
+    if (tid == 0 && j + 1 < numTiles) {  // tile j + 1 into the stage of tile j - 2, once both released it
+      if (j >= 2) mbarWait(smemAddress(&emptyBar[(j - 2) % 3]), uint32_t((j - 2) / 3) & 1u);
+      issueTile(j + 1);
+    }
+    wgmmaWait<1>();
+    softmaxOf(j);
     wgmmaWait<0>();
     fenceRegisters<64>(&o[0][0]);
+    fenceRegisters<BN / 4>(&p[0][0]);
+    mbarArrive(smemAddress(&emptyBar[(j - 1) % 3]));  // tile j - 1 no longer read
+    rescaleRows(o, alpha);
+    packP();
   }
+  myTurn();
+  wgmmaFence();
+  issuePV(numTiles - 1);
+  yourTurn(true);
+  wgmmaWait<0>();
+  fenceRegisters<64>(&o[0][0]);
 
-  // Epilogue: O / l, fp32 out.
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     float l = rowSum[r];
