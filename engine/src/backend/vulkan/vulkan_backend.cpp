@@ -512,8 +512,9 @@ class VulkanBackend final : public Backend {
     for (int tile : {32, 16}) {
       const int perKey = 128 / tile;
       if (hd % (8 * perKey) != 0 || group > 16) continue;
-      const int64_t shared = int64_t(group) * hd * 4 + int64_t(tile) * hd * 4 + int64_t(perKey) * tile * (group + 1) * 4 +
-                             int64_t(tile) * group * 4 + 3 * group * 4;
+      // queries (padded by 1/8), V tile, partial dots, probabilities, softmax statistics
+      const int64_t shared = int64_t(group) * hd * 4 * 9 / 8 + int64_t(tile) * hd * 4 +
+                             int64_t(perKey) * tile * (group + 1) * 4 + int64_t(tile) * group * 4 + 3 * group * 4;
       if (shared <= ctx_.features().maxSharedMemory) return uint32_t(tile);
     }
     return 0;
