@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <vector>
 
 #include "glmengine/model.h"
 #include "test_util.h"
@@ -207,6 +208,31 @@ TEST(Model, UnavailableBackendSaysWhy) {
   EXPECT_EQ(m->info().backend, "cpu");
   EXPECT_FALSE(m->info().backendReason.empty());
   EXPECT_THROW(glm::parseBackendKind("tpu"), glm::Error);
+}
+
+TEST(Model, PrefillChunkShrinksToFitMemory) {
+  const auto cfg = glm::shapeConfig("glm-4-9b");
+  const auto plan = [&](int chunk) { return glm::planMemory(cfg, 131072, glm::DType::BF16, chunk); };
+  // Scratch grows with the chunk, so a budget between the 512- and 1024-token plans picks 512.
+  ASSERT_LT(plan(512).total(), plan(1024).total());
+  const int64_t budget = (plan(512).total() + plan(1024).total()) / 2;
+  std::vector<int> asked;
+  const auto fits = [&](const glm::MemoryPlan& p) {
+    asked.push_back(int(p.scratchBytes == plan(2048).scratchBytes   ? 2048
+                        : p.scratchBytes == plan(1024).scratchBytes ? 1024
+                        : p.scratchBytes == plan(512).scratchBytes  ? 512
+                                                                    : -1));
+    return p.total() <= budget;
+  };
+  EXPECT_EQ(glm::fitPrefillChunk(cfg, 131072, glm::DType::BF16, 2048, fits), 512);
+  EXPECT_EQ(asked, (std::vector<int>{2048, 1024, 512}));
+  // Enough memory: the preferred chunk stays; none enough: the smallest tried (the caller reports its plan).
+  EXPECT_EQ(glm::fitPrefillChunk(cfg, 131072, glm::DType::BF16, 2048, [](const glm::MemoryPlan&) { return true; }),
+            2048);
+  EXPECT_EQ(glm::fitPrefillChunk(cfg, 131072, glm::DType::BF16, 2048, [](const glm::MemoryPlan&) { return false; }),
+            256);
+  EXPECT_EQ(glm::fitPrefillChunk(cfg, 131072, glm::DType::BF16, 100, [](const glm::MemoryPlan&) { return false; }),
+            100);
 }
 
 TEST(Model, MemoryPlanOfGlm4At128K) {

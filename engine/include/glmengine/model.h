@@ -9,6 +9,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -57,6 +58,10 @@ struct MemoryPlan {
   int64_t total() const { return weightBytes + kvCacheBytes + scratchBytes; }
 };
 MemoryPlan planMemory(const ModelConfig& config, int64_t contextLength, DType kvCacheType, int prefillChunk);
+// The prefill chunk to plan with when GPU memory is short: `preferred` if its plan fits, else the largest
+// of preferred/2, preferred/4, ... (not below 256 tokens) whose plan fits, else the smallest one tried.
+int fitPrefillChunk(const ModelConfig& config, int64_t contextLength, DType kvCacheType, int preferred,
+                    const std::function<bool(const MemoryPlan&)>& fits);
 
 struct ModelInfo {
   ModelConfig config;

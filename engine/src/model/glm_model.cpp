@@ -45,6 +45,16 @@ MemoryPlan planMemory(const ModelConfig& c, int64_t contextLength, DType kvCache
   return p;
 }
 
+int fitPrefillChunk(const ModelConfig& config, int64_t contextLength, DType kvCacheType, int preferred,
+                    const std::function<bool(const MemoryPlan&)>& fits) {
+  int chunk = preferred;
+  while (!fits(planMemory(config, contextLength, kvCacheType, chunk))) {
+    if (chunk <= 256) return chunk;
+    chunk = std::max(256, chunk / 2);
+  }
+  return chunk;
+}
+
 namespace {
 
 constexpr int kMaxOutputsPerChunk = 64;
@@ -334,9 +344,21 @@ std::unique_ptr<Model> Model::load(const LoadOptions& o, const ProgressFn& progr
   if (info.kvCacheType != o.kvCacheType)
     info.notes.push_back(fmt::format("KV cache {} (the {} backend stores K/V as {})", dtypeName(info.kvCacheType),
                                      info.backend, dtypeName(info.kvCacheType)));
-  const int chunk = std::clamp(o.prefillChunk == LoadOptions{}.prefillChunk ? model->backend_->preferredPrefillChunk()
-                                                                            : o.prefillChunk,
-                               1, 4096);
+  const bool chunkGiven = o.prefillChunk != LoadOptions{}.prefillChunk;
+  int chunk = std::clamp(chunkGiven ? o.prefillChunk : model->backend_->preferredPrefillChunk(), 1, 4096);
+  if (!chunkGiven) {  // a GPU a little short of memory: a smaller prefill chunk (less scratch) before giving up
+    const int preferred = chunk;
+    chunk = fitPrefillChunk(info.config, info.contextLength, info.kvCacheType, preferred, [&](const MemoryPlan& p) {
+      try {
+        model->backend_->checkMemory(p, info.contextLength);
+        return true;
+      } catch (const Error&) {
+        return false;
+      }
+    });
+    if (chunk != preferred)
+      info.notes.push_back(fmt::format("prefill chunk {} tokens instead of {}, to fit the GPU memory", chunk, preferred));
+  }
   info.memory = planMemory(info.config, info.contextLength, info.kvCacheType, chunk);
   info.parameterCount = parameterCount(info.config);
   for (const auto& n : info.config.notes) info.notes.push_back(n);
