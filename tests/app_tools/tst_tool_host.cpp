@@ -4,6 +4,7 @@
 // unknown tool).
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 #include <QSignalSpy>
 #include <QSqlQuery>
 #include <QTemporaryDir>
@@ -32,7 +33,7 @@ class ToolHostTest : public QObject {
         done = true;
       }
     });
-    QTest::qWaitFor([&] { return done; }, 10000);
+    if (!QTest::qWaitFor([&] { return done; }, 10000)) o = {QStringLiteral("timeout"), {}};
     disconnect(c);
     return o;
   }
@@ -107,6 +108,31 @@ class ToolHostTest : public QObject {
     QCOMPARE(o.text, QStringLiteral("42"));
     QCOMPARE(decisionOf(host_->executedConsentIds().last()), QStringLiteral("allow_once"));
     QCOMPARE(host_->toolPolicy(builtin(ToolHost::kCalculator), "calculator"), QStringLiteral("ask"));
+  }
+
+  // A write the database refuses (a trigger stands in for a full disk) is reported, not silently lost;
+  // the setting still holds for the session and the tool still answers.
+  void refusedWritesAreReported() {
+    QSqlQuery q(store_.database());
+    QVERIFY(q.exec("CREATE TEMP TRIGGER refuse_settings BEFORE INSERT ON tool_settings "
+                   "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"));
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression("Cannot save the tool setting max_tool_rounds .*disk is full"));
+    const int before = host_->maxToolRounds();
+    host_->setMaxToolRounds(before + 1);
+    QCOMPARE(host_->maxToolRounds(), before + 1);
+    QVERIFY(q.exec("DROP TRIGGER refuse_settings"));
+    host_->setMaxToolRounds(before);
+
+    QVERIFY(q.exec("CREATE TEMP TRIGGER refuse_outcomes BEFORE UPDATE OF outcome ON tool_consents "
+                   "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"));
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression("Cannot record the outcome 'ok' of tool consent .*disk is full"));
+    const quint64 id = host_->requestCall(conversation_, "calculator", R"({"expression":"1+1"})");
+    host_->answerConsent(id, "once");
+    const Outcome o = waitFor(id);
+    QVERIFY(q.exec("DROP TRIGGER refuse_outcomes"));
+    QCOMPARE(o.status, QStringLiteral("ok"));
+    QCOMPARE(o.text, QStringLiteral("2"));
   }
 
   void denyTellsTheModelAndRunsNothing() {

@@ -66,7 +66,7 @@ void ToolHost::seedBuiltins() {
     q.prepare(QStringLiteral("INSERT OR IGNORE INTO plugins(name, kind, created_at) VALUES (?, 'builtin', ?)"));
     q.addBindValue(QString::fromLatin1(name));
     q.addBindValue(QDateTime::currentMSecsSinceEpoch());
-    q.exec();
+    if (!q.exec()) qWarning("Cannot register the built-in tool %s: %s", name, qPrintable(q.lastError().text()));
   }
 }
 
@@ -77,12 +77,15 @@ QString ToolHost::setting(const QString& key, const QString& fallback) const {
   return q.exec() && q.next() ? q.value(0).toString() : fallback;
 }
 
-void ToolHost::setSetting(const QString& key, const QString& value) {
+bool ToolHost::setSetting(const QString& key, const QString& value) {
   QSqlQuery q(store_->database());
   q.prepare(QStringLiteral("INSERT OR REPLACE INTO tool_settings(key, value) VALUES (?, ?)"));
   q.addBindValue(key);
   q.addBindValue(value);
-  q.exec();
+  if (q.exec()) return true;
+  qWarning("Cannot save the tool setting %s (it holds for this session only): %s", qPrintable(key),
+           qPrintable(q.lastError().text()));
+  return false;
 }
 
 void ToolHost::setMaxToolRounds(int rounds) {
@@ -532,7 +535,9 @@ void ToolHost::recordOutcome(qint64 consentId, const QString& outcome) {
   q.prepare(QStringLiteral("UPDATE tool_consents SET outcome=? WHERE id=?"));
   q.addBindValue(outcome);
   q.addBindValue(consentId);
-  q.exec();
+  if (!q.exec())
+    qWarning("Cannot record the outcome '%s' of tool consent %lld: %s", qPrintable(outcome), consentId,
+             qPrintable(q.lastError().text()));
 }
 
 void ToolHost::execute(quint64 callId) {
