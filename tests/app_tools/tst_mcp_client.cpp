@@ -26,7 +26,7 @@ Result waitCall(McpClient& c, quint64 id, int timeoutMs = 25000) {
                                        if (callId != id) return;
                                        r = {true, ok, text, error, clock.elapsed()};
                                      });
-  QTest::qWaitFor([&] { return r.finished; }, timeoutMs);
+  (void)QTest::qWaitFor([&] { return r.finished; }, timeoutMs);  // r.finished stays false on a timeout
   QObject::disconnect(connection);
   return r;
 }

@@ -16,14 +16,7 @@ has() { [[ " $STAGES " == *" $1 "* ]]; }
 log() { echo "== $(date +%T) $*" | tee -a "$OUT/run.log"; }
 
 # Development packages the machine may lack: Debian .debs brought in .debs/, unpacked into /opt/dev.
-DEVENV=()
-if [ -d "$ROOT/.debs" ]; then
-  mkdir -p /opt/dev
-  for d in "$ROOT"/.debs/*.deb; do dpkg -x "$d" /opt/dev; done
-  DEVENV=(env PATH=/opt/dev/usr/bin:$PATH LD_LIBRARY_PATH=/opt/dev/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
-          PKG_CONFIG_SYSROOT_DIR=/opt/dev
-          PKG_CONFIG_PATH=/opt/dev/usr/lib/x86_64-linux-gnu/pkgconfig:/opt/dev/usr/share/pkgconfig)
-fi
+source "$ROOT/tools/device/devenv.sh"
 CLI=("${DEVENV[@]}" "$BUILD/engine/cli/glmchat-cli")
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,power.limit --format=csv | tee "$OUT/gpu.txt"
 

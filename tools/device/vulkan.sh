@@ -22,11 +22,8 @@ if [ -d "$ROOT/.gl" ] && [ ! -e /usr/lib/x86_64-linux-gnu/libvulkan.so.1 ]; then
   for d in "$ROOT"/.gl/*.deb; do dpkg -x "$d" /; done
   ldconfig
 fi
-mkdir -p /opt/dev
-for d in "$ROOT"/.debs/*.deb; do dpkg -x "$d" /opt/dev; done
-DEVENV=(env PATH=/opt/dev/usr/bin:$PATH LD_LIBRARY_PATH=/opt/dev/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
-        PKG_CONFIG_SYSROOT_DIR=/opt/dev
-        PKG_CONFIG_PATH=/opt/dev/usr/lib/x86_64-linux-gnu/pkgconfig:/opt/dev/usr/share/pkgconfig)
+source "$ROOT/tools/device/devenv.sh"
+[ ${#DEVENV[@]} -gt 0 ] || { echo "vulkan.sh needs .debs/ (glslc, libvulkan-dev, ...): carry it"; exit 1; }
 CLI=("${DEVENV[@]}" "$BUILD/engine/cli/glmchat-cli")
 
 if has build; then
