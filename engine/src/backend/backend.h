@@ -62,6 +62,13 @@ struct RopeParams {
 // The KV cache of one session: per layer, K and V for `capacity` positions x kvHeads x headDim.
 struct KvCache {
   virtual ~KvCache() = default;
+  void setShape(int layers, int kvHeads, int dim, int64_t positions, DType type) {
+    numLayers = layers;
+    numKvHeads = kvHeads;
+    headDim = dim;
+    capacity = positions;
+    dtype = type;
+  }
   int numLayers = 0, numKvHeads = 0, headDim = 0;
   int64_t capacity = 0;
   DType dtype = DType::F32;

@@ -105,11 +105,7 @@ class CpuBackend final : public Backend {
     if (dtype != DType::F32 && dtype != DType::BF16)
       throw Error(fmt::format("CPU backend: KV cache dtype {} is not supported (use F32 or BF16)", dtypeName(dtype)));
     auto c = std::make_unique<CpuKvCache>();
-    c->numLayers = numLayers;
-    c->numKvHeads = numKvHeads;
-    c->headDim = headDim;
-    c->capacity = capacity;
-    c->dtype = dtype;
+    c->setShape(numLayers, numKvHeads, headDim, capacity, dtype);
     const size_t bytes = size_t(numLayers) * c->layerStride() * dtypeSize(dtype);
     try {
       c->k.resize(bytes);

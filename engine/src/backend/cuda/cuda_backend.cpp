@@ -205,11 +205,7 @@ class CudaBackend final : public Backend {
   std::unique_ptr<KvCache> createKvCache(int numLayers, int numKvHeads, int headDim, int64_t capacity,
                                          DType) override {
     auto c = std::make_unique<CudaKvCache>();
-    c->numLayers = numLayers;
-    c->numKvHeads = numKvHeads;
-    c->headDim = headDim;
-    c->capacity = capacity;
-    c->dtype = DType::BF16;
+    c->setShape(numLayers, numKvHeads, headDim, capacity, DType::BF16);
     c->serial = ++cacheSerial_;
     const int64_t bytes = int64_t(numLayers) * c->layerElems() * 2;
     const std::string what = fmt::format("the KV cache for {} tokens ({:.2f} GiB for K and V)", capacity, gib(2 * bytes));

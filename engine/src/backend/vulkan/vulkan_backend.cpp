@@ -181,11 +181,7 @@ class VulkanBackend final : public Backend {
   std::unique_ptr<KvCache> createKvCache(int numLayers, int numKvHeads, int headDim, int64_t capacity,
                                          DType) override {
     auto c = std::make_unique<VkKvCache>();
-    c->numLayers = numLayers;
-    c->numKvHeads = numKvHeads;
-    c->headDim = headDim;
-    c->capacity = capacity;
-    c->dtype = DType::BF16;
+    c->setShape(numLayers, numKvHeads, headDim, capacity, DType::BF16);
     c->serial = ++cacheSerial_;
     const int64_t headBytes = capacity * headDim * 2;
     const int64_t limit = ctx_.features().maxBufferBytes;
@@ -229,13 +225,7 @@ class VulkanBackend final : public Backend {
     norm(x, &residual, w, eps, out);
   }
 
-  void add(Tensor residual, Tensor x) override {
-    const auto r = ref(residual), xr = ref(x);
-    const uint32_t push[5] = {r.elem, u32(residual.stride, "stride"), xr.elem, u32(x.stride, "stride"),
-                              u32(x.cols, "cols")};
-    ctx_.dispatch(ctx_.pipeline("add"), {r.buffer, xr.buffer}, push, sizeof push, ceilDiv(x.cols, 256),
-                  u32(x.rows, "rows"));
-  }
+  void add(Tensor residual, Tensor x) override { rowwise("add", residual, x, x.cols, x.rows); }
 
   void matmul(Tensor x, WeightHandle wh, Tensor out) override {
     const auto* w = static_cast<const VkLinear*>(wh);
@@ -368,13 +358,7 @@ class VulkanBackend final : public Backend {
     }
   }
 
-  void swiGlu(Tensor gateUp, Tensor out) override {
-    const auto g = ref(gateUp), o = ref(out);
-    const uint32_t push[5] = {g.elem, u32(gateUp.stride, "stride"), o.elem, u32(out.stride, "stride"),
-                              u32(out.cols, "ffn")};
-    ctx_.dispatch(ctx_.pipeline("swiglu"), {g.buffer, o.buffer}, push, sizeof push, ceilDiv(out.cols, 256),
-                  u32(gateUp.rows, "rows"));
-  }
+  void swiGlu(Tensor gateUp, Tensor out) override { rowwise("swiglu", gateUp, out, out.cols, gateUp.rows); }
 
   void gatherRows(Tensor src, std::span<const int64_t> rows, Tensor dst) override {
     const auto s = ref(src), d = ref(dst);
@@ -469,6 +453,15 @@ class VulkanBackend final : public Backend {
     if (off < 0 || off >= it->second->bytes) throw Error("Vulkan backend: a tensor does not belong to this backend");
     if (off % 4 != 0) throw Error("Vulkan backend: a tensor is not 4-byte aligned");
     return {it->second->buffer, off, uint32_t(off / 4)};
+  }
+
+  // A two-tensor row-wise shader (add.comp, swiglu.comp): push constants a offset, a stride, b offset, b
+  // stride, columns; 256 columns per workgroup, one grid row per tensor row.
+  void rowwise(const char* shader, Tensor a, Tensor b, int64_t cols, int64_t rows) {
+    const auto ar = ref(a), br = ref(b);
+    const uint32_t push[5] = {ar.elem, u32(a.stride, "stride"), br.elem, u32(b.stride, "stride"), u32(cols, "cols")};
+    ctx_.dispatch(ctx_.pipeline(shader), {ar.buffer, br.buffer}, push, sizeof push, ceilDiv(cols, 256),
+                  u32(rows, "rows"));
   }
 
   void norm(Tensor x, const Tensor* residual, WeightHandle w, float eps, Tensor out) {
