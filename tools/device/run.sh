@@ -9,15 +9,8 @@ OUT=${1:?usage: tools/device/run.sh OUTDIR [build selftest kernels bench peers p
 shift
 STAGES=${*:-build selftest kernels bench peers parity}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=${GLMCHAT_DEVICE_BUILD:-$ROOT/build-device}
-WORK=${GLMCHAT_DEVICE_WORK:-/tmp/glmchat-device}
-mkdir -p "$OUT" "$WORK"
-has() { [[ " $STAGES " == *" $1 "* ]]; }
-log() { echo "== $(date +%T) $*" | tee -a "$OUT/run.log"; }
-
-# Development packages the machine may lack: Debian .debs brought in .debs/, unpacked into /opt/dev.
-source "$ROOT/tools/device/devenv.sh"
-CLI=("${DEVENV[@]}" "$BUILD/engine/cli/glmchat-cli")
+# BUILD, WORK, has, log; the development packages the machine may lack (.debs/ -> /opt/dev), DEVENV, CLI.
+source "$ROOT/tools/device/common.sh"
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,power.limit --format=csv | tee "$OUT/gpu.txt"
 
 if has build; then

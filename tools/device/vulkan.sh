@@ -12,19 +12,13 @@ OUT=${1:?usage: tools/device/vulkan.sh OUTDIR [build selftest ops bench parity]}
 shift
 STAGES=${*:-build selftest ops bench parity}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=${GLMCHAT_DEVICE_BUILD:-$ROOT/build-device}
-WORK=${GLMCHAT_DEVICE_WORK:-/tmp/glmchat-device}
-mkdir -p "$OUT" "$WORK"
-has() { [[ " $STAGES " == *" $1 "* ]]; }
-log() { echo "== $(date +%T) $*" | tee -a "$OUT/run.log"; }
-
+# BUILD, WORK, has, log; the development packages (.debs/ -> /opt/dev), DEVENV, CLI.
+source "$ROOT/tools/device/common.sh"
+[ ${#DEVENV[@]} -gt 0 ] || { echo "vulkan.sh needs .debs/ (glslc, libvulkan-dev, ...): carry it"; exit 1; }
 if [ -d "$ROOT/.gl" ] && [ ! -e /usr/lib/x86_64-linux-gnu/libvulkan.so.1 ]; then
   for d in "$ROOT"/.gl/*.deb; do dpkg -x "$d" /; done
   ldconfig
 fi
-source "$ROOT/tools/device/devenv.sh"
-[ ${#DEVENV[@]} -gt 0 ] || { echo "vulkan.sh needs .debs/ (glslc, libvulkan-dev, ...): carry it"; exit 1; }
-CLI=("${DEVENV[@]}" "$BUILD/engine/cli/glmchat-cli")
 
 if has build; then
   log build
