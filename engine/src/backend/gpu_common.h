@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "glmengine/error.h"
 #include "glmengine/model.h"
+#include "io/model_weights.h"
 #include "io/safetensors.h"
 #include "util/half.h"
 
@@ -57,6 +59,24 @@ inline void toF32Host(const void* src, DType dt, int64_t n, float* dst, std::str
     }
     default: throw Error(fmt::format("{} backend: vector dtype {} is not supported", backend, dtypeName(dt)));
   }
+}
+
+// A whole vector (norm weights) as fp32.
+inline std::vector<float> vectorToF32Host(const TensorView& view, std::string_view backend) {
+  std::vector<float> v(size_t(elementsOf(view)));
+  toF32Host(view.data, view.dtype, int64_t(v.size()), v.data(), backend);
+  return v;
+}
+
+// The bias parts of a linear weight, concatenated as fp32 (one value per output feature).
+inline std::vector<float> biasToF32Host(const LinearView& view, std::string_view backend) {
+  std::vector<float> bias(size_t(view.outFeatures));
+  int64_t r = 0;
+  for (const TensorView* b : view.biasParts) {
+    toF32Host(b->data, b->dtype, elementsOf(*b), bias.data() + r, backend);
+    r += elementsOf(*b);
+  }
+  return bias;
 }
 
 // Throws the "not enough GPU memory" error when plan + reserve exceeds what the device has free.

@@ -148,12 +148,7 @@ class CudaBackend final : public Backend {
       row += p->shape[0];
     }
     if (view.hasBias()) {
-      std::vector<float> bias(size_t(w->rows));
-      int64_t r = 0;
-      for (const TensorView* b : view.biasParts) {
-        gpu::toF32Host(b->data, b->dtype, gpu::elementsOf(*b), bias.data() + r, "CUDA");
-        r += gpu::elementsOf(*b);
-      }
+      const std::vector<float> bias = gpu::biasToF32Host(view, "CUDA");
       w->bias.allocate(w->rows * 4, "a bias vector");
       check(cudaMemcpy(w->bias.ptr, bias.data(), bias.size() * 4, cudaMemcpyHostToDevice), "bias upload");
     }
@@ -165,8 +160,7 @@ class CudaBackend final : public Backend {
     auto w = std::make_unique<CudaVector>();
     w->rows = 1;
     w->cols = gpu::elementsOf(view);
-    std::vector<float> v(size_t(w->cols));
-    gpu::toF32Host(view.data, view.dtype, w->cols, v.data(), "CUDA");
+    const std::vector<float> v = gpu::vectorToF32Host(view, "CUDA");
     w->data.allocate(w->cols * 4, "a norm vector");
     check(cudaMemcpy(w->data.ptr, v.data(), v.size() * 4, cudaMemcpyHostToDevice), "vector upload");
     w->bytes = w->data.bytes;

@@ -122,12 +122,7 @@ class VulkanBackend final : public Backend {
       row += p->shape[0];
     }
     if (view.hasBias()) {
-      std::vector<float> bias(size_t(w->rows));
-      int64_t r = 0;
-      for (const TensorView* b : view.biasParts) {
-        gpu::toF32Host(b->data, b->dtype, gpu::elementsOf(*b), bias.data() + r, "Vulkan");
-        r += gpu::elementsOf(*b);
-      }
+      const std::vector<float> bias = gpu::biasToF32Host(view, "Vulkan");
       w->bias = ctx_.createBuffer(w->rows * 4, true, what + " (bias)");
       ctx_.upload(w->bias->buffer, 0, bias.data(), w->rows * 4);
     }
@@ -140,8 +135,7 @@ class VulkanBackend final : public Backend {
     auto w = std::make_unique<VkVector>();
     w->rows = 1;
     w->cols = gpu::elementsOf(view);
-    std::vector<float> v(size_t(w->cols));
-    gpu::toF32Host(view.data, view.dtype, w->cols, v.data(), "Vulkan");
+    const std::vector<float> v = gpu::vectorToF32Host(view, "Vulkan");
     w->data = ctx_.createBuffer(w->cols * 4, true, fmt::format("norm vector {}", view.name));
     ctx_.upload(w->data->buffer, 0, v.data(), w->cols * 4);
     ctx_.finish();
