@@ -77,15 +77,14 @@ QString ToolHost::setting(const QString& key, const QString& fallback) const {
   return q.exec() && q.next() ? q.value(0).toString() : fallback;
 }
 
-bool ToolHost::setSetting(const QString& key, const QString& value) {
+void ToolHost::setSetting(const QString& key, const QString& value) {
   QSqlQuery q(store_->database());
   q.prepare(QStringLiteral("INSERT OR REPLACE INTO tool_settings(key, value) VALUES (?, ?)"));
   q.addBindValue(key);
   q.addBindValue(value);
-  if (q.exec()) return true;
-  qWarning("Cannot save the tool setting %s (it holds for this session only): %s", qPrintable(key),
-           qPrintable(q.lastError().text()));
-  return false;
+  if (!q.exec())
+    qWarning("Cannot save the tool setting %s (it holds for this session only): %s", qPrintable(key),
+             qPrintable(q.lastError().text()));
 }
 
 void ToolHost::setMaxToolRounds(int rounds) {

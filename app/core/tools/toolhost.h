@@ -142,7 +142,7 @@ class ToolHost : public QObject {
   QString searchConversations(const QJsonObject& arguments, bool* ok) const;
   QString capped(const QString& text) const;
   QString setting(const QString& key, const QString& fallback) const;
-  bool setSetting(const QString& key, const QString& value);  // false (and a warning) when not saved
+  void setSetting(const QString& key, const QString& value);  // a warning when it cannot be saved
 
   ConversationStore* store_;
   QString logDirectory_;
