@@ -1,7 +1,7 @@
 // Causal flash attention for prefill on Hopper (sm_90a): the same contract as flash_attention_prefill.cu
 // (head dim 128, GQA, bf16 KV cache, fp32 Q and O, scores and softmax in fp32) on warpgroup MMA.
 //
-// One CTA = 128 query rows of one head = two warpgroups of 64 rows. Per key tile of BN = 128 keys:
+// One CTA = 128 query rows of one head = two warpgroups of 64 rows. Per key tile of kBN = 128 keys:
 //   S = Q K^T   wgmma m64 n128 k16, Q and K from shared memory (both K-major: head dim contiguous);
 //   online softmax on S in registers (log2 domain, Q pre-scaled by softmax_scale·log2 e);
 //   O += P V    wgmma m64 n128 k16, P from registers (the accumulator layout of S is the A-operand
@@ -36,11 +36,12 @@ constexpr int kHd = 128;
 constexpr int kBM = 128;       // query rows per CTA (2 warpgroups)
 constexpr int kThreads = 256;  // 2 warpgroups
 
-template <int BN>
+constexpr int kBN = 128;        // keys per tile (the score MMA is m64n128k16)
+
 struct HopperTile {
   static constexpr int kStages = 3;
   static constexpr int kQBytes = kBM * kHd * 2;
-  static constexpr int kKvBytes = BN * kHd * 2;                                // one K or V tile
+  static constexpr int kKvBytes = kBN * kHd * 2;                                // one K or V tile
   static constexpr int kSmemBytes = kQBytes + kStages * 2 * kKvBytes + 1024;  // +1024 to align
 };
 
@@ -143,19 +144,17 @@ __device__ __forceinline__ void mbarArrive(uint32_t bar) {
 // with the tile: their MMAs on it completed). Thread 0 fetches tile j + 1 during its iteration j once
 // both warpgroups have released tile j - 2, whose stage it reuses; the warpgroups may drift apart by
 // about one tile.
-template <int BN>
 __global__ void __launch_bounds__(kThreads, 1)
     flashAttentionHopperKernel(const float* __restrict__ qkv, int64_t qkvStride, int rows, int nh, int nkv,
                                int64_t pos0, float scaleLog2, float* __restrict__ out, int64_t outStride,
                                const __grid_constant__ CUtensorMap kMap, const __grid_constant__ CUtensorMap vMap) {
 #ifdef GLM_HOPPER_WGMMA
-  static_assert(BN == 128, "the score MMA is m64n128k16");
-  using L = HopperTile<BN>;
+  using L = HopperTile;
   extern __shared__ unsigned char smemRaw[];
   unsigned char* smem = smemRaw + ((1024u - (smemAddress(smemRaw) & 1023u)) & 1023u);
   __nv_bfloat16* sQ = reinterpret_cast<__nv_bfloat16*>(smem);
   __nv_bfloat16* sKV = reinterpret_cast<__nv_bfloat16*>(smem + L::kQBytes);  // [stage][K | V]
-  constexpr int kTileElems = BN * kHd;
+  constexpr int kTileElems = kBN * kHd;
   __shared__ uint64_t fullBar[3], emptyBar[3];
 
   const int h = blockIdx.x;
@@ -164,17 +163,17 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int tid = threadIdx.x, wg = tid >> 7, warp = (tid >> 5) & 3, lane = tid & 31;
   const int64_t kvLen = pos0 + rows;
   const int64_t kvEnd = (pos0 + m0 + kBM < kvLen ? pos0 + m0 + kBM : kvLen);
-  const int numTiles = int((kvEnd + BN - 1) / BN);
+  const int numTiles = int((kvEnd + kBN - 1) / kBN);
   auto stageOf = [&](int j) { return sKV + (j % 3) * 2 * kTileElems; };
   auto issueTile = [&](int j) {  // thread 0 only
     const uint32_t bar = smemAddress(&fullBar[j % 3]);
     mbarExpectTx(bar, 2 * kTileElems * 2);
     const uint32_t d = smemAddress(stageOf(j));
-    const int key0 = j * BN;
+    const int key0 = j * kBN;
     tmaLoad3d(d, &kMap, bar, 0, key0, kvh);
-    tmaLoad3d(d + BN * 128, &kMap, bar, 64, key0, kvh);
+    tmaLoad3d(d + kBN * 128, &kMap, bar, 64, key0, kvh);
     tmaLoad3d(d + kTileElems * 2, &vMap, bar, 0, key0, kvh);
-    tmaLoad3d(d + kTileElems * 2 + BN * 128, &vMap, bar, 64, key0, kvh);
+    tmaLoad3d(d + kTileElems * 2 + kBN * 128, &vMap, bar, 64, key0, kvh);
   };
 
   if (tid == 0) {
@@ -211,8 +210,8 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int64_t qPos0 = wgFirstPos + warp * 16 + g;
   const uint32_t qAddr = smemAddress(sQ) + wg * 64 * 128;
 
-  uint32_t p[BN / 16][4];
-  float s[BN / 8][4];
+  uint32_t p[kBN / 16][4];
+  float s[kBN / 8][4];
   float alpha[2];
   auto waitFull = [&](int j) { mbarWait(smemAddress(&fullBar[j % 3]), uint32_t(j / 3) & 1u); };
   auto issueScores = [&](int j) {
@@ -221,7 +220,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     for (int kk = 0; kk < 8; ++kk) {
       const uint32_t step = (kk & 3) * 32;
       const uint64_t a = gmmaDesc(qAddr + (kk >> 2) * (kBM * 128) + step, 16, 1024);
-      const uint64_t b = gmmaDesc(kAddr + (kk >> 2) * (BN * 128) + step, 16, 1024);
+      const uint64_t b = gmmaDesc(kAddr + (kk >> 2) * (kBN * 128) + step, 16, 1024);
       wgmmaSS128(&s[0][0], a, b, kk > 0);
     }
     wgmmaCommit();
@@ -229,16 +228,16 @@ __global__ void __launch_bounds__(kThreads, 1)
   auto issuePV = [&](int j) {
     const uint32_t vAddr = smemAddress(stageOf(j) + kTileElems);
 #pragma unroll
-    for (int ks = 0; ks < BN / 16; ++ks)
-      wgmmaRS128(&o[0][0], p[ks], gmmaDesc(vAddr + ks * 16 * 128, BN * 128, 1024));
+    for (int ks = 0; ks < kBN / 16; ++ks)
+      wgmmaRS128(&o[0][0], p[ks], gmmaDesc(vAddr + ks * 16 * 128, kBN * 128, 1024));
     wgmmaCommit();
   };
   auto softmaxOf = [&](int j) {
-    fenceRegisters<BN / 2>(&s[0][0]);
-    const int64_t kv0 = int64_t(j) * BN;
-    if (kv0 + BN - 1 > wgFirstPos || kv0 + BN > kvLen) {
+    fenceRegisters<kBN / 2>(&s[0][0]);
+    const int64_t kv0 = int64_t(j) * kBN;
+    if (kv0 + kBN - 1 > wgFirstPos || kv0 + kBN > kvLen) {
 #pragma unroll
-      for (int nt = 0; nt < BN / 8; ++nt)
+      for (int nt = 0; nt < kBN / 8; ++nt)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           const int64_t key = kv0 + nt * 8 + 2 * t + (e & 1);
@@ -246,11 +245,11 @@ __global__ void __launch_bounds__(kThreads, 1)
           if (key > qp || key >= kvLen) s[nt][e] = -INFINITY;
         }
     }
-    softmaxTile<BN / 8>(s, rowMax, rowSum, alpha);
+    softmaxTile<kBN / 8>(s, rowMax, rowSum, alpha);
   };
   auto packP = [&] {
 #pragma unroll
-    for (int ks = 0; ks < BN / 16; ++ks) {
+    for (int ks = 0; ks < kBN / 16; ++ks) {
       p[ks][0] = packBf16(s[2 * ks][0], s[2 * ks][1]);
       p[ks][1] = packBf16(s[2 * ks][2], s[2 * ks][3]);
       p[ks][2] = packBf16(s[2 * ks + 1][0], s[2 * ks + 1][1]);
@@ -291,7 +290,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     softmaxOf(j);
     wgmmaWait<0>();
     fenceRegisters<64>(&o[0][0]);
-    fenceRegisters<BN / 4>(&p[0][0]);
+    fenceRegisters<kBN / 4>(&p[0][0]);
     mbarArrive(smemAddress(&emptyBar[(j - 1) % 3]));  // tile j - 1 no longer read
     rescaleRows(o, alpha);
     packP();
@@ -320,8 +319,6 @@ __global__ void __launch_bounds__(kThreads, 1)
 #endif
 }
 
-constexpr int kHopperBN = 128;
-
 PFN_cuTensorMapEncodeTiled_v12000 tensorMapEncoder() {
   static const PFN_cuTensorMapEncodeTiled_v12000 fn = [] {
     void* p = nullptr;
@@ -336,14 +333,14 @@ PFN_cuTensorMapEncodeTiled_v12000 tensorMapEncoder() {
   return fn;
 }
 
-// [kvHeads][capacity][128] bf16 cache, keys past `length` read as zeros; box = 64 dims x BN keys, 128-byte
+// [kvHeads][capacity][128] bf16 cache, keys past `length` read as zeros; box = 64 dims x kBN keys, 128-byte
 // swizzle (the layout hopperSwizzle describes).
 bool encodeCacheMap(CUtensorMap* map, const uint16_t* cache, int64_t length, int64_t capacity, int kvHeads) {
   const auto encode = tensorMapEncoder();
   if (!encode) return false;
   const cuuint64_t dims[3] = {cuuint64_t(kHd), cuuint64_t(length), cuuint64_t(kvHeads)};
   const cuuint64_t strides[2] = {cuuint64_t(kHd) * 2, cuuint64_t(capacity) * kHd * 2};
-  const cuuint32_t box[3] = {64, cuuint32_t(kHopperBN), 1};
+  const cuuint32_t box[3] = {64, cuuint32_t(kBN), 1};
   const cuuint32_t elementStrides[3] = {1, 1, 1};
   return encode(map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 3, const_cast<uint16_t*>(cache), dims, strides, box,
                 elementStrides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
@@ -363,7 +360,7 @@ bool flashAttentionHopperUsable() {
     cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev);
     if (major != 9 || minor != 0 || !tensorMapEncoder()) return false;
     cudaFuncAttributes attr{};
-    if (cudaFuncGetAttributes(&attr, flashAttentionHopperKernel<kHopperBN>) != cudaSuccess) {
+    if (cudaFuncGetAttributes(&attr, flashAttentionHopperKernel) != cudaSuccess) {
       cudaGetLastError();  // no sm_90a code in this build for this device
       return false;
     }
@@ -374,8 +371,8 @@ bool flashAttentionHopperUsable() {
 
 void configureFlashAttentionHopper() {
   if (!flashAttentionHopperUsable()) return;
-  cudaFuncSetAttribute(flashAttentionHopperKernel<kHopperBN>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                       HopperTile<kHopperBN>::kSmemBytes);
+  cudaFuncSetAttribute(flashAttentionHopperKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                       HopperTile::kSmemBytes);
 }
 
 void flashAttentionPrefillHopper(const float* qkv, int64_t qkvStride, int rows, int numHeads, int numKvHeads,
@@ -390,7 +387,7 @@ void flashAttentionPrefillHopper(const float* qkv, int64_t qkvStride, int rows, 
                              outStride, stream);
     return;
   }
-  flashAttentionHopperKernel<kHopperBN><<<grid, kThreads, HopperTile<kHopperBN>::kSmemBytes, stream>>>(
+  flashAttentionHopperKernel<<<grid, kThreads, HopperTile::kSmemBytes, stream>>>(
       qkv, qkvStride, rows, numHeads, numKvHeads, pos0, scale * kLog2e, out, outStride, kMap, vMap);
 }
 
