@@ -1,6 +1,8 @@
 // glmchat-cli bench: prefill and decode speed at chosen context lengths, as JSON.
 // Counted as llama-bench counts: prefill of L tokens computes logits for the last position only;
-// decode time covers the forward passes of the generated tokens after a prefill of L tokens.
+// decode time covers the forward passes of the generated tokens after a prefill of L tokens, each
+// followed by greedy sampling as the app does it (on the backend), or with --host-logits by a download
+// of the logits row and an argmax on the host.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -21,6 +23,7 @@ void addBenchCommand(CLI::App& app) {
     int generate = 16;
     int repeats = 1;
     std::string output;
+    bool hostLogits = false;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("bench", "Measure prefill and decode tokens/s at chosen context lengths (JSON)");
@@ -29,6 +32,9 @@ void addBenchCommand(CLI::App& app) {
   cmd->add_option("-g,--generate", o->generate, "Tokens to decode after each prefill")->capture_default_str();
   cmd->add_option("-r,--repeats", o->repeats, "Repeats per context (the median is reported)")->capture_default_str();
   cmd->add_option("-o,--output", o->output, "Also write the JSON to this file");
+  cmd->add_flag("--host-logits", o->hostLogits,
+                "Decode by downloading each step's logits and taking the argmax on the host (default: greedy "
+                "sampling as the app does it, on the backend; only the token crosses to the host)");
   cmd->callback([o] {
     int64_t maxCtx = 0;
     for (int64_t c : o->contexts) {
@@ -46,6 +52,9 @@ void addBenchCommand(CLI::App& app) {
       std::sort(v.begin(), v.end());
       return v[v.size() / 2];
     };
+    glm::SamplingParams greedyParams;
+    greedyParams.temperature = 0.0f;
+    glm::Sampler greedy(greedyParams);
     nlohmann::json results = nlohmann::json::array();
     for (int64_t ctx : o->contexts) {
       std::vector<double> prefillTimes, decodeTimes;
@@ -58,8 +67,13 @@ void addBenchCommand(CLI::App& app) {
         prefillTimes.push_back(secondsSince(t0));
         t0 = std::chrono::steady_clock::now();
         for (int i = 0; i < o->generate; ++i) {
-          const auto logits = session->logits();
-          const int32_t next = int32_t(std::max_element(logits.begin(), logits.begin() + vocabLimit) - logits.begin());
+          int32_t next;
+          if (o->hostLogits) {
+            const auto logits = session->logits();
+            next = int32_t(std::max_element(logits.begin(), logits.begin() + vocabLimit) - logits.begin());
+          } else {
+            next = session->sample(greedy);  // the product's greedy path: the argmax runs on the backend
+          }
           session->append(next);
         }
         decodeTimes.push_back(secondsSince(t0));
@@ -71,7 +85,8 @@ void addBenchCommand(CLI::App& app) {
                           {"prefill_tokens_per_s", double(ctx) / p},
                           {"decode_tokens", o->generate},
                           {"decode_seconds", d},
-                          {"decode_tokens_per_s", o->generate > 0 ? double(o->generate) / d : 0.0}};
+                          {"decode_tokens_per_s", o->generate > 0 ? double(o->generate) / d : 0.0},
+                          {"decode_sampling", o->hostLogits ? "host argmax of downloaded logits" : "greedy on the backend"}};
       results.push_back(r);
       if (!opts.quiet)
         std::fprintf(stderr, "context %lld: prefill %.1f tokens/s, decode %.2f tokens/s\n", (long long)ctx,
