@@ -2,7 +2,8 @@
 # The CUDA backend on the GPU machine, in one script: configure + build (sm_90, engine and CLI only),
 # selftest, kernel benchmarks, model benchmarks at 1K/32K/128K, the peers (PyTorch SDPA flash and
 # cuDNN, transformers prefill) and the long-context parity against transformers.
-#   tools/device/run.sh OUTDIR [STAGE...]    STAGE: build selftest kernels bench peers parity (default: all)
+#   tools/device/run.sh OUTDIR [STAGE...]    STAGE: build selftest kernels bench ncu peers parity (default: all
+#   but ncu: per-kernel times of a decode step and the decode attention kernels under Nsight Compute)
 # Writes logs and JSON into OUTDIR and ends with a short table (tools/device/summary.py).
 set -uo pipefail
 OUT=${1:?usage: tools/device/run.sh OUTDIR [build selftest kernels bench peers parity]}
@@ -40,6 +41,22 @@ if has bench; then
   "${CLI[@]}" bench --backend cuda --random-weights glm-4-9b --ctx 131072 --contexts 1024,32768,131040 -g 32 \
     -o "$OUT/bench.json" 2>&1 | grep -v "^loading" | tail -25
   "${CLI[@]}" info --random-weights glm-4-9b --ctx 131072 --kv-cache bf16 --json > "$OUT/plan_128k.json" 2>&1
+fi
+
+if has ncu; then
+  log ncu
+  # Kernel times of one decode step at 1K (ncu serialises kernels: the sum, against the step's wall time,
+  # is what launch gaps cost) and the decode attention kernels at 128K with stall reasons.
+  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+  "${DEVENV[@]}" "$NCU" --clock-control none --cache-control none --graph-profiling node \
+    --metrics gpu__time_duration.sum --csv --page raw --log-file "$OUT/ncu_step_1k.csv" \
+    "$BUILD/engine/cli/glmchat-cli" bench --backend cuda --random-weights glm-4-9b --contexts 1024 -g 3 -q > /dev/null 2>&1
+  python3 "$ROOT/tools/device/ncu_step.py" "$OUT/ncu_step_1k.csv" 2>&1 | tee "$OUT/ncu_step_1k.txt"
+  "${DEVENV[@]}" "$NCU" --clock-control none --kernel-name regex:decode --launch-skip 208 --launch-count 2 \
+    --section SpeedOfLight --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis \
+    --section LaunchStats --log-file "$OUT/ncu_decode_attention_128k.txt" "$BUILD/engine/cli/glmchat-cuda-bench" > /dev/null 2>&1
+  grep -E "Duration|DRAM Throughput|Memory Throughput|Achieved Occupancy|Stall|Warp Cycles|decode" \
+    "$OUT/ncu_decode_attention_128k.txt" | head -40
 fi
 
 if has peers; then
