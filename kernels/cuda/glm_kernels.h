@@ -71,8 +71,11 @@ void decodeAttention(const float* qkv, int numHeads, int numKvHeads, Position po
 void attentionGeneric(const float* qkv, int64_t qkvStride, int rows, int numHeads, int numKvHeads, int headDim,
                       Position pos, const uint16_t* kCache, const uint16_t* vCache, int64_t capacity, float scale,
                       float* out, int64_t outStride, cudaStream_t stream);
-// Index of the largest value of x[0..n) into *result (the greedy token, on the device).
-void argmax(const float* x, int64_t n, int32_t* result, cudaStream_t stream);
+// Index of the largest value of x[0..n) (lowest index on ties; NaN never chosen) into the int32 at the
+// start of scratch, which holds argmaxScratchBytes() bytes, zeroed once before the first call and not
+// shared between streams (the greedy token, on the device).
+int64_t argmaxScratchBytes();
+void argmax(const float* x, int64_t n, void* scratch, cudaStream_t stream);
 // Sets the kernels' shared-memory limits; call once per device before launching.
 void configureKernels();
 // Splits per (KV head, 16-head group) for decodeAttention on a device with `sms` multiprocessors.

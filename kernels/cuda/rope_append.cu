@@ -1,47 +1,48 @@
-// RoPE fused with the KV-cache append. One block per token row: rotates the rotaryDim/2 adjacent
+// RoPE fused with the KV-cache append. Rotates the rotaryDim/2 adjacent
 // pairs (GLM's interleaved half-rotary: pair (2i, 2i+1)) of every Q and K head in place, then writes
 // K and V as bf16 into the cache layer [kvHeads][capacity][headDim].
 // The angle is float(position) * invFreq[i] in fp32, as the references compute it; cos/sin use the
 // accurate cosf/sinf (angles reach 1e5+ radians at long context) times the YaRN attention factor.
 // Bytes per row: 4·(heads + 2 kvHeads)·headDim read + as much written + 4·kvHeads·headDim to the cache.
+#include <algorithm>
+
 #include "common.cuh"
 
 namespace glm::cuda {
 namespace {
 
-__global__ void ropeAppendKernel(float* qkv, int64_t stride, int nh, int nkv, int hd, RopeArgs rope, Position pos,
-                                 __nv_bfloat16* kCache, __nv_bfloat16* vCache, int64_t capacity) {
-  __shared__ float cs[128], sn[128];
+// Grid (rows, heads + kvHeads): one block per head of a row, one thread per adjacent pair (2i, 2i+1), so
+// a decode row is a single load and store round trip (it was one block looping over every head: ~4 us).
+// Each thread computes its own angle; blocks of K heads also write K and V to the cache.
+__global__ void ropeAppendKernel(float* __restrict__ qkv, int64_t stride, int nh, int nkv, int hd, RopeArgs rope,
+                                 Position pos, __nv_bfloat16* __restrict__ kCache, __nv_bfloat16* __restrict__ vCache,
+                                 int64_t capacity) {
+  const int i = threadIdx.x, slot = blockIdx.y;
+  if (2 * i >= hd) return;
   const int64_t p = readPosition(pos) + blockIdx.x;
-  for (int i = threadIdx.x; i < rope.pairs; i += blockDim.x) {
-    const float angle = float(p) * rope.invFreq[i];
-    cs[i] = cosf(angle) * rope.scaling;
-    sn[i] = sinf(angle) * rope.scaling;
-  }
-  __syncthreads();
   float* row = qkv + int64_t(blockIdx.x) * stride;
-  const int half = hd / 2;
-  for (int idx = threadIdx.x; idx < nh * rope.pairs; idx += blockDim.x) {
-    const int h = idx / rope.pairs, i = idx % rope.pairs;
-    float2* q = reinterpret_cast<float2*>(row + h * hd) + i;
-    const float2 v = *q;
-    *q = make_float2(v.x * cs[i] - v.y * sn[i], v.y * cs[i] + v.x * sn[i]);
+  float* head = row + int64_t(slot) * hd;  // Q heads, then the K heads right after them
+  float a = head[2 * i], b = head[2 * i + 1];
+  float va = 0.0f, vb = 0.0f;
+  const bool isK = slot >= nh;
+  if (isK) {
+    const float* v = row + int64_t(nh + nkv) * hd + int64_t(slot - nh) * hd;
+    va = v[2 * i];
+    vb = v[2 * i + 1];
   }
-  float* k = row + nh * hd;
-  const float* v = k + nkv * hd;
-  for (int idx = threadIdx.x; idx < nkv * half; idx += blockDim.x) {
-    const int h = idx / half, i = idx % half;
-    float a = k[h * hd + 2 * i], b = k[h * hd + 2 * i + 1];
-    if (i < rope.pairs) {
-      const float ra = a * cs[i] - b * sn[i], rb = b * cs[i] + a * sn[i];
-      a = ra;
-      b = rb;
-      k[h * hd + 2 * i] = a;
-      k[h * hd + 2 * i + 1] = b;
-    }
-    const int64_t off = (int64_t(h) * capacity + p) * hd + 2 * i;
+  if (i < rope.pairs) {
+    const float angle = float(p) * rope.invFreq[i];
+    const float c = cosf(angle) * rope.scaling, sn = sinf(angle) * rope.scaling;
+    const float ra = a * c - b * sn, rb = b * c + a * sn;
+    a = ra;
+    b = rb;
+    head[2 * i] = a;
+    head[2 * i + 1] = b;
+  }
+  if (isK) {
+    const int64_t off = (int64_t(slot - nh) * capacity + p) * hd + 2 * i;
     *reinterpret_cast<__nv_bfloat162*>(kCache + off) = __floats2bfloat162_rn(a, b);
-    *reinterpret_cast<__nv_bfloat162*>(vCache + off) = __floats2bfloat162_rn(v[h * hd + 2 * i], v[h * hd + 2 * i + 1]);
+    *reinterpret_cast<__nv_bfloat162*>(vCache + off) = __floats2bfloat162_rn(va, vb);
   }
 }
 
@@ -51,7 +52,8 @@ void ropeAppendKv(float* qkv, int64_t stride, int rows, int numHeads, int numKvH
                   const RopeArgs& rope, Position pos, uint16_t* kCache, uint16_t* vCache, int64_t capacity,
                   cudaStream_t stream) {
   if (rows <= 0) return;
-  ropeAppendKernel<<<rows, 256, 0, stream>>>(qkv, stride, numHeads, numKvHeads, headDim, rope, pos,
+  const int threads = std::max(32, (headDim / 2 + 31) / 32 * 32);
+  ropeAppendKernel<<<dim3(unsigned(rows), unsigned(numHeads + numKvHeads)), threads, 0, stream>>>(qkv, stride, numHeads, numKvHeads, headDim, rope, pos,
                                              reinterpret_cast<__nv_bfloat16*>(kCache),
                                              reinterpret_cast<__nv_bfloat16*>(vCache), capacity);
 }

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <random>
 
 #include <fmt/format.h>
@@ -237,6 +238,18 @@ class Checker {
     for (int32_t id : ids)
       for (int64_t c = 0; c < dim; ++c) ref.push_back(table.values[size_t(id * dim + c)]);
     record(fmt::format("embedding {} rows {}", ids.size(), dtypeName(dt)), relError(ref, fetch(out)), 0.0);
+  }
+
+  // The backend's own argmax (greedy sampling where the logits live): of two equal maxima the lower
+  // index wins; -inf at the start is never chosen over a real value.
+  void argmax(int64_t n) {
+    auto x = randomFloats(rng_, size_t(n), 10.0);
+    const size_t lo = size_t(n / 3), hi = size_t(n * 2 / 3);
+    x[lo] = x[hi] = 1000.0f;
+    x[0] = -std::numeric_limits<float>::infinity();
+    const int32_t got = b_.argmaxRow(upload(x, 1, n));
+    record(fmt::format("argmax of {} (tie at {} and {})", n, lo, hi), got == int32_t(lo) ? 0.0 : 1.0, 0.0,
+           fmt::format("chose {}", got));
   }
 
   // RoPE + KV append + causal GQA attention, against float64 math written out here. The cache is
@@ -505,6 +518,10 @@ SelftestReport runSelftest(const SelftestOptions& opt, const std::function<void(
   ck.rmsNorm(5, 4096, 1.5625e-07f, 1.0, false);
   ck.rmsNorm(3, 4096, 1.5625e-07f, 1e-3, true);
   ck.rmsNorm(2, 128, 1e-5f, 300.0, true);
+  ck.rmsNorm(1, 4096, 1.5625e-07f, 1.0, true);  // the decode row
+  ck.rmsNorm(2, 4098, 1e-5f, 1.0, true);        // a width that is not a multiple of 4
+  ck.argmax(1000);
+  ck.argmax(151552);
   ck.swiGlu(9, 300);
   ck.embed(1000, 64, DType::BF16);
   ck.embed(77, 33, DType::F32);
@@ -550,6 +567,7 @@ SelftestReport runSelftest(const SelftestOptions& opt, const std::function<void(
     for (int n : {1, 2, 5, 64})
       ck.matmul(n, 4096, 4608, DType::BF16, true);
     ck.matmul(1, 13696, 4096, DType::BF16, false);
+    ck.matmul(1, 256, 9000, DType::BF16, true);  // a tall matrix with a bias (the decode GEMV)
     ck.matmul(300, 4096, 1000, DType::BF16, true);
     const bool softwareDevice = report.backend.find("(cpu,") != std::string::npos;
     if (!std::getenv("GLMCHAT_SELFTEST_ONLY")) checkDecodePath(*backend, opt.backend, 300, 12, 128, softwareDevice, report, onCheck);

@@ -104,7 +104,8 @@ class CudaBackend final : public Backend {
     maxSplits_ = cuda::decodeMaxSplits(props_.multiProcessorCount, 2);
     stepIds_.allocate(64, "decode step inputs");
     stepPos_.allocate(64, "decode step inputs");
-    argmaxOut_.allocate(64, "argmax result");
+    argmaxOut_.allocate(cuda::argmaxScratchBytes(), "argmax scratch");
+    check(cudaMemset(argmaxOut_.ptr, 0, size_t(argmaxOut_.bytes)), "argmax scratch (clear)");
   }
   ~CudaBackend() override {
     if (graphExec_) cudaGraphExecDestroy(graphExec_);
@@ -337,7 +338,7 @@ class CudaBackend final : public Backend {
   void synchronize() override { check(cudaStreamSynchronize(stream_), "synchronize"); }
 
   int32_t argmaxRow(Tensor t) override {
-    cuda::argmax(t.f32(), t.cols, argmaxOut_.as<int32_t>(), stream_);
+    cuda::argmax(t.f32(), t.cols, argmaxOut_.ptr, stream_);
     checkLaunch("argmax");
     int32_t best = 0;
     check(cudaMemcpyAsync(&best, argmaxOut_.ptr, 4, cudaMemcpyDeviceToHost, stream_), "argmax result");
