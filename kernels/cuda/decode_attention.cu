@@ -1,13 +1,14 @@
 // Split-KV decode attention (flash-decoding) for one query row, head dim 128.
 // Bytes: the KV cache of the layer, 2·len·kvHeads·128·2 (each byte read once: the up to 16 query
-// heads of a KV group are the M=16 rows of one mma tile), plus the partials (splits·16·130·4 per
+// heads of a KV group are the M=16 rows of one mma tile), plus the partials (blocks·16·130·4 per
 // group, written and read once). FLOPs 4·len·heads·128: far below the tensor cores' rate.
 //
 // Grid: (maxSplits / kWarps, kvHeads · headGroups), two blocks per SM (decodeMaxSplits gives 8 warps
 // per SM). Each warp owns one split of the keys and streams
 // it through its own kStages-deep cp.async ring of 16-key K/V tiles; the split length is derived
 // on the device from the position (read from device memory under graph replay), so one captured
-// graph serves every step. The combine kernel merges the splits by their log-sum-exp.
+// graph serves every step. The block's warps merge their splits in shared memory into one partial;
+// the combine kernel merges the blocks' partials by their log-sum-exp.
 #include "common.cuh"
 
 namespace glm::cuda {
@@ -23,7 +24,10 @@ struct DecodeTraits {
   static constexpr int kMinSplitKeys = 64;
   static constexpr int kWarpSmemElems = kStages * 2 * kTileElems;
   static constexpr int kSmemBytes = (16 * kHeadDim + kWarps * kWarpSmemElems) * 2;  // 4 KB + 4 x 24 KB
-  static constexpr int kMaxSplits = 1024;  // the combine kernel's limit
+  static constexpr int kMaxSplits = 1024;
+  static constexpr int kMergeStride = kHeadDim + 8;      // fp32 row of the merge buffer, padded against bank conflicts
+  static_assert(2 * kWarps * 16 + kWarps * 16 * kMergeStride <= kWarps * kWarpSmemElems / 2,
+                "the merge buffer (fp32) fits in the rings (bf16 elements)");
   static constexpr int kCombineThreads = 256;
   static constexpr int kCombineSlice = 32;  // dims per combine block
 };
@@ -48,36 +52,14 @@ __global__ void __launch_bounds__(D::kThreads, 2)
   const int h0 = kvh * group + hg * 16;
   const int64_t len = readPosition(pos) + 1;
   const int64_t splitLen = splitLength(len, maxSplits);
+  if (int64_t(blockIdx.x) * D::kWarps * splitLen >= len) return;  // the combine reads only blocks with keys
   const int split = blockIdx.x * D::kWarps + warp;
-  const int64_t start = int64_t(split) * splitLen, end = min(start + splitLen, len);
-
-  for (int i = tid; i < 16 * 16; i += D::kThreads) {
-    const int r = i >> 4, c = i & 15;
-    uint4 packed = make_uint4(0, 0, 0, 0);
-    if (r < headsHere) {
-      const float4* src = reinterpret_cast<const float4*>(qkv + (h0 + r) * D::kHeadDim + c * 8);
-      const float4 a = src[0], b = src[1];
-      packed = make_uint4(packBf16(a.x * scaleLog2, a.y * scaleLog2), packBf16(a.z * scaleLog2, a.w * scaleLog2),
-                          packBf16(b.x * scaleLog2, b.y * scaleLog2), packBf16(b.z * scaleLog2, b.w * scaleLog2));
-    }
-    *reinterpret_cast<uint4*>(sQ + swizzle128(r, c)) = packed;
-  }
-  __syncthreads();
-
-  const int64_t pidx = int64_t(gy) * maxSplits + split;
-  float* partO = partials + pidx * 16 * D::kHeadDim;
-  float* partML = partials + int64_t(gridDim.y) * maxSplits * 16 * D::kHeadDim + pidx * 16 * 2;
-  if (start >= len) return;  // the combine kernel reads only the splits that hold keys
-
-  uint32_t qa[8][4];
-#pragma unroll
-  for (int kk = 0; kk < 8; ++kk)
-    ldmatrixX4(qa[kk][0], qa[kk][1], qa[kk][2], qa[kk][3], smemAddress(sQ + swizzle128(lane & 15, kk * 2 + (lane >> 4))));
+  const int64_t start = int64_t(split) * splitLen, end = min(start + splitLen, len);  // empty: start >= end
 
   __nv_bfloat16* ring = sQ + 16 * D::kHeadDim + warp * D::kWarpSmemElems;
   const __nv_bfloat16* K = kCache + int64_t(kvh) * capacity * D::kHeadDim;
   const __nv_bfloat16* V = vCache + int64_t(kvh) * capacity * D::kHeadDim;
-  const int numTiles = int((end - start + D::kTileKeys - 1) / D::kTileKeys);
+  const int numTiles = end > start ? int((end - start + D::kTileKeys - 1) / D::kTileKeys) : 0;
   auto loadTile = [&](int tile) {
     __nv_bfloat16* sK = ring + (tile % D::kStages) * 2 * D::kTileElems;
     __nv_bfloat16* sV = sK + D::kTileElems;
@@ -96,6 +78,25 @@ __global__ void __launch_bounds__(D::kThreads, 2)
     if (s < numTiles) loadTile(s);
     cpAsyncCommit();
   }
+
+  // The queries (fp32 -> bf16, pre-scaled by log2(e)/sqrt(d)) while the first K/V tiles are in flight.
+  for (int i = tid; i < 16 * 16; i += D::kThreads) {
+    const int r = i >> 4, c = i & 15;
+    uint4 packed = make_uint4(0, 0, 0, 0);
+    if (r < headsHere) {
+      const float4* src = reinterpret_cast<const float4*>(qkv + (h0 + r) * D::kHeadDim + c * 8);
+      const float4 a = src[0], b = src[1];
+      packed = make_uint4(packBf16(a.x * scaleLog2, a.y * scaleLog2), packBf16(a.z * scaleLog2, a.w * scaleLog2),
+                          packBf16(b.x * scaleLog2, b.y * scaleLog2), packBf16(b.z * scaleLog2, b.w * scaleLog2));
+    }
+    *reinterpret_cast<uint4*>(sQ + swizzle128(r, c)) = packed;
+  }
+  __syncthreads();
+
+  uint32_t qa[8][4];
+#pragma unroll
+  for (int kk = 0; kk < 8; ++kk)
+    ldmatrixX4(qa[kk][0], qa[kk][1], qa[kk][2], qa[kk][3], smemAddress(sQ + swizzle128(lane & 15, kk * 2 + (lane >> 4))));
 
   float o[16][4];
 #pragma unroll
@@ -143,83 +144,119 @@ __global__ void __launch_bounds__(D::kThreads, 2)
   }
   cpAsyncWait<0>();
 
+  // The block's warps merge their splits in shared memory (the rings are free now), so one partial per
+  // block goes out: a quarter of the partial bytes, and of the combine's reading, of one per warp.
   const int g = lane >> 2;
+  float* sML = reinterpret_cast<float*>(ring - warp * D::kWarpSmemElems);  // [kWarps][16] max, then [kWarps][16] sum
+  float* sO = sML + 2 * D::kWarps * 16;                                     // [kWarps][16][kMergeStride]
+  __syncthreads();
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     float l = rowSum[r];
     l += __shfl_xor_sync(0xffffffffu, l, 1);
     l += __shfl_xor_sync(0xffffffffu, l, 2);
-    const int row = g + r * 8;
-    if (row < headsHere) {
-      float* dst = partO + row * D::kHeadDim + 2 * t;
-#pragma unroll
-      for (int dt = 0; dt < 16; ++dt) *reinterpret_cast<float2*>(dst + dt * 8) = make_float2(o[dt][2 * r], o[dt][2 * r + 1]);
-      if (t == 0) {
-        partML[row * 2] = rowMax[r];
-        partML[row * 2 + 1] = l;
-      }
+    if (t == 0) {
+      sML[warp * 16 + g + r * 8] = rowMax[r];
+      sML[(D::kWarps + warp) * 16 + g + r * 8] = l;
     }
+  }
+  __syncthreads();
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int row = g + r * 8;
+    float m = -INFINITY;
+#pragma unroll
+    for (int w = 0; w < D::kWarps; ++w) m = fmaxf(m, sML[w * 16 + row]);
+    const float f = rowMax[r] == -INFINITY ? 0.0f : exp2f(rowMax[r] - m);  // an empty split weighs nothing
+    float* dst = sO + (warp * 16 + row) * D::kMergeStride + 2 * t;
+#pragma unroll
+    for (int dt = 0; dt < 16; ++dt) *reinterpret_cast<float2*>(dst + dt * 8) = make_float2(o[dt][2 * r] * f, o[dt][2 * r + 1] * f);
+  }
+  __syncthreads();
+  const int64_t pidx = int64_t(gy) * (maxSplits / D::kWarps) + blockIdx.x;
+  float* partO = partials + pidx * 16 * D::kHeadDim;
+  float* partML = partials + int64_t(gridDim.y) * (maxSplits / D::kWarps) * 16 * D::kHeadDim + pidx * 16 * 2;
+  for (int i = tid; i < 16 * D::kHeadDim / 4; i += D::kThreads) {
+    const int row = i / (D::kHeadDim / 4), c = (i % (D::kHeadDim / 4)) * 4;
+    if (row >= headsHere) continue;
+    float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+#pragma unroll
+    for (int w = 0; w < D::kWarps; ++w) {
+      const float4 v = *reinterpret_cast<const float4*>(sO + (w * 16 + row) * D::kMergeStride + c);
+      acc.x += v.x;
+      acc.y += v.y;
+      acc.z += v.z;
+      acc.w += v.w;
+    }
+    *reinterpret_cast<float4*>(partO + row * D::kHeadDim + c) = acc;
+  }
+  if (tid < headsHere) {
+    float m = -INFINITY, l = 0.0f;
+#pragma unroll
+    for (int w = 0; w < D::kWarps; ++w) m = fmaxf(m, sML[w * 16 + tid]);
+#pragma unroll
+    for (int w = 0; w < D::kWarps; ++w) {
+      const float mw = sML[w * 16 + tid];
+      if (mw != -INFINITY) l += sML[(D::kWarps + w) * 16 + tid] * exp2f(mw - m);
+    }
+    partML[tid * 2] = m;
+    partML[tid * 2 + 1] = l;
   }
 }
 
-// Grid (query heads, 128 / kCombineSlice dim slices), 256 threads. The split weights exp2(m_s - M) go
-// to shared memory once; then each thread sums one float4 of the slice over every 32nd split
-// (independent, coalesced loads), and the 32 split groups are added in shared memory.
+// Grid (query heads, 128 / kCombineSlice dim slices), 256 threads = 32 groups x 8 float4 of the slice.
+// Group g merges partials g, g + 32, ... by a running log-sum-exp (its loads do not wait on one another:
+// up to 32 partials, as at short contexts, cost one memory round trip), then the 32 groups merge
+// in shared memory.
 __global__ void __launch_bounds__(D::kCombineThreads)
     decodeCombineKernel(int nh, int nkv, Position pos, const float* __restrict__ partials, int maxSplits,
                         int groupsTotal, float* __restrict__ out) {
-  constexpr int kWarpsC = D::kCombineThreads / 32, kVec = D::kCombineSlice / 4, kGroups = D::kCombineThreads / kVec;
-  __shared__ float weight[D::kMaxSplits], scratch[kWarpsC];
+  constexpr int kVec = D::kCombineSlice / 4, kGroups = D::kCombineThreads / kVec;
   __shared__ float4 red[kGroups][kVec + 1];
-  const int h = blockIdx.x, tid = threadIdx.x, lane = tid & 31, wid = tid >> 5;
+  __shared__ float redM[kGroups], redL[kGroups];
+  const int h = blockIdx.x, tid = threadIdx.x;
   const int group = nh / nkv, headGroups = (group + 15) / 16;
   const int kvh = h / group, i = h % group, hg = i / 16, row = i % 16;
   const int gy = kvh * headGroups + hg;
   const int64_t len = readPosition(pos) + 1;
   const int64_t splitLen = splitLength(len, maxSplits);
-  const int used = int((len + splitLen - 1) / splitLen);
-  const float* ml = partials + int64_t(groupsTotal) * maxSplits * 16 * D::kHeadDim;
-  float m = -INFINITY;
-  for (int s = tid; s < used; s += D::kCombineThreads) m = fmaxf(m, ml[((int64_t(gy) * maxSplits + s) * 16 + row) * 2]);
-  m = warpMax(m);
-  if (lane == 0) scratch[wid] = m;
-  __syncthreads();
-  m = scratch[0];
-#pragma unroll
-  for (int w = 1; w < kWarpsC; ++w) m = fmaxf(m, scratch[w]);
-  __syncthreads();
-  float l = 0.0f;
-  for (int s = tid; s < used; s += D::kCombineThreads) {
-    const int64_t p = (int64_t(gy) * maxSplits + s) * 16 + row;
-    const float w = exp2f(ml[p * 2] - m);
-    weight[s] = w;
-    l += ml[p * 2 + 1] * w;
-  }
-  l = warpSum(l);
-  if (lane == 0) scratch[wid] = l;
-  __syncthreads();
-  l = 0.0f;
-#pragma unroll
-  for (int w = 0; w < kWarpsC; ++w) l += scratch[w];
+  const int usedSplits = int((len + splitLen - 1) / splitLen);
+  const int used = (usedSplits + D::kWarps - 1) / D::kWarps;  // blocks with keys: one partial each
+  const int maxBlocks = maxSplits / D::kWarps;
+  const float* ml = partials + int64_t(groupsTotal) * maxBlocks * 16 * D::kHeadDim;
   const int vec = tid % kVec, sg = tid / kVec;
-  const float* o = partials + (int64_t(gy) * maxSplits * 16 + row) * D::kHeadDim + blockIdx.y * D::kCombineSlice + vec * 4;
+  const float* o = partials + (int64_t(gy) * maxBlocks * 16 + row) * D::kHeadDim + blockIdx.y * D::kCombineSlice + vec * 4;
+  float m = -INFINITY, l = 0.0f;
   float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
 #pragma unroll 4
   for (int s = sg; s < used; s += kGroups) {
+    const int64_t p = (int64_t(gy) * maxBlocks + s) * 16 + row;
+    const float ms = ml[p * 2], ls = ml[p * 2 + 1];
     const float4 v = *reinterpret_cast<const float4*>(o + int64_t(s) * 16 * D::kHeadDim);
-    const float w = weight[s];
-    acc.x = fmaf(v.x, w, acc.x);
-    acc.y = fmaf(v.y, w, acc.y);
-    acc.z = fmaf(v.z, w, acc.z);
-    acc.w = fmaf(v.w, w, acc.w);
+    const float mNew = fmaxf(m, ms);
+    const float a = exp2f(m - mNew), b = exp2f(ms - mNew);  // m = -inf at first: a = 0
+    l = l * a + ls * b;
+    acc = make_float4(acc.x * a + v.x * b, acc.y * a + v.y * b, acc.z * a + v.z * b, acc.w * a + v.w * b);
+    m = mNew;
   }
   red[sg][vec] = acc;
+  if (vec == 0) {
+    redM[sg] = m;
+    redL[sg] = l;
+  }
   __syncthreads();
   if (tid < D::kCombineSlice) {
     const int v = tid / 4, e = tid % 4;
-    float sum = 0.0f;
-    for (int g = 0; g < kGroups; ++g) sum += reinterpret_cast<const float*>(&red[g][v])[e];
-    out[h * D::kHeadDim + blockIdx.y * D::kCombineSlice + tid] = sum / l;
+    float mAll = -INFINITY;
+    for (int g = 0; g < kGroups; ++g) mAll = fmaxf(mAll, redM[g]);
+    float sum = 0.0f, lAll = 0.0f;
+    for (int g = 0; g < kGroups; ++g) {
+      if (redM[g] == -INFINITY) continue;  // a group without partials
+      const float f = exp2f(redM[g] - mAll);
+      sum += reinterpret_cast<const float*>(&red[g][v])[e] * f;
+      lAll += redL[g] * f;
+    }
+    out[h * D::kHeadDim + blockIdx.y * D::kCombineSlice + tid] = sum / lAll;
   }
 }
 
@@ -239,7 +276,7 @@ int decodeMaxSplits(int sms, int numKvHeads) {
 
 int64_t decodePartialFloats(int numHeads, int numKvHeads, int maxSplits) {
   const int group = numHeads / numKvHeads, headGroups = (group + 15) / 16;
-  return int64_t(numKvHeads) * headGroups * maxSplits * 16 * (D::kHeadDim + 2);
+  return int64_t(numKvHeads) * headGroups * (maxSplits / D::kWarps) * 16 * (D::kHeadDim + 2);
 }
 
 void decodeAttention(const float* qkv, int numHeads, int numKvHeads, Position pos, const uint16_t* kCache,
