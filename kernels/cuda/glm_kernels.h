@@ -39,6 +39,17 @@ void addBias(float* out, int64_t outStride, int rows, int cols, const float* bia
 // out[r] = W[r] . x + bias[r] for one fp32 row x; W bf16 [m x k], k % 8 == 0, x 16-byte aligned.
 void gemvBf16(const uint16_t* w, int64_t m, int64_t k, const float* x, const float* bias, float* out,
               cudaStream_t stream);
+// The decode step's RMSNorm fused into its GEMVs (CudaBackend::matmulAddNorm). gemvAddNorm: v = W·x + bias;
+// residual += v; normed = residual ⊙ normW, left unscaled; the new residual's sum of squares is added
+// (fp64 atomics) into sums[0 .. normSumSlots()), which must be zero before. gemvNormed: out = W·x · s + bias
+// with s = rsqrt(sum(sums) / n + eps), x being such an unscaled normed row of width n (= k).
+// scaleNormed: x *= s in place, for a reader of the normed row that is not gemvNormed.
+int normSumSlots();
+void gemvAddNorm(const uint16_t* w, int64_t m, int64_t k, const float* x, const float* bias, float* residual,
+                 const float* normW, float* normed, double* sums, cudaStream_t stream);
+void gemvNormed(const uint16_t* w, int64_t m, int64_t k, const float* x, const float* bias, const double* sums,
+                int64_t n, float eps, float* out, cudaStream_t stream);
+void scaleNormed(float* x, int64_t n, const double* sums, float eps, cudaStream_t stream);
 // Rotates Q and K of `rows` rows (positions pos, pos+1, ...) in place and writes K, V (bf16) into the
 // cache layer [kvHeads][capacity][headDim].
 void ropeAppendKv(float* qkv, int64_t stride, int rows, int numHeads, int numKvHeads, int headDim,

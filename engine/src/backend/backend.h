@@ -120,6 +120,15 @@ class Backend {
   virtual void add(Tensor residual, Tensor x) = 0;
   // out = x * W^T (+ bias)
   virtual void matmul(Tensor x, WeightHandle w, Tensor out) = 0;
+  // scratch = x * W^T (+ bias); residual += scratch; normed = rmsNorm(residual) * norm: a layer's output
+  // projection, residual add and the next norm in one call, so that a backend may fuse them (CUDA, in a
+  // recorded decode step: the GEMV's epilogue adds and leaves `normed` unscaled, the GEMV reading it
+  // applies the scale). scratch is a workspace: what it holds afterwards is unspecified.
+  virtual void matmulAddNorm(Tensor x, WeightHandle w, Tensor residual, WeightHandle norm, float eps, Tensor normed,
+                             Tensor scratch) {
+    matmul(x, w, scratch);
+    addRmsNorm(residual, scratch, norm, eps, normed);
+  }
   // Rotates the Q and K parts of qkv (rows = positions pos0..pos0+rows-1) in place and writes K and
   // V of those positions into the cache of `layer`.
   virtual void ropeAppendKv(Tensor qkv, const AttentionShape& shape, const RopeParams& rope,
@@ -184,6 +193,6 @@ std::unique_ptr<Backend> loadCudaBackend(std::string& reason);
 std::unique_ptr<Backend> loadVulkanBackend(int device, std::string& reason);
 
 // The interface version a backend library must be built against (checked when it is loaded).
-inline constexpr int kBackendAbiVersion = 1;
+inline constexpr int kBackendAbiVersion = 2;
 
 }  // namespace glm

@@ -125,16 +125,25 @@ void GlmForward::layers(std::span<const int32_t> ids, int64_t pos0, KvCache& cac
     backend_.matmul(h, L.qkv, qkv);  // [Q | K | V] with bias
     backend_.ropeAppendKv(qkv, shape_, rope_, cache, layer, pos0);
     backend_.attention(qkv, shape_, cache, layer, pos0, attn);
-    backend_.matmul(attn, L.attnOut, proj);
-    if (L.postSelfAttnNorm) backend_.rmsNorm(proj, L.postSelfAttnNorm, eps, proj);
-    backend_.addRmsNorm(x, proj, L.postAttnNorm, eps, h);  // x += attn; h = norm(x)
+    if (L.postSelfAttnNorm) {  // GLM-4-0414: the projection is normed before the residual add
+      backend_.matmul(attn, L.attnOut, proj);
+      backend_.rmsNorm(proj, L.postSelfAttnNorm, eps, proj);
+      backend_.addRmsNorm(x, proj, L.postAttnNorm, eps, h);
+    } else {
+      backend_.matmulAddNorm(attn, L.attnOut, x, L.postAttnNorm, eps, h, proj);  // x += attn Wo; h = norm(x)
+    }
     // MLP block.
     backend_.matmul(h, L.gateUp, gateUp);
     backend_.swiGlu(gateUp, ffn);
+    const bool last = li + 1 == w_.layers.size();
+    if (!last && !L.postMlpNorm) {
+      backend_.matmulAddNorm(ffn, L.down, x, w_.layers[li + 1].inputNorm, eps, h, proj);  // next layer's input norm
+      continue;
+    }
     backend_.matmul(ffn, L.down, proj);
     if (L.postMlpNorm) backend_.rmsNorm(proj, L.postMlpNorm, eps, proj);
-    if (li + 1 < w_.layers.size())
-      backend_.addRmsNorm(x, proj, w_.layers[li + 1].inputNorm, eps, h);  // next layer's input norm
+    if (!last)
+      backend_.addRmsNorm(x, proj, w_.layers[li + 1].inputNorm, eps, h);
     else
       backend_.add(x, proj);
   }

@@ -104,6 +104,7 @@ class CudaBackend final : public Backend {
     maxSplits_ = cuda::decodeMaxSplits(props_.multiProcessorCount, 2);
     stepIds_.allocate(64, "decode step inputs");
     stepPos_.allocate(64, "decode step inputs");
+    normSums_.allocate(int64_t(kNormSites) * cuda::normSumSlots() * 8, "fused norm sums");
     argmaxOut_.allocate(cuda::argmaxScratchBytes(), "argmax scratch");
     check(cudaMemset(argmaxOut_.ptr, 0, size_t(argmaxOut_.bytes)), "argmax scratch (clear)");
   }
@@ -211,6 +212,7 @@ class CudaBackend final : public Backend {
   }
 
   void embed(WeightHandle table, std::span<const int32_t> ids, Tensor out) override {
+    resolvePending({out});
     const auto* t = static_cast<const CudaEmbedding*>(table);
     const int32_t* dev = stepIds_.as<int32_t>();
     if (!capturing_) {
@@ -222,18 +224,21 @@ class CudaBackend final : public Backend {
   }
 
   void rmsNorm(Tensor x, WeightHandle w, float eps, Tensor out) override {
+    resolvePending({x, out});
     cuda::rmsNorm(x.f32(), x.stride, nullptr, 0, static_cast<const CudaVector*>(w)->data.as<float>(), eps, int(x.rows),
                   int(x.cols), out.f32(), out.stride, stream_);
     checkLaunch("rmsNorm");
   }
 
   void addRmsNorm(Tensor residual, Tensor x, WeightHandle w, float eps, Tensor out) override {
+    resolvePending({residual, x, out});
     cuda::rmsNorm(x.f32(), x.stride, residual.f32(), residual.stride, static_cast<const CudaVector*>(w)->data.as<float>(),
                   eps, int(x.rows), int(x.cols), out.f32(), out.stride, stream_);
     checkLaunch("addRmsNorm");
   }
 
   void add(Tensor residual, Tensor x) override {
+    resolvePending({residual, x});
     cuda::addRows(residual.f32(), residual.stride, x.f32(), x.stride, int(residual.rows), int(residual.cols), stream_);
     checkLaunch("add");
   }
@@ -245,6 +250,15 @@ class CudaBackend final : public Backend {
                               w->cols));
     const float* bias = w->bias.ptr ? w->bias.as<float>() : nullptr;
     const bool aligned = (reinterpret_cast<uintptr_t>(x.data) & 15) == 0 && w->cols % 8 == 0;
+    if (pending_.data && pending_.data == x.data && x.rows == 1 && x.cols == pending_.cols && aligned) {
+      resolvePending({out});
+      // x is matmulAddNorm's unscaled normed row: the GEMV applies the norm's scale.
+      cuda::gemvNormed(w->w.as<uint16_t>(), w->rows, w->cols, x.f32(), bias, pending_.sums, pending_.cols, pending_.eps,
+                       out.f32(), stream_);
+      checkLaunch("gemv (normed input)");
+      return;
+    }
+    resolvePending({x, out});
     if (x.rows <= 2 && aligned) {  // decode: stream the weight once per row at bandwidth
       for (int64_t r = 0; r < x.rows; ++r)
         cuda::gemvBf16(w->w.as<uint16_t>(), w->rows, w->cols, x.f32() + r * x.stride, bias, out.f32() + r * out.stride,
@@ -269,8 +283,33 @@ class CudaBackend final : public Backend {
     }
   }
 
+  void matmulAddNorm(Tensor x, WeightHandle wh, Tensor residual, WeightHandle norm, float eps, Tensor normed,
+                     Tensor scratch) override {
+    const auto* w = static_cast<const CudaLinear*>(wh);
+    const auto* nw = static_cast<const CudaVector*>(norm);
+    const bool fuse = capturing_ && x.rows == 1 && residual.rows == 1 && normed.rows == 1 && w->cols == x.cols &&
+                      w->rows == residual.cols && normed.cols == residual.cols && nw->data.bytes == residual.cols * 4 &&
+                      w->cols % 8 == 0 && (reinterpret_cast<uintptr_t>(x.data) & 15) == 0 &&
+                      normSites_ < kNormSites && !overlaps(normed, residual) && !overlaps(normed, x) &&
+                      !overlaps(residual, x);
+    if (!fuse) {
+      Backend::matmulAddNorm(x, wh, residual, norm, eps, normed, scratch);
+      return;
+    }
+    if (pending_.data && pending_.data != normed.data) resolvePending({});  // a different row is still unscaled
+    resolvePending({x, residual});
+    if (normSites_ == 0)
+      check(cudaMemsetAsync(normSums_.ptr, 0, size_t(normSums_.bytes), stream_), "norm sums (clear)");
+    double* sums = normSums_.as<double>() + int64_t(normSites_++) * cuda::normSumSlots();
+    cuda::gemvAddNorm(w->w.as<uint16_t>(), w->rows, w->cols, x.f32(), w->bias.ptr ? w->bias.as<float>() : nullptr,
+                      residual.f32(), nw->data.as<float>(), normed.f32(), sums, stream_);
+    checkLaunch("gemv (residual add, norm)");
+    pending_ = {normed.data, normed.cols, sums, eps};
+  }
+
   void ropeAppendKv(Tensor qkv, const AttentionShape& shape, const RopeParams& rope, KvCache& cacheBase, int layer,
                     int64_t pos0) override {
+    resolvePending({qkv});
     auto& cache = static_cast<CudaKvCache&>(cacheBase);
     checkKvCapacity(cache, pos0, qkv.rows);
     if (rope.invFreq.size() > 128) throw Error("CUDA backend: more than 128 rotary pairs are not supported");
@@ -286,6 +325,7 @@ class CudaBackend final : public Backend {
 
   void attention(Tensor qkv, const AttentionShape& shape, const KvCache& cacheBase, int layer, int64_t pos0,
                  Tensor out) override {
+    resolvePending({qkv, out});
     const auto& cache = static_cast<const CudaKvCache&>(cacheBase);
     const int hd = shape.headDim;
     const bool fast = hd == 128 && (qkv.stride % 4) == 0 && (out.stride % 2) == 0;
@@ -311,11 +351,13 @@ class CudaBackend final : public Backend {
   }
 
   void swiGlu(Tensor gateUp, Tensor out) override {
+    resolvePending({gateUp, out});
     cuda::swiGlu(gateUp.f32(), gateUp.stride, int(gateUp.rows), int(out.cols), out.f32(), out.stride, stream_);
     checkLaunch("swiGlu");
   }
 
   void gatherRows(Tensor src, std::span<const int64_t> rows, Tensor dst) override {
+    resolvePending({src, dst});
     for (size_t i = 0; i < rows.size(); ++i)
       check(cudaMemcpyAsync(dst.f32() + int64_t(i) * dst.stride, src.f32() + rows[i] * src.stride,
                             size_t(src.cols) * 4, cudaMemcpyDeviceToDevice, stream_),
@@ -323,12 +365,14 @@ class CudaBackend final : public Backend {
   }
 
   void upload(const float* host, Tensor t) override {
+    resolvePending({t});
     check(cudaMemcpy2DAsync(t.data, size_t(t.stride) * 4, host, size_t(t.cols) * 4, size_t(t.cols) * 4, size_t(t.rows),
                             cudaMemcpyHostToDevice, stream_),
           "upload");
   }
 
   void download(Tensor t, float* host) override {
+    resolvePending({t});
     check(cudaMemcpy2DAsync(host, size_t(t.cols) * 4, t.data, size_t(t.stride) * 4, size_t(t.cols) * 4, size_t(t.rows),
                             cudaMemcpyDeviceToHost, stream_),
           "download");
@@ -338,6 +382,7 @@ class CudaBackend final : public Backend {
   void synchronize() override { check(cudaStreamSynchronize(stream_), "synchronize"); }
 
   int32_t argmaxRow(Tensor t) override {
+    resolvePending({t});
     cuda::argmax(t.f32(), t.cols, argmaxOut_.ptr, stream_);
     checkLaunch("argmax");
     int32_t best = 0;
@@ -369,12 +414,15 @@ class CudaBackend final : public Backend {
       cudaGraphExecDestroy(graphExec_);
       graphExec_ = nullptr;
     }
+    resolvePending({});
     check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeRelaxed), "cudaStreamBeginCapture");
     capturing_ = true;
+    normSites_ = 0;
   }
 
   void abortStepCapture() override {
     capturing_ = false;
+    pending_ = {};
     cudaGraph_t graph = nullptr;
     cudaStreamEndCapture(stream_, &graph);
     if (graph) cudaGraphDestroy(graph);
@@ -382,6 +430,9 @@ class CudaBackend final : public Backend {
   }
 
   void endStepCapture(const KvCache& cache) override {
+    // A row left unscaled at the end of the step (the last layer's MLP input, already consumed) is scratch
+    // that nothing reads after the step; the next recording starts clean.
+    pending_ = {};
     capturing_ = false;
     cudaGraph_t graph = nullptr;
     check(cudaStreamEndCapture(stream_, &graph), "cudaStreamEndCapture");
@@ -393,6 +444,27 @@ class CudaBackend final : public Backend {
   }
 
  private:
+  static bool overlaps(const Tensor& a, const Tensor& b) {
+    auto end = [](const Tensor& t) {
+      return static_cast<const char*>(t.data) + ((t.rows - 1) * t.stride + t.cols) * 4;
+    };
+    return a.rows > 0 && b.rows > 0 && static_cast<const char*>(a.data) < end(b) && static_cast<const char*>(b.data) < end(a);
+  }
+  // Scales the row matmulAddNorm left unscaled before an op other than the GEMV that reads it touches it
+  // (or, with no tensors given, in any case).
+  void resolvePending(std::initializer_list<Tensor> touched) {
+    if (!pending_.data) return;
+    Tensor p;
+    p.data = const_cast<void*>(pending_.data);
+    p.rows = 1;
+    p.cols = p.stride = pending_.cols;
+    bool hit = touched.size() == 0;
+    for (const Tensor& t : touched) hit = hit || overlaps(t, p);
+    if (!hit) return;
+    cuda::scaleNormed(p.f32(), pending_.cols, pending_.sums, pending_.eps, stream_);
+    checkLaunch("scaleNormed");
+    pending_ = {};
+  }
   cuda::Position position(int64_t host) const {
     cuda::Position p;
     p.host = host;
@@ -423,6 +495,17 @@ class CudaBackend final : public Backend {
     int64_t pos;
   } stepHost_{};
   bool capturing_ = false;
+  // matmulAddNorm's fused norms in a recorded step: per call site, normSumSlots() doubles of the residual's
+  // sum of squares (cleared at the step's first site), and the normed row whose scale is still to apply.
+  static constexpr int kNormSites = 256;
+  DeviceBuffer normSums_;
+  int normSites_ = 0;
+  struct {
+    const void* data = nullptr;
+    int64_t cols = 0;
+    const double* sums = nullptr;
+    float eps = 0.0f;
+  } pending_;
   cudaGraphExec_t graphExec_ = nullptr;
   uint64_t graphCache_ = 0;
   uint64_t cacheSerial_ = 0;
