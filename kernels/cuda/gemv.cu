@@ -40,52 +40,42 @@ __device__ __forceinline__ float dot8(uint4 w, float4 a, float4 b) {
   return s;
 }
 
-// What a GEMV does around its dot products (the decode step's fused RMSNorm, see gemvAddNorm/gemvNormed).
-enum class GemvMode { Plain, AddNorm, Normed };
-struct NormArgs {
-  float* residual = nullptr;       // AddNorm: residual += W·x + bias
-  const float* normW = nullptr;    // AddNorm: normed = residual ⊙ normW
-  float* normed = nullptr;
-  double* sums = nullptr;          // kNormSums partial sums of squares of the residual
-  int64_t n = 0;                   // Normed: the row width the sums were taken over
+// The decode step's fused RMSNorm (gemvAddNorm / gemvNormed) and RoPE/KV append (gemvRopeAppend).
+constexpr int kNormSums = 32;  // the sums' slots: the row pairs' atomics spread over 32 addresses
+struct NormIn {                // the input row is gemvAddNorm's unscaled normed row
+  const double* sums = nullptr;
+  int64_t n = 0;
   float eps = 0.0f;
 };
-constexpr int kNormSums = 32;  // the sums' slots: the row pairs' atomics spread over 32 addresses
+struct AddNormOut {            // residual += W·x + bias; normed = residual ⊙ normW; sums += residual²
+  float* residual = nullptr;
+  const float* normW = nullptr;
+  float* normed = nullptr;
+  double* sums = nullptr;
+};
+struct RopeOut {               // out = [Q | K | V] rotated as ropeAppendKv does; K and V into the cache
+  RopeArgs rope;
+  Position pos;
+  int nh = 0, nkv = 0, hd = 0;
+  __nv_bfloat16* kCache = nullptr;
+  __nv_bfloat16* vCache = nullptr;
+  int64_t capacity = 0;
+};
 
-template <GemvMode kMode>
-__global__ void __launch_bounds__(GemvTraits::kWarps * 32)
-    gemvKernel(const uint16_t* __restrict__ w, int64_t m, int64_t k, const float* __restrict__ x,
-               const float* __restrict__ bias, float* __restrict__ out, NormArgs norm) {
-  static_assert(GemvTraits::kRowsPerWarp == 2, "the loop below is written for two rows per warp");
+// The two rows' dot products, summed over the warp (every lane gets them), scaled by the norm's
+// rsqrt(sum / n + eps) when the input is an unscaled normed row.
+template <bool kNormedIn>
+__device__ __forceinline__ void rowPairDot(const uint16_t* __restrict__ w, int64_t m, int64_t k,
+                                           const float* __restrict__ x, int64_t row0, int lane, NormIn nin,
+                                           float& acc0, float& acc1) {
   constexpr int U = GemvTraits::kUnroll;
-  const int lane = threadIdx.x & 31;
-  const int64_t row0 = (int64_t(blockIdx.x) * GemvTraits::kWarps + (threadIdx.x >> 5)) * 2;
-  if (row0 >= m) return;
-  const bool two = row0 + 1 < m;
   double ss = 0.0;
-  if constexpr (kMode == GemvMode::Normed) ss = __ldcg(norm.sums + lane);  // used after the loop
-  // The epilogue's bias, residual and norm weights, loaded now so that the warp's tail does not wait on
-  // them (the AddNorm GEMV's residual loads there cost ~1.5 us per 4096-row GEMV on an H200).
-  float b0 = 0.0f, b1 = 0.0f, res0 = 0.0f, res1 = 0.0f, nw0 = 0.0f, nw1 = 0.0f;
-  if (lane == 0) {
-    if (bias) {
-      b0 = __ldg(bias + row0);
-      if (two) b1 = __ldg(bias + row0 + 1);
-    }
-    if constexpr (kMode == GemvMode::AddNorm) {
-      res0 = norm.residual[row0];
-      nw0 = __ldg(norm.normW + row0);
-      if (two) {
-        res1 = norm.residual[row0 + 1];
-        nw1 = __ldg(norm.normW + row0 + 1);
-      }
-    }
-  }
+  if constexpr (kNormedIn) ss = __ldcg(nin.sums + lane);  // used after the loop
   const int64_t chunks = k / 8;
   const uint4* w0 = reinterpret_cast<const uint4*>(w + row0 * k);
   const uint4* w1 = reinterpret_cast<const uint4*>(w + (row0 + 1 < m ? row0 + 1 : row0) * k);
   const float4* x4 = reinterpret_cast<const float4*>(x);
-  float acc0 = 0.0f, acc1 = 0.0f;
+  acc0 = acc1 = 0.0f;
   int64_t c = lane;
   for (; c + 32 * (U - 1) < chunks; c += 32 * U) {  // U chunks per row in flight
     uint4 a[U], b[U];
@@ -109,27 +99,107 @@ __global__ void __launch_bounds__(GemvTraits::kWarps * 32)
   }
   acc0 = warpSum(acc0);
   acc1 = warpSum(acc1);
-  if constexpr (kMode == GemvMode::Normed) {
+  if constexpr (kNormedIn) {
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    const float inv = rsqrtf(float(ss / double(norm.n)) + norm.eps);
+    const float inv = rsqrtf(float(ss / double(nin.n)) + nin.eps);
     acc0 *= inv;
     acc1 *= inv;
   }
+}
+
+// The epilogue's inputs (bias and, per kernel, residual/norm weights or the rotation) are loaded by lane 0
+// before the loop, so that the warp's tail does not wait on them (the AddNorm GEMV's residual loads there
+// cost ~1.5 us per 4096-row GEMV on an H200).
+__device__ __forceinline__ void loadBias(const float* bias, int64_t row0, bool two, float& b0, float& b1) {
+  b0 = bias ? __ldg(bias + row0) : 0.0f;
+  b1 = bias && two ? __ldg(bias + row0 + 1) : 0.0f;
+}
+
+template <bool kNormedIn>
+__global__ void __launch_bounds__(GemvTraits::kWarps * 32)
+    gemvKernel(const uint16_t* __restrict__ w, int64_t m, int64_t k, const float* __restrict__ x,
+               const float* __restrict__ bias, float* __restrict__ out, NormIn nin) {
+  static_assert(GemvTraits::kRowsPerWarp == 2, "the kernels here are written for two rows per warp");
+  const int lane = threadIdx.x & 31;
+  const int64_t row0 = (int64_t(blockIdx.x) * GemvTraits::kWarps + (threadIdx.x >> 5)) * 2;
+  if (row0 >= m) return;
+  const bool two = row0 + 1 < m;
+  float b0 = 0.0f, b1 = 0.0f;
+  if (lane == 0) loadBias(bias, row0, two, b0, b1);
+  float acc0, acc1;
+  rowPairDot<kNormedIn>(w, m, k, x, row0, lane, nin, acc0, acc1);
   if (lane != 0) return;
-  const float v0 = acc0 + b0, v1 = two ? acc1 + b1 : 0.0f;
-  if constexpr (kMode == GemvMode::AddNorm) {
-    const float r0 = res0 + v0, r1 = two ? res1 + v1 : 0.0f;
-    norm.residual[row0] = r0;
-    norm.normed[row0] = r0 * nw0;
+  out[row0] = acc0 + b0;
+  if (two) out[row0 + 1] = acc1 + b1;
+}
+
+__global__ void __launch_bounds__(GemvTraits::kWarps * 32)
+    gemvAddNormKernel(const uint16_t* __restrict__ w, int64_t m, int64_t k, const float* __restrict__ x,
+                      const float* __restrict__ bias, AddNormOut an) {
+  const int lane = threadIdx.x & 31;
+  const int64_t row0 = (int64_t(blockIdx.x) * GemvTraits::kWarps + (threadIdx.x >> 5)) * 2;
+  if (row0 >= m) return;
+  const bool two = row0 + 1 < m;
+  float b0 = 0.0f, b1 = 0.0f, res0 = 0.0f, res1 = 0.0f, nw0 = 0.0f, nw1 = 0.0f;
+  if (lane == 0) {
+    loadBias(bias, row0, two, b0, b1);
+    res0 = an.residual[row0];
+    nw0 = __ldg(an.normW + row0);
     if (two) {
-      norm.residual[row0 + 1] = r1;
-      norm.normed[row0 + 1] = r1 * nw1;
+      res1 = an.residual[row0 + 1];
+      nw1 = __ldg(an.normW + row0 + 1);
     }
-    atomicAdd(norm.sums + (blockIdx.x % kNormSums), double(r0) * r0 + double(r1) * r1);
-  } else {
-    out[row0] = v0;
-    if (two) out[row0 + 1] = v1;
+  }
+  float acc0, acc1;
+  rowPairDot<false>(w, m, k, x, row0, lane, NormIn{}, acc0, acc1);
+  if (lane != 0) return;
+  const float r0 = res0 + acc0 + b0, r1 = two ? res1 + acc1 + b1 : 0.0f;
+  an.residual[row0] = r0;
+  an.normed[row0] = r0 * nw0;
+  if (two) {
+    an.residual[row0 + 1] = r1;
+    an.normed[row0 + 1] = r1 * nw1;
+  }
+  atomicAdd(an.sums + (blockIdx.x % kNormSums), double(r0) * r0 + double(r1) * r1);
+}
+
+// The QKV projection with ropeAppendKv in its epilogue: a row pair (2i, 2i+1) of a head is exactly one
+// rotary pair (GLM's interleaved half-rotary), so lane 0 rotates it (the position is read before the
+// loop, the angle as ropeAppendKv computes it) and writes K and V to the cache as bf16.
+template <bool kNormedIn>
+__global__ void __launch_bounds__(GemvTraits::kWarps * 32)
+    gemvRopeKernel(const uint16_t* __restrict__ w, int64_t m, int64_t k, const float* __restrict__ x,
+                   const float* __restrict__ bias, float* __restrict__ out, NormIn nin, RopeOut ro) {
+  const int lane = threadIdx.x & 31;
+  const int64_t row0 = (int64_t(blockIdx.x) * GemvTraits::kWarps + (threadIdx.x >> 5)) * 2;
+  if (row0 >= m) return;
+  const int head = int(row0 / ro.hd), d = int(row0 % ro.hd), pair = d / 2;
+  const bool rotate = head < ro.nh + ro.nkv && pair < ro.rope.pairs;
+  float b0 = 0.0f, b1 = 0.0f;
+  int64_t p = 0;
+  if (lane == 0) {
+    loadBias(bias, row0, true, b0, b1);
+    p = readPosition(ro.pos);  // the angle is computed after the loop: waiting for p here would hold the loads
+  }
+  float acc0, acc1;
+  rowPairDot<kNormedIn>(w, m, k, x, row0, lane, nin, acc0, acc1);
+  if (lane != 0) return;
+  float a = acc0 + b0, b = acc1 + b1;
+  if (rotate) {
+    const float angle = float(p) * ro.rope.invFreq[pair];
+    const float cs = cosf(angle) * ro.rope.scaling, sn = sinf(angle) * ro.rope.scaling;
+    const float ra = a * cs - b * sn, rb = b * cs + a * sn;
+    a = ra;
+    b = rb;
+  }
+  out[row0] = a;
+  out[row0 + 1] = b;
+  if (head >= ro.nh) {
+    const bool isK = head < ro.nh + ro.nkv;
+    const int kvh = isK ? head - ro.nh : head - ro.nh - ro.nkv;
+    __nv_bfloat16* cache = isK ? ro.kCache : ro.vCache;
+    *reinterpret_cast<__nv_bfloat162*>(cache + (int64_t(kvh) * ro.capacity + p) * ro.hd + d) = __floats2bfloat162_rn(a, b);
   }
 }
 
@@ -156,28 +226,42 @@ unsigned gemvBlocks(int64_t m) {
 
 void gemvBf16(const uint16_t* w, int64_t m, int64_t k, const float* x, const float* bias, float* out,
               cudaStream_t stream) {
-  gemvKernel<GemvMode::Plain><<<gemvBlocks(m), GemvTraits::kWarps * 32, 0, stream>>>(w, m, k, x, bias, out, NormArgs{});
+  gemvKernel<false><<<gemvBlocks(m), GemvTraits::kWarps * 32, 0, stream>>>(w, m, k, x, bias, out, NormIn{});
 }
 
 int normSumSlots() { return kNormSums; }
 
 void gemvAddNorm(const uint16_t* w, int64_t m, int64_t k, const float* x, const float* bias, float* residual,
                  const float* normW, float* normed, double* sums, cudaStream_t stream) {
-  NormArgs norm;
-  norm.residual = residual;
-  norm.normW = normW;
-  norm.normed = normed;
-  norm.sums = sums;
-  gemvKernel<GemvMode::AddNorm><<<gemvBlocks(m), GemvTraits::kWarps * 32, 0, stream>>>(w, m, k, x, bias, nullptr, norm);
+  AddNormOut an;
+  an.residual = residual;
+  an.normW = normW;
+  an.normed = normed;
+  an.sums = sums;
+  gemvAddNormKernel<<<gemvBlocks(m), GemvTraits::kWarps * 32, 0, stream>>>(w, m, k, x, bias, an);
 }
 
 void gemvNormed(const uint16_t* w, int64_t m, int64_t k, const float* x, const float* bias, const double* sums,
                 int64_t n, float eps, float* out, cudaStream_t stream) {
-  NormArgs norm;
-  norm.sums = const_cast<double*>(sums);
-  norm.n = n;
-  norm.eps = eps;
-  gemvKernel<GemvMode::Normed><<<gemvBlocks(m), GemvTraits::kWarps * 32, 0, stream>>>(w, m, k, x, bias, out, norm);
+  gemvKernel<true><<<gemvBlocks(m), GemvTraits::kWarps * 32, 0, stream>>>(w, m, k, x, bias, out, NormIn{sums, n, eps});
+}
+
+void gemvRopeAppend(const uint16_t* w, int64_t m, int64_t k, const float* x, const float* bias, const double* sums,
+                    int64_t n, float eps, float* out, int numHeads, int numKvHeads, int headDim, const RopeArgs& rope,
+                    Position pos, uint16_t* kCache, uint16_t* vCache, int64_t capacity, cudaStream_t stream) {
+  RopeOut ro;
+  ro.rope = rope;
+  ro.pos = pos;
+  ro.nh = numHeads;
+  ro.nkv = numKvHeads;
+  ro.hd = headDim;
+  ro.kCache = reinterpret_cast<__nv_bfloat16*>(kCache);
+  ro.vCache = reinterpret_cast<__nv_bfloat16*>(vCache);
+  ro.capacity = capacity;
+  if (sums)
+    gemvRopeKernel<true><<<gemvBlocks(m), GemvTraits::kWarps * 32, 0, stream>>>(w, m, k, x, bias, out, NormIn{sums, n, eps}, ro);
+  else
+    gemvRopeKernel<false><<<gemvBlocks(m), GemvTraits::kWarps * 32, 0, stream>>>(w, m, k, x, bias, out, NormIn{}, ro);
 }
 
 void scaleNormed(float* x, int64_t n, const double* sums, float eps, cudaStream_t stream) {

@@ -50,6 +50,12 @@ void gemvAddNorm(const uint16_t* w, int64_t m, int64_t k, const float* x, const 
 void gemvNormed(const uint16_t* w, int64_t m, int64_t k, const float* x, const float* bias, const double* sums,
                 int64_t n, float eps, float* out, cudaStream_t stream);
 void scaleNormed(float* x, int64_t n, const double* sums, float eps, cudaStream_t stream);
+// The QKV GEMV of one decode row with ropeAppendKv done in its epilogue (out = [Q | K | V], W has
+// (numHeads + 2 numKvHeads) · headDim rows, headDim even): Q and K rotated in out, K and V written to
+// the cache layer at the position. sums != nullptr: x is gemvAddNorm's unscaled normed row (as gemvNormed).
+void gemvRopeAppend(const uint16_t* w, int64_t m, int64_t k, const float* x, const float* bias, const double* sums,
+                    int64_t n, float eps, float* out, int numHeads, int numKvHeads, int headDim, const RopeArgs& rope,
+                    Position pos, uint16_t* kCache, uint16_t* vCache, int64_t capacity, cudaStream_t stream);
 // Rotates Q and K of `rows` rows (positions pos, pos+1, ...) in place and writes K, V (bf16) into the
 // cache layer [kvHeads][capacity][headDim].
 void ropeAppendKv(float* qkv, int64_t stride, int rows, int numHeads, int numKvHeads, int headDim,

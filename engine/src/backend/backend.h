@@ -133,6 +133,13 @@ class Backend {
   // V of those positions into the cache of `layer`.
   virtual void ropeAppendKv(Tensor qkv, const AttentionShape& shape, const RopeParams& rope,
                             KvCache& cache, int layer, int64_t pos0) = 0;
+  // qkv = x * W^T (+ bias), then ropeAppendKv(qkv, ...): the QKV projection and the rotary/KV append in
+  // one call, so that a backend may fuse them (CUDA, in a recorded decode step: in the GEMV's epilogue).
+  virtual void matmulRopeAppend(Tensor x, WeightHandle w, Tensor qkv, const AttentionShape& shape,
+                                const RopeParams& rope, KvCache& cache, int layer, int64_t pos0) {
+    matmul(x, w, qkv);
+    ropeAppendKv(qkv, shape, rope, cache, layer, pos0);
+  }
   // Causal attention of the Q part of qkv (positions pos0..) over the cache [0, pos0 + rows); out is
   // rows x numHeads*headDim.
   virtual void attention(Tensor qkv, const AttentionShape& shape, const KvCache& cache, int layer,

@@ -122,8 +122,7 @@ void GlmForward::layers(std::span<const int32_t> ids, int64_t pos0, KvCache& cac
     const LayerHandles& L = w_.layers[li];
     const int layer = int(li);
     // Attention block: h = norm(x) is ready.
-    backend_.matmul(h, L.qkv, qkv);  // [Q | K | V] with bias
-    backend_.ropeAppendKv(qkv, shape_, rope_, cache, layer, pos0);
+    backend_.matmulRopeAppend(h, L.qkv, qkv, shape_, rope_, cache, layer, pos0);  // [Q | K | V] with bias
     backend_.attention(qkv, shape_, cache, layer, pos0, attn);
     if (L.postSelfAttnNorm) {  // GLM-4-0414: the projection is normed before the residual add
       backend_.matmul(attn, L.attnOut, proj);

@@ -312,15 +312,32 @@ class CudaBackend final : public Backend {
     resolvePending({qkv});
     auto& cache = static_cast<CudaKvCache&>(cacheBase);
     checkKvCapacity(cache, pos0, qkv.rows);
-    if (rope.invFreq.size() > 128) throw Error("CUDA backend: more than 128 rotary pairs are not supported");
-    cuda::RopeArgs args;
-    std::fill(std::begin(args.invFreq), std::end(args.invFreq), 0.0f);
-    std::copy(rope.invFreq.begin(), rope.invFreq.end(), args.invFreq);
-    args.pairs = rope.rotaryDim / 2;
-    args.scaling = rope.attentionScaling;
-    cuda::ropeAppendKv(qkv.f32(), qkv.stride, int(qkv.rows), shape.numHeads, shape.numKvHeads, shape.headDim, args,
-                       position(pos0), cache.kLayer(layer), cache.vLayer(layer), cache.capacity, stream_);
+    cuda::ropeAppendKv(qkv.f32(), qkv.stride, int(qkv.rows), shape.numHeads, shape.numKvHeads, shape.headDim,
+                       ropeArgs(rope), position(pos0), cache.kLayer(layer), cache.vLayer(layer), cache.capacity, stream_);
     checkLaunch("ropeAppendKv");
+  }
+
+  void matmulRopeAppend(Tensor x, WeightHandle wh, Tensor qkv, const AttentionShape& shape, const RopeParams& rope,
+                        KvCache& cacheBase, int layer, int64_t pos0) override {
+    const auto* w = static_cast<const CudaLinear*>(wh);
+    auto& cache = static_cast<CudaKvCache&>(cacheBase);
+    const bool pending = pending_.data && pending_.data == x.data && x.cols == pending_.cols;
+    const bool fuse = capturing_ && x.rows == 1 && qkv.rows == 1 && w->cols == x.cols && w->rows == qkv.cols &&
+                      qkv.cols == int64_t(shape.numHeads + 2 * shape.numKvHeads) * shape.headDim &&
+                      shape.headDim % 2 == 0 && w->cols % 8 == 0 && (reinterpret_cast<uintptr_t>(x.data) & 15) == 0 &&
+                      !overlaps(x, qkv);
+    if (!fuse) {
+      Backend::matmulRopeAppend(x, wh, qkv, shape, rope, cacheBase, layer, pos0);
+      return;
+    }
+    checkKvCapacity(cache, pos0, 1);
+    resolvePending({qkv});
+    if (!pending) resolvePending({x});
+    cuda::gemvRopeAppend(w->w.as<uint16_t>(), w->rows, w->cols, x.f32(), w->bias.ptr ? w->bias.as<float>() : nullptr,
+                         pending ? pending_.sums : nullptr, pending_.cols, pending_.eps, qkv.f32(), shape.numHeads,
+                         shape.numKvHeads, shape.headDim, ropeArgs(rope), position(pos0), cache.kLayer(layer),
+                         cache.vLayer(layer), cache.capacity, stream_);
+    checkLaunch("gemv (rope, KV append)");
   }
 
   void attention(Tensor qkv, const AttentionShape& shape, const KvCache& cacheBase, int layer, int64_t pos0,
@@ -444,6 +461,15 @@ class CudaBackend final : public Backend {
   }
 
  private:
+  static cuda::RopeArgs ropeArgs(const RopeParams& rope) {
+    if (rope.invFreq.size() > 128) throw Error("CUDA backend: more than 128 rotary pairs are not supported");
+    cuda::RopeArgs args;
+    std::fill(std::begin(args.invFreq), std::end(args.invFreq), 0.0f);
+    std::copy(rope.invFreq.begin(), rope.invFreq.end(), args.invFreq);
+    args.pairs = rope.rotaryDim / 2;
+    args.scaling = rope.attentionScaling;
+    return args;
+  }
   static bool overlaps(const Tensor& a, const Tensor& b) {
     auto end = [](const Tensor& t) {
       return static_cast<const char*>(t.data) + ((t.rows - 1) * t.stride + t.cols) * 4;
