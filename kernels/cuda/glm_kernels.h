@@ -93,6 +93,14 @@ void attentionGeneric(const float* qkv, int64_t qkvStride, int rows, int numHead
 // shared between streams (the greedy token, on the device).
 int64_t argmaxScratchBytes();
 void argmax(const float* x, int64_t n, void* scratch, cudaStream_t stream);
+// Sampling where the logits live (sampling.cu): the best entries of x[0..n) (larger value first, ties by
+// the lower index; as Backend::bestOfRow describes, at most kBestOfRowMax) and the row's sum of
+// exp((x - max) * invTemperature), into scratch (bestOfRowScratchBytes()). bestOfRowRead takes them from
+// a host copy of the scratch: returns how many, or -1 when the row holds a NaN or +inf.
+constexpr int kBestOfRowMax = 1024;
+int64_t bestOfRowScratchBytes();
+void bestOfRow(const float* x, int64_t n, int count, float invTemperature, void* scratch, cudaStream_t stream);
+int bestOfRowRead(const void* hostCopy, float* values, int32_t* indices, double* total);
 // Sets the kernels' shared-memory limits; call once per device before launching.
 void configureKernels();
 // Splits per (KV head, 16-head group) for decodeAttention on a device with `sms` multiprocessors.

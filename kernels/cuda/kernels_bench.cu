@@ -6,6 +6,7 @@
 //    as FlashAttention does (4·S²·d·heads / 2), one chunk from position 0; and the last 2048-token
 //    chunk at the end of a 128K context (what chunked prefill runs);
 //  - decode_attention: one query row over len keys (KV bytes / time, GB/s);
+//  - best_of_row: the 256 best of a 151,552-wide logits row and its softmax sum (sampling on the device);
 //  - gemv: the decode matrix shapes of GLM-4-9B (weight bytes / time, GB/s).
 #include <cuda_runtime.h>
 
@@ -169,6 +170,20 @@ int main(int argc, char** argv) {
     const double bytes = 2.0 * len * nkv * hd * 2;
     std::printf("{\"kernel\": \"decode_attention\", \"len\": %d, \"us\": %.2f, \"GBps\": %.1f}\n", len, ms * 1e3,
                 bytes / ms / 1e6);
+  }
+
+  {  // sampling on the device: the best 256 of a GLM-4-sized logits row and its softmax sum
+    const int64_t vocab = 151552;
+    float* row;
+    void* scratch;
+    CHECK(cudaMalloc(&row, size_t(vocab) * 4));
+    CHECK(cudaMalloc(&scratch, size_t(bestOfRowScratchBytes())));
+    fillRandomF<<<64, 256>>>(row, vocab, 9, 8.0f);
+    const float ms = medianMs([&] { bestOfRow(row, vocab, 256, 1.25f, scratch, nullptr); }, 50);
+    std::printf("{\"kernel\": \"best_of_row\", \"n\": %lld, \"count\": 256, \"us\": %.2f}\n", (long long)vocab,
+                ms * 1e3);
+    CHECK(cudaFree(row));
+    CHECK(cudaFree(scratch));
   }
 
   {  // GEMV over a 2 GB pool, rotating so the weight is never in L2

@@ -374,5 +374,88 @@ TEST(Sampler, OneFullVocabularyRowIsFast) {
   }
 }
 
+// What a GPU hands over instead of the row: the `count` best (value desc, then lower id) and the
+// softmax sum of the whole row in the order and precision sample() uses.
+struct BestOfRow {
+  std::vector<std::pair<float, int32_t>> best;
+  double total = 0.0;
+};
+BestOfRow bestOfRow(const std::vector<float>& logits, size_t count, float temperature) {
+  BestOfRow b;
+  for (size_t i = 0; i < logits.size(); ++i) b.best.emplace_back(logits[i], static_cast<int32_t>(i));
+  std::sort(b.best.begin(), b.best.end(),
+            [](const auto& x, const auto& y) { return x.first > y.first || (x.first == y.first && x.second < y.second); });
+  b.best.resize(std::min(count, b.best.size()));
+  const float maxValue = b.best[0].first, invT = 1.0f / temperature;
+  for (const float l : logits) b.total += std::exp((l - maxValue) * invT);
+  return b;
+}
+
+// sampleFromBest answers as sample() does (the same token for every draw of a seeded sequence), or -1,
+// after which the caller samples the whole row: the two samplers stay in step.
+TEST(Sampler, BestCandidatesGiveTheTokensOfTheWholeRow) {
+  constexpr size_t kVocab = 20000, kCandidates = 256;
+  struct Case {
+    const char* name;
+    float temperature;
+    int topK;
+    float topP, minP;
+    float logitScale;
+    double minAnswered;  // share of draws sampleFromBest must answer itself
+  };
+  const Case cases[] = {{"top-k 40", 0.8f, 40, 1.0f, 0.0f, 2.0f, 1.0},
+                        {"top-k 40 + top-p 0.8", 0.8f, 40, 0.8f, 0.0f, 2.0f, 1.0},
+                        {"top-k 256 + min-p", 1.0f, 256, 1.0f, 0.05f, 0.5f, 1.0},
+                        {"top-p 0.8, peaked", 0.8f, 0, 0.8f, 0.0f, 4.0f, 0.99},
+                        {"top-p 0.95 + min-p 0.02, peaked", 0.7f, 0, 0.95f, 0.02f, 4.0f, 0.99},
+                        {"min-p 0.1", 1.0f, 0, 1.0f, 0.1f, 3.0f, 0.99},
+                        {"top-p 0.9, flat", 1.0f, 0, 0.9f, 0.0f, 0.1f, 0.0},
+                        {"temperature only", 1.0f, 0, 1.0f, 0.0f, 3.0f, 0.0}};
+  for (const Case& c : cases) {
+    SamplingParams p = plainParams(c.temperature, 77);
+    p.topK = c.topK;
+    p.topP = c.topP;
+    p.minP = c.minP;
+    Sampler whole(p), fromBest(p);
+    int answered = 0;
+    constexpr int kDraws = 200;
+    for (int d = 0; d < kDraws; ++d) {
+      const std::vector<float> logits = randomLogits(kVocab, 1000 + uint32_t(d), c.logitScale);
+      const BestOfRow b = bestOfRow(logits, kCandidates, c.temperature);
+      const int32_t expected = whole.sample(logits, {});
+      int32_t got = fromBest.sampleFromBest(b.best, b.total, kVocab);
+      if (got >= 0) {
+        ++answered;
+      } else {
+        got = fromBest.sample(logits, {});
+      }
+      ASSERT_EQ(got, expected) << c.name << ", draw " << d;
+    }
+    EXPECT_GE(answered, int(c.minAnswered * kDraws)) << c.name;
+    if (c.minAnswered == 0.0) EXPECT_LT(answered, kDraws) << c.name << ": the candidates cannot decide every draw";
+  }
+}
+
+TEST(Sampler, BestCandidatesDeclineWhatTheyCannotDecide) {
+  const std::vector<float> logits = randomLogits(5000, 3, 2.0f);
+  const BestOfRow b = bestOfRow(logits, 64, 1.0f);
+  SamplingParams p = plainParams(1.0f);
+  p.topK = 100;  // more than the candidates
+  EXPECT_EQ(Sampler(p).sampleFromBest(b.best, b.total, logits.size()), -1);
+  p = plainParams(1.0f);
+  p.repetitionPenalty = 1.1f;  // the penalty needs the history's logits
+  EXPECT_EQ(Sampler(p).sampleFromBest(b.best, b.total, logits.size()), -1);
+  Sampler greedy(plainParams(0.0f));
+  EXPECT_EQ(greedy.sampleFromBest(b.best, b.total, logits.size()), b.best[0].second);
+  std::vector<std::pair<float, int32_t>> nan = b.best;
+  nan[0].first = NAN;
+  EXPECT_EQ(Sampler(plainParams(1.0f)).sampleFromBest(nan, b.total, logits.size()), -1);
+  // Every token a candidate: always decided, whatever the parameters.
+  const std::vector<float> small = randomLogits(50, 4, 0.1f);
+  const BestOfRow all = bestOfRow(small, 50, 1.0f);
+  Sampler whole(plainParams(1.0f, 5)), fromBest(plainParams(1.0f, 5));
+  for (int d = 0; d < 20; ++d) EXPECT_EQ(fromBest.sampleFromBest(all.best, all.total, 50), whole.sample(small, {}));
+}
+
 }  // namespace
 }  // namespace glm

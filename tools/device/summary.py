@@ -36,6 +36,8 @@ for r in k:
         rows.append((f"decode attention {r['len']//1024}K (GB/s)", f"{r['GBps']:.0f}", f"{r['GBps']/copy:.0%} of copy" if copy else ''))
     elif r.get('kernel') == 'gemv':
         rows.append((f"gemv {r['shape']} {r['m']}x{r['k']} (GB/s)", f"{r['GBps']:.0f}", f"{r['GBps']/copy:.0%} of copy" if copy else ''))
+    elif r.get('kernel') == 'best_of_row':
+        rows.append((f"best {r['count']} of {r['n']} logits (us)", f"{r['us']:.1f}", 'sampling on the device'))
     elif r.get('kernel') == 'copy':
         rows.append(('device copy (GB/s, read+write)', f"{r['GBps']:.0f}", 'memory ceiling'))
 b = load('bench.json')

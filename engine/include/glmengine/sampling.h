@@ -24,9 +24,19 @@ class Sampler {
   const SamplingParams& params() const { return params_; }
   // Picks the next token from one row of logits; history = tokens so far (for the penalty).
   int32_t sample(std::span<const float> logits, std::span<const int32_t> history);
+  // The same draw from the best candidates of a row, as a GPU finds them without sending the row: `best`
+  // is a prefix of the row's ranking (larger value first, ties by the lower id), `total` the sum over
+  // the whole row of exp((l - max) / temperature) and `vocab` the row's length. Returns -1 when the
+  // answer needs more than the candidates (the tokens that may be drawn reach past them, a repetition
+  // penalty is set, or the best value is not finite): then call sample() with the whole row. With top-k
+  // (k <= candidates) the arithmetic is sample()'s; without, `total` comes from the device, so a token
+  // can differ from sample()'s only where that sum's rounding moves the top-p cutoff or the draw.
+  int32_t sampleFromBest(std::span<const std::pair<float, int32_t>> best, double total, size_t vocab);
   void reseed(uint64_t seed);
 
  private:
+  // sample() after top-k: softmax, top-p, min-p, renormalise, draw (values as sample() documents).
+  int32_t draw(std::vector<float>& values, float maxValue, bool topK);
   SamplingParams params_;
   std::mt19937_64 rng_;
   std::vector<std::pair<float, int32_t>> scratch_;

@@ -175,6 +175,17 @@ class Backend {
   virtual void endStepCapture(const KvCache& cache) {}
   virtual void abortStepCapture() {}  // an op failed while recording: drop the recording
 
+  // Sampling where the logits live (Sampler::sampleFromBest): the best entries of row 0 of t, larger value
+  // first and ties by the lower index (a prefix of the row's ranking: at least `count` <= 1024 of those
+  // whose weight exp((x - max) * invTemperature) is above e^-32, a few more where values share the cut,
+  // fewer only where more than 1024 do), and the sum of those weights over the row. Returns false where
+  // the backend has no such operation, finds no candidate, or the row holds a NaN or +inf: then the caller
+  // downloads the row.
+  virtual bool bestOfRow(Tensor t, int count, float invTemperature, std::vector<std::pair<float, int32_t>>& best,
+                         double& total) {
+    (void)t, (void)count, (void)invTemperature, (void)best, (void)total;
+    return false;
+  }
   // The index of the largest value of row 0 of t (greedy sampling where the data lives: only the
   // token crosses to the host).
   virtual int32_t argmaxRow(Tensor t) {
@@ -200,6 +211,6 @@ std::unique_ptr<Backend> loadCudaBackend(std::string& reason);
 std::unique_ptr<Backend> loadVulkanBackend(int device, std::string& reason);
 
 // The interface version a backend library must be built against (checked when it is loaded).
-inline constexpr int kBackendAbiVersion = 2;
+inline constexpr int kBackendAbiVersion = 3;
 
 }  // namespace glm

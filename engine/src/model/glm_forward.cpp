@@ -109,6 +109,12 @@ int32_t GlmForward::greedyToken(int64_t vocabLimit) {
   return backend_.argmaxRow(logits_.rowSlice(0, 1).colSlice(0, std::min<int64_t>(vocabLimit, logits_.cols)));
 }
 
+bool GlmForward::bestOfLogits(int64_t vocabLimit, int count, float invTemperature,
+                              std::vector<std::pair<float, int32_t>>& best, double& total) {
+  return backend_.bestOfRow(logits_.rowSlice(0, 1).colSlice(0, std::min<int64_t>(vocabLimit, logits_.cols)), count,
+                            invTemperature, best, total);
+}
+
 void GlmForward::layers(std::span<const int32_t> ids, int64_t pos0, KvCache& cache) {
   const int64_t n = int64_t(ids.size());
   const float eps = config_.normEps;

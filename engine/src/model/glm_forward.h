@@ -45,6 +45,10 @@ class GlmForward {
   void step(int32_t token, int64_t pos, KvCache& cache, float* logitsOut);
   // The argmax of the last logits row computed (run's first output row or step's), found by the backend.
   int32_t greedyToken(int64_t vocabLimit);  // argmax over ids < vocabLimit
+  // The best candidates of the last logits row (ids < vocabLimit) and its softmax sum, found by the
+  // backend (Backend::bestOfRow); false where it cannot (then download the row).
+  bool bestOfLogits(int64_t vocabLimit, int count, float invTemperature, std::vector<std::pair<float, int32_t>>& best,
+                    double& total);
   // Copies the logits of the last step (vocabSize floats) to the host.
   void downloadLogits(float* out) { backend_.download(logits_.rowSlice(0, 1), out); }
 

@@ -2,6 +2,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -84,6 +85,7 @@ class GlmSession final : public Session {
   std::unique_ptr<KvCache> cache_;
   std::vector<int32_t> tokens_;  // what the KV cache holds, in order
   mutable std::vector<float> logits_;  // logits of tokens_.back() when logitsValid_
+  std::vector<std::pair<float, int32_t>> best_;  // sample(): the device's best candidates
   bool logitsValid_ = false;
   mutable bool logitsOnDevice_ = false;  // after a decode step: still in the backend until asked for
 };
@@ -185,6 +187,17 @@ int32_t GlmSession::sample(Sampler& sampler) {
   const int64_t usable = model_.hasTokenizer() ? std::min<int64_t>(model_.tokenizer().size(), vocab) : vocab;
   if (logitsValid_ && logitsOnDevice_ && p.greedy() && p.repetitionPenalty == 1.0f)
     return model_.forward().greedyToken(usable);
+  if (logitsValid_ && logitsOnDevice_ && p.repetitionPenalty == 1.0f) {
+    // The device finds the best candidates and the softmax sum; the row crosses to the host only when
+    // the tokens that may be drawn reach past them (a flat distribution, a large top-k).
+    const int count = std::clamp(p.topK > 0 ? p.topK : 256, 256, 1024);
+    const float invTemperature = std::min(1.0f / p.temperature, FLT_MAX);
+    double total = 0.0;
+    if (model_.forward().bestOfLogits(usable, count, invTemperature, best_, total)) {
+      const int32_t token = sampler.sampleFromBest(best_, total, size_t(usable));
+      if (token >= 0) return token;
+    }
+  }
   return sampler.sample(logits().first(size_t(usable)), tokens_);
 }
 

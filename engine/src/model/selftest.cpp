@@ -16,6 +16,7 @@
 
 #include "backend/backend.h"
 #include "glmengine/error.h"
+#include "glmengine/sampling.h"
 #include "io/model_weights.h"
 #include "io/safetensors.h"
 #include "model/glm_forward.h"
@@ -252,6 +253,44 @@ class Checker {
            fmt::format("chose {}", got));
   }
 
+  // The device's best candidates of a logits row (Backend::bestOfRow, for Sampler::sampleFromBest): the
+  // same entries in the same order as a full sort on the host (larger value first, then the lower id)
+  // and the softmax sum against float64. `levels` > 0 quantises the row to that many distinct values
+  // (ties everywhere, crowded histogram buckets).
+  void bestOfRow(int64_t n, int count, float temperature, int levels) {
+    auto x = randomFloats(rng_, size_t(n), 8.0);
+    if (levels > 0)
+      for (float& v : x) v = std::round(v * float(levels) / 16.0f) * 16.0f / float(levels);
+    x[size_t(n / 2)] = -std::numeric_limits<float>::infinity();
+    std::vector<std::pair<float, int32_t>> best;
+    double total = 0.0;
+    const std::string name = fmt::format("best {} of {} logits, T {:g}{}", count, n, temperature,
+                                         levels > 0 ? fmt::format(", {} distinct values", levels) : "");
+    if (!b_.bestOfRow(upload(x, 1, n), count, 1.0f / temperature, best, total)) best.clear();
+    std::vector<std::pair<float, int32_t>> ref;
+    for (int64_t i = 0; i < n; ++i) ref.emplace_back(x[size_t(i)], int32_t(i));
+    std::sort(ref.begin(), ref.end(),
+              [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+    double refTotal = 0.0;
+    for (const auto& r : ref) refTotal += std::exp((double(r.first) - double(ref[0].first)) / double(temperature));
+    size_t mismatches = 0;
+    for (size_t i = 0; i < best.size() && i < ref.size(); ++i) mismatches += best[i] != ref[i];
+    // Fewer than asked for only where the entries tied at the cut would not fit in the 1024 (then the
+    // sampler takes the whole row).
+    size_t tiedAtCut = 0;
+    if (best.size() < ref.size())
+      for (const auto& r : ref) tiedAtCut += r.first == ref[best.size()].first;
+    // Entries more than 32 temperature units below the top (weight < e^-32) need not be candidates.
+    size_t near = 0;
+    for (const auto& r : ref) near += (double(ref[0].first) - double(r.first)) / double(temperature) < 31.9;
+    const bool enough = best.size() <= 1024 && (best.size() >= std::min<size_t>(size_t(count), near) ||
+                                                best.size() + tiedAtCut > 1024);
+    const double err = best.empty() ? 0.0 : std::abs(total - refTotal) / refTotal;
+    record(name, mismatches == 0 && enough ? err : 1.0, 1e-5,
+           fmt::format("{} candidates, {} out of order{}", best.size(), mismatches,
+                       best.size() < size_t(count) && tiedAtCut > 0 ? fmt::format(", {} tie at the cut", tiedAtCut) : ""));
+  }
+
   // RoPE + KV append + causal GQA attention, against float64 math written out here. The cache is
   // filled with `pos0` random positions first (RoPE'd by the backend: the reference applies the same
   // rotation), then `n` query rows at pos0.. attend over everything.
@@ -432,11 +471,35 @@ void checkDecodePath(Backend& b, BackendKind kind, int prompt, int steps, int ch
     if (s == steps - 1 && got.greedyToken(int64_t(gotLogits.size())) != int32_t(std::max_element(gotLogits.begin(), gotLogits.end()) - gotLogits.begin()))
       ++topMismatch;  // the backend's own argmax must name the same token
   }
+  // Sampling where the logits live, on the last step's row: the same tokens as the host sampler on the
+  // downloaded row, for seeded draws with top-k (the host's arithmetic) and top-p alone (the device's sum).
+  int samplingMismatch = 0, sampledOnDevice = 0;
+  for (const int topK : {40, 0}) {
+    SamplingParams sp;
+    sp.temperature = 0.7f;
+    sp.topK = topK;
+    sp.topP = 0.9f;
+    for (uint64_t seed = 1; seed <= 16; ++seed) {
+      sp.seed = seed;
+      Sampler onHost(sp), onDevice(sp);
+      std::vector<std::pair<float, int32_t>> best;
+      double total = 0.0;
+      int32_t token = -1;
+      if (got.bestOfLogits(cfg.vocabSize, 256, 1.0f / sp.temperature, best, total)) {
+        token = onDevice.sampleFromBest(best, total, vocab);
+        sampledOnDevice += token >= 0;
+      }
+      if (token < 0) token = onDevice.sample(gotLogits, {});
+      samplingMismatch += token != onHost.sample(gotLogits, {});
+    }
+  }
   const double tol = selftestTolerances(kind).fixture;
   SelftestCheck c{fmt::format("{}: {} decode steps after {} (recorded step{})", label, steps, prompt,
                               b.supportsStepCapture() ? ", replayed" : " not supported"),
-                  worst, tol, std::isfinite(worst) && worst <= tol && topMismatch == 0,
-                  fmt::format("worst step; top-1 mismatches: {}", topMismatch)};
+                  worst, tol, std::isfinite(worst) && worst <= tol && topMismatch == 0 && samplingMismatch == 0,
+                  fmt::format("worst step; top-1 mismatches: {}; sampled tokens unlike the host's: {} of 32 ({} "
+                              "decided from the device's candidates)",
+                              topMismatch, samplingMismatch, sampledOnDevice)};
   report.checks.push_back(c);
   if (onCheck) onCheck(c);
 }
@@ -568,6 +631,12 @@ SelftestReport runSelftest(const SelftestOptions& opt, const std::function<void(
       ck.matmul(n, 4096, 4608, DType::BF16, true);
     ck.matmul(1, 13696, 4096, DType::BF16, false);
     ck.matmul(1, 256, 9000, DType::BF16, true);  // a tall matrix with a bias (the decode GEMV)
+    if (opt.backend == BackendKind::Cuda) {  // sampling on the device (Vulkan samples on the host)
+      ck.bestOfRow(151552, 256, 0.8f, 0);
+      ck.bestOfRow(151552, 1024, 1.0f, 3);  // ~1/3 of the row ties at the top: more than fit, so declined
+      ck.bestOfRow(151552, 40, 0.7f, 4000);
+      ck.bestOfRow(700, 1024, 1.0f, 0);   // fewer entries than asked for: all of them
+    }
     ck.matmul(300, 4096, 1000, DType::BF16, true);
     const bool softwareDevice = report.backend.find("(cpu,") != std::string::npos;
     if (!std::getenv("GLMCHAT_SELFTEST_ONLY")) checkDecodePath(*backend, opt.backend, 300, 12, 128, softwareDevice, report, onCheck);

@@ -224,6 +224,10 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
   } else {
     scratch_.resize(vocab);
   }
+  return draw(values, maxValue, topK);
+}
+
+int32_t Sampler::draw(std::vector<float>& values, float maxValue, bool topK) {
   const auto idOf = [&](size_t j) { return topK ? scratch_[j].second : static_cast<int32_t>(j); };
 
   // Softmax with temperature: w = exp((l - l_max) / T), in float (expf is several times faster than
@@ -271,6 +275,63 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     if (cumulative > target) return scratch_[j].second;
   }
   return scratch_[kept - 1].second;  // target rounded up to the total
+}
+
+int32_t Sampler::sampleFromBest(std::span<const std::pair<float, int32_t>> best, double total, size_t vocab) {
+  if (best.empty() || best.size() > vocab || params_.repetitionPenalty != 1.0f) return -1;
+  const float maxValue = best[0].first;
+  if (!(maxValue < INFINITY) || maxValue == -INFINITY) return -1;  // the whole row says what is wrong
+  if (params_.greedy()) return best[0].second;
+  const bool complete = best.size() == vocab;
+  const bool topK = params_.topK > 0 && static_cast<size_t>(params_.topK) < vocab;
+  std::vector<float> values;
+  if (topK) {  // the k best are the first k candidates: from here on exactly sample()'s arithmetic
+    if (static_cast<size_t>(params_.topK) > best.size()) return -1;
+    scratch_.assign(best.begin(), best.begin() + params_.topK);
+    values.resize(scratch_.size());
+    for (size_t j = 0; j < scratch_.size(); ++j) values[j] = scratch_[j].first;
+    return draw(values, maxValue, true);
+  }
+  // The whole row: the candidates' weights as sample() computes them, `total` from the device.
+  const float invTemperature = std::min(1.0f / params_.temperature, FLT_MAX);
+  values.resize(best.size());
+  for (size_t j = 0; j < best.size(); ++j) values[j] = std::exp((best[j].first - maxValue) * invTemperature);
+  const float wLast = values.back();
+  // Top-p: the nucleus is the best-first prefix whose mass reaches topP * total; it lies among the
+  // candidates when it ends on a weight larger than every weight past them (< wLast is all there is).
+  size_t nucleusEnd = best.size();  // candidates [0, nucleusEnd) are in the nucleus
+  bool nucleusInside = false;
+  if (params_.topP < 1.0f) {
+    const double needed = static_cast<double>(params_.topP) * total;
+    double cumulative = 0.0;
+    for (size_t j = 0; j < values.size(); ++j) {
+      cumulative += values[j];
+      if (cumulative >= needed) {
+        // Ties at the cutoff weight: best-first order keeps the lower ids, as sample() does.
+        nucleusEnd = j + 1;
+        nucleusInside = complete || values[j] > wLast;
+        break;
+      }
+    }
+  }
+  const float minWeight = params_.minP;
+  const bool minPInside = complete || (params_.minP > 0.0f && wLast < minWeight);
+  const bool zeroInside = complete || wLast == 0.0f;  // weights past the candidates underflowed to 0
+  if (!nucleusInside && !minPInside && !zeroInside) return -1;
+  std::vector<std::pair<int32_t, float>> kept;  // survivors, then in id order as sample() draws them
+  for (size_t j = 0; j < nucleusEnd; ++j)
+    if (values[j] > 0.0f && values[j] >= minWeight) kept.emplace_back(best[j].second, values[j]);
+  if (kept.empty()) return -1;
+  std::sort(kept.begin(), kept.end());
+  double keptTotal = 0.0;
+  for (const auto& k : kept) keptTotal += k.second;
+  const double target = uniformUnit(rng_) * keptTotal;
+  double cumulative = 0.0;
+  for (const auto& k : kept) {
+    cumulative += k.second;
+    if (cumulative > target) return k.first;
+  }
+  return kept.back().first;
 }
 
 }  // namespace glm

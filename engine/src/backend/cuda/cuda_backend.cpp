@@ -408,6 +408,27 @@ class CudaBackend final : public Backend {
     return best;
   }
 
+  bool bestOfRow(Tensor t, int count, float invTemperature, std::vector<std::pair<float, int32_t>>& best,
+                 double& total) override {
+    resolvePending({t});
+    if (bestScratch_.bytes == 0) {
+      bestScratch_.allocate(cuda::bestOfRowScratchBytes(), "sampling scratch");
+      bestHost_.resize(size_t(bestScratch_.bytes));
+    }
+    cuda::bestOfRow(t.f32(), t.cols, std::clamp(count, 1, cuda::kBestOfRowMax), invTemperature, bestScratch_.ptr, stream_);
+    checkLaunch("bestOfRow");
+    check(cudaMemcpyAsync(bestHost_.data(), bestScratch_.ptr, bestHost_.size(), cudaMemcpyDeviceToHost, stream_),
+          "bestOfRow result");
+    check(cudaStreamSynchronize(stream_), "bestOfRow (synchronize)");
+    float values[cuda::kBestOfRowMax];
+    int32_t ids[cuda::kBestOfRowMax];
+    const int n = cuda::bestOfRowRead(bestHost_.data(), values, ids, &total);
+    if (n <= 0) return false;
+    best.resize(size_t(n));
+    for (int i = 0; i < n; ++i) best[size_t(i)] = {values[i], ids[i]};
+    return true;
+  }
+
   // --- Recorded decode steps ---
   bool supportsStepCapture() const override { return true; }
 
@@ -515,7 +536,8 @@ class CudaBackend final : public Backend {
   int maxSplits_ = 256;
   std::vector<std::unique_ptr<Weight>> weights_;
   std::vector<std::unique_ptr<DeviceBuffer>> buffers_;
-  DeviceBuffer gemmInput_, idsBuffer_, decodePartials_, stepIds_, stepPos_, argmaxOut_;
+  DeviceBuffer gemmInput_, idsBuffer_, decodePartials_, stepIds_, stepPos_, argmaxOut_, bestScratch_;
+  std::vector<unsigned char> bestHost_;
   struct {
     int32_t ids[16];
     int64_t pos;
