@@ -11,12 +11,30 @@
 layout(local_size_x = 256) in;
 const uint ROWS_PER_SUBGROUP = 2, ROWS_PER_WORKGROUP = 16;
 
+// Variants for the recorded decode step's fused RMSNorm (one token row; VulkanBackend::matmulAddNorm):
+// ADD_NORM (gemv_add_norm): residual += W·x + bias; normed = residual * normW, left unscaled; each workgroup
+//   writes the sum of its rows' new residual squares to partials[pOff + workgroup].
+// NORMED_IN (gemv_normed): x is such an unscaled row; the dot products are scaled by
+//   inversesqrt(sum of partials[pOff .. pOff + pCount) / n + eps). Sums in a fixed order: deterministic.
 layout(std430, binding = 0) readonly buffer W { uvec4 w4[]; };
 layout(std430, binding = 1) readonly buffer X { vec4 x4[]; };
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
+#ifdef ADD_NORM
+layout(std430, binding = 3) buffer Residual { float outv[]; };  // out = the residual, updated in place
+layout(std430, binding = 4) readonly buffer NormW { float normW[]; };
+layout(std430, binding = 5) writeonly buffer Normed { float normed[]; };
+layout(std430, binding = 6) writeonly buffer Partials { float partials[]; };
+#else
 layout(std430, binding = 3) writeonly buffer Out { float outv[]; };
+#endif
+#ifdef NORMED_IN
+layout(std430, binding = 4) readonly buffer Partials { float partials[]; };
+#endif
 layout(push_constant) uniform PC {
   uint xOff; uint xStride; uint tokens; uint K; uint M; uint outOff; uint outStride; uint hasBias; uint gridX;
+#if defined(ADD_NORM) || defined(NORMED_IN)
+  uint pOff; uint pCount; uint n; float eps; uint normedOff;
+#endif
 } pc;
 
 float dot8(uvec4 w, vec4 a, vec4 b) {
@@ -24,8 +42,9 @@ float dot8(uvec4 w, vec4 a, vec4 b) {
          bf16Lo(w.z) * b.x + bf16Hi(w.z) * b.y + bf16Lo(w.w) * b.z + bf16Hi(w.w) * b.w;
 }
 
-void rowPair(uint m0) {
-  if (m0 >= pc.M) return;  // uniform in the subgroup
+// Returns (lane 0) the sum of squares of the rows' new residual values under ADD_NORM, else 0.
+float rowPair(uint m0, float scale) {
+  if (m0 >= pc.M) return 0.0;  // uniform in the subgroup
   const uint lane = gl_SubgroupInvocationID, width = gl_SubgroupSize;
   const uint k8 = pc.K / 8;  // uvec4 per weight row
   const uint r1 = min(m0 + 1, pc.M - 1);  // a last odd row is computed twice and written once
@@ -53,17 +72,56 @@ void rowPair(uint m0) {
       acc[1][j] += dot8(a1, xa, xb2);
     }
   }
+  float squares = 0.0;
   for (uint j = 0; j < pc.tokens; ++j) {
-    const float s0 = subgroupAdd(acc[0][j]), s1 = subgroupAdd(acc[1][j]);
+    const float s0 = subgroupAdd(acc[0][j]) * scale, s1 = subgroupAdd(acc[1][j]) * scale;
     if (lane == 0) {
-      outv[pc.outOff + j * pc.outStride + m0] = s0 + (pc.hasBias != 0 ? bias[m0] : 0.0);
-      if (m0 + 1 < pc.M) outv[pc.outOff + j * pc.outStride + m0 + 1] = s1 + (pc.hasBias != 0 ? bias[m0 + 1] : 0.0);
+      const uint o = pc.outOff + j * pc.outStride;
+      const float v0 = s0 + (pc.hasBias != 0 ? bias[m0] : 0.0);
+      const float v1 = s1 + (pc.hasBias != 0 && m0 + 1 < pc.M ? bias[m0 + 1] : 0.0);
+#ifdef ADD_NORM
+      const float r0 = outv[o + m0] + v0;
+      outv[o + m0] = r0;
+      normed[pc.normedOff + m0] = r0 * normW[m0];
+      squares += r0 * r0;
+      if (m0 + 1 < pc.M) {
+        const float r1 = outv[o + m0 + 1] + v1;
+        outv[o + m0 + 1] = r1;
+        normed[pc.normedOff + m0 + 1] = r1 * normW[m0 + 1];
+        squares += r1 * r1;
+      }
+#else
+      outv[o + m0] = v0;
+      if (m0 + 1 < pc.M) outv[o + m0 + 1] = v1;
+#endif
     }
   }
+  return squares;
 }
+
+#ifdef ADD_NORM
+shared float wgSquares[ROWS_PER_WORKGROUP / ROWS_PER_SUBGROUP];
+#endif
 
 void main() {
   const uint wg = gl_WorkGroupID.y * pc.gridX + gl_WorkGroupID.x;
+  float scale = 1.0;
+#ifdef NORMED_IN
+  float ss = 0.0;
+  for (uint i = gl_SubgroupInvocationID; i < pc.pCount; i += gl_SubgroupSize) ss += partials[pc.pOff + i];
+  scale = inversesqrt(subgroupAdd(ss) / float(pc.n) + pc.eps);
+#endif
+  float squares = 0.0;
   for (uint r0 = gl_SubgroupID * ROWS_PER_SUBGROUP; r0 < ROWS_PER_WORKGROUP; r0 += gl_NumSubgroups * ROWS_PER_SUBGROUP)
-    rowPair(wg * ROWS_PER_WORKGROUP + r0);
+    squares += rowPair(wg * ROWS_PER_WORKGROUP + r0, scale);
+#ifdef ADD_NORM
+  const uint slots = ROWS_PER_WORKGROUP / ROWS_PER_SUBGROUP;
+  if (gl_SubgroupInvocationID == 0 && gl_SubgroupID < slots) wgSquares[gl_SubgroupID] = squares;
+  barrier();
+  if (gl_LocalInvocationID.x == 0) {
+    float total = 0.0;
+    for (uint i = 0; i < min(slots, gl_NumSubgroups); ++i) total += wgSquares[i];
+    partials[pc.pOff + wg] = total;
+  }
+#endif
 }

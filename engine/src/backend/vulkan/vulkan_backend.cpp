@@ -84,6 +84,8 @@ class VulkanBackend final : public Backend {
     stepInputs_ = deviceBuffer(128, "decode step inputs");
     dummy_ = deviceBuffer(256, "an unused binding");
     argmaxOut_ = deviceBuffer(16, "argmax result");
+    normPartials_ = deviceBuffer(int64_t(kNormSites) * kNormPartialsPerSite * 4, "fused norm partial sums");
+    fuseNorms_ = !std::getenv("GLMCHAT_VULKAN_NO_FUSE");  // diagnosis: the unfused decode step
     ropeShader_ = f.fp64 && !std::getenv("GLMCHAT_VULKAN_ROPE_FP32") ? "rope_append_fp64" : "rope_append";
   }
   ~VulkanBackend() override {
@@ -202,6 +204,7 @@ class VulkanBackend final : public Backend {
   }
 
   void embed(WeightHandle table, std::span<const int32_t> ids, Tensor out) override {
+    resolvePending({out});
     const auto* t = static_cast<const VkEmbedding*>(table);
     VkBuffer idsBuf = stepInputs_->buffer;
     if (!ctx_.recording()) {
@@ -214,12 +217,19 @@ class VulkanBackend final : public Backend {
                   ceilDiv(t->cols, 256), u32(int64_t(ids.size()), "rows"));
   }
 
-  void rmsNorm(Tensor x, WeightHandle w, float eps, Tensor out) override { norm(x, nullptr, w, eps, out); }
+  void rmsNorm(Tensor x, WeightHandle w, float eps, Tensor out) override {
+    resolvePending({x, out});
+    norm(x, nullptr, w, eps, out);
+  }
   void addRmsNorm(Tensor residual, Tensor x, WeightHandle w, float eps, Tensor out) override {
+    resolvePending({residual, x, out});
     norm(x, &residual, w, eps, out);
   }
 
-  void add(Tensor residual, Tensor x) override { rowwise("add", residual, x, x.cols, x.rows); }
+  void add(Tensor residual, Tensor x) override {
+    resolvePending({residual, x});
+    rowwise("add", residual, x, x.cols, x.rows);
+  }
 
   void matmul(Tensor x, WeightHandle wh, Tensor out) override {
     const auto* w = static_cast<const VkLinear*>(wh);
@@ -230,6 +240,22 @@ class VulkanBackend final : public Backend {
     const VkBuffer bias = w->bias ? w->bias->buffer : dummy_->buffer;
     const uint32_t hasBias = w->bias ? 1 : 0;
     const bool vectorOk = w->cols % 8 == 0 && xr.elem % 4 == 0 && x.stride % 4 == 0;
+    if (pending_.data && pending_.data == x.data && x.rows == 1 && x.cols == pending_.cols && vectorOk) {
+      resolvePending({out});
+      // x is matmulAddNorm's unscaled normed row: the GEMV applies the norm's scale.
+      const uint32_t groups = ceilDiv(w->rows, kGemvRowsPerWorkgroup);
+      const uint32_t gx = std::min<uint32_t>(groups, 65535), gy = ceilDiv(groups, gx);
+      struct {
+        uint32_t xOff, xStride, tokens, K, M, outOff, outStride, hasBias, gridX, pOff, pCount, n;
+        float eps;
+        uint32_t normedOff;
+      } push{xr.elem, u32(x.stride, "stride"), 1, u32(w->cols, "K"), u32(w->rows, "M"), o.elem, u32(out.stride, "stride"),
+             hasBias, gx, pending_.pOff, pending_.pCount, u32(pending_.cols, "cols"), pending_.eps, 0};
+      ctx_.dispatch(ctx_.pipeline("gemv_normed"), {w->w->buffer, xr.buffer, bias, o.buffer, normPartials_->buffer}, &push,
+                    sizeof push, gx, gy);
+      return;
+    }
+    resolvePending({x, out});
     if (x.rows <= 4 && vectorOk) {  // decode: stream the weight once at bandwidth
       const uint32_t groups = ceilDiv(w->rows, kGemvRowsPerWorkgroup);
       const uint32_t gx = std::min<uint32_t>(groups, 65535), gy = ceilDiv(groups, gx);
@@ -249,8 +275,41 @@ class VulkanBackend final : public Backend {
                   ceilDiv(w->rows, kGemmBM), ceilDiv(x.rows, kGemmBN));
   }
 
+  void matmulAddNorm(Tensor x, WeightHandle wh, Tensor residual, WeightHandle norm, float eps, Tensor normed,
+                     Tensor scratch) override {
+    const auto* w = static_cast<const VkLinear*>(wh);
+    const auto* nw = static_cast<const VkVector*>(norm);
+    const auto xr = ref(x), rr = ref(residual), nr = ref(normed);
+    const uint32_t groups = ceilDiv(w->rows, kGemvRowsPerWorkgroup);
+    const bool fuse = fuseNorms_ && ctx_.recording() && x.rows == 1 && residual.rows == 1 && normed.rows == 1 &&
+                      w->cols == x.cols && w->rows == residual.cols && normed.cols == residual.cols &&
+                      nw->cols == residual.cols && w->cols % 8 == 0 && xr.elem % 4 == 0 && normSites_ < kNormSites &&
+                      groups <= kNormPartialsPerSite && !overlaps(normed, residual) && !overlaps(normed, x) &&
+                      !overlaps(residual, x);
+    if (!fuse) {
+      Backend::matmulAddNorm(x, wh, residual, norm, eps, normed, scratch);
+      return;
+    }
+    if (pending_.data && pending_.data != normed.data) resolvePending({});  // a different row is still unscaled
+    resolvePending({x, residual});
+    const uint32_t pOff = uint32_t(normSites_++) * kNormPartialsPerSite;
+    const uint32_t gx = std::min<uint32_t>(groups, 65535), gy = ceilDiv(groups, gx);
+    struct {
+      uint32_t xOff, xStride, tokens, K, M, outOff, outStride, hasBias, gridX, pOff, pCount, n;
+      float eps;
+      uint32_t normedOff;
+    } push{xr.elem, u32(x.stride, "stride"), 1, u32(w->cols, "K"), u32(w->rows, "M"), rr.elem,
+           u32(residual.stride, "stride"), w->bias ? 1u : 0u, gx, pOff, groups, u32(residual.cols, "cols"), eps, nr.elem};
+    ctx_.dispatch(ctx_.pipeline("gemv_add_norm"),
+                  {w->w->buffer, xr.buffer, w->bias ? w->bias->buffer : dummy_->buffer, rr.buffer, nw->data->buffer,
+                   nr.buffer, normPartials_->buffer},
+                  &push, sizeof push, gx, gy);
+    pending_ = {normed.data, normed.cols, pOff, groups, eps};
+  }
+
   void ropeAppendKv(Tensor qkv, const AttentionShape& shape, const RopeParams& rope, KvCache& cacheBase, int layer,
                     int64_t pos0) override {
+    resolvePending({qkv});
     auto& cache = static_cast<VkKvCache&>(cacheBase);
     checkKvCapacity(cache, pos0, qkv.rows);
     if (shape.headDim % 2 != 0 || rope.rotaryDim > shape.headDim)
@@ -276,6 +335,7 @@ class VulkanBackend final : public Backend {
 
   void attention(Tensor qkv, const AttentionShape& shape, const KvCache& cacheBase, int layer, int64_t pos0,
                  Tensor out) override {
+    resolvePending({qkv, out});
     const auto& cache = static_cast<const VkKvCache&>(cacheBase);
     const int hd = shape.headDim, group = shape.numHeads / shape.numKvHeads;
     if (hd > 256 || hd % 8 != 0)
@@ -352,9 +412,13 @@ class VulkanBackend final : public Backend {
     }
   }
 
-  void swiGlu(Tensor gateUp, Tensor out) override { rowwise("swiglu", gateUp, out, out.cols, gateUp.rows); }
+  void swiGlu(Tensor gateUp, Tensor out) override {
+    resolvePending({gateUp, out});
+    rowwise("swiglu", gateUp, out, out.cols, gateUp.rows);
+  }
 
   void gatherRows(Tensor src, std::span<const int64_t> rows, Tensor dst) override {
+    resolvePending({src, dst});
     const auto s = ref(src), d = ref(dst);
     std::vector<VkBufferCopy> regions;
     for (size_t i = 0; i < rows.size(); ++i)
@@ -365,6 +429,7 @@ class VulkanBackend final : public Backend {
   }
 
   void upload(const float* host, Tensor t) override {
+    resolvePending({t});
     const auto r = ref(t);
     if (t.stride == t.cols) {
       ctx_.upload(r.buffer, r.byteOffset, host, t.rows * t.cols * 4);
@@ -375,6 +440,7 @@ class VulkanBackend final : public Backend {
   }
 
   void download(Tensor t, float* host) override {
+    resolvePending({t});
     const auto r = ref(t);
     if (t.stride == t.cols || t.rows == 1) {
       ctx_.download(r.buffer, r.byteOffset, host, t.rows * t.cols * 4);
@@ -388,6 +454,7 @@ class VulkanBackend final : public Backend {
   void synchronize() override { ctx_.finish(); }
 
   int32_t argmaxRow(Tensor t) override {
+    resolvePending({t});
     const auto r = ref(t);
     const uint32_t push[2] = {r.elem, u32(t.cols, "cols")};
     ctx_.dispatch(ctx_.pipeline("argmax"), {r.buffer, argmaxOut_->buffer}, push, sizeof push, 1);
@@ -414,15 +481,52 @@ class VulkanBackend final : public Backend {
     return true;
   }
 
-  void beginStepCapture() override { ctx_.beginRecording(); }
-  void abortStepCapture() override { ctx_.dropRecording(); }
+  void beginStepCapture() override {
+    resolvePending({});
+    ctx_.beginRecording();
+    normSites_ = 0;
+  }
+  void abortStepCapture() override {
+    pending_ = {};
+    ctx_.dropRecording();
+  }
   void endStepCapture(const KvCache& cache) override {
+    // A row left unscaled at the end of the step (the last layer's MLP input, already consumed) is scratch
+    // that nothing reads after the step; the next recording starts clean.
+    pending_ = {};
     ctx_.endRecording();
     recordedCache_ = static_cast<const VkKvCache&>(cache).serial;
     ctx_.replayRecording();
   }
 
  private:
+  static bool overlaps(const Tensor& a, const Tensor& b) {
+    auto end = [](const Tensor& t) {
+      return static_cast<const char*>(t.data) + ((t.rows - 1) * t.stride + t.cols) * 4;
+    };
+    return a.rows > 0 && b.rows > 0 && static_cast<const char*>(a.data) < end(b) && static_cast<const char*>(b.data) < end(a);
+  }
+  // Scales the row matmulAddNorm left unscaled before an op other than the GEMV that reads it touches it
+  // (or, with no tensors given, in any case).
+  void resolvePending(std::initializer_list<Tensor> touched) {
+    if (!pending_.data) return;
+    Tensor p;
+    p.data = const_cast<void*>(pending_.data);
+    p.rows = 1;
+    p.cols = p.stride = pending_.cols;
+    bool hit = touched.size() == 0;
+    for (const Tensor& t : touched) hit = hit || overlaps(t, p);
+    if (!hit) return;
+    const auto pr = ref(p);
+    const struct {
+      uint32_t xOff, n, pOff, pCount;
+      float eps;
+    } push{pr.elem, u32(pending_.cols, "cols"), pending_.pOff, pending_.pCount, pending_.eps};
+    pending_ = {};
+    ctx_.dispatch(ctx_.pipeline("scale_normed"), {pr.buffer, normPartials_->buffer}, &push, sizeof push,
+                  ceilDiv(p.cols, 256));
+  }
+
   struct Ref {
     VkBuffer buffer;
     int64_t byteOffset;
@@ -520,6 +624,19 @@ class VulkanBackend final : public Backend {
   std::unique_ptr<Buffer> idsBuffer_, decodePartials_, prefillPartials_;
   std::vector<std::pair<std::vector<float>, std::unique_ptr<Buffer>>> ropeBuffers_;
   std::string ropeShader_;
+  // matmulAddNorm's fused norms in a recorded step: per call site kNormPartialsPerSite floats (one per
+  // workgroup of the producing GEMV), and the normed row whose scale is still to apply.
+  static constexpr int kNormSites = 256;
+  static constexpr uint32_t kNormPartialsPerSite = 4096;
+  Buffer* normPartials_ = nullptr;
+  int normSites_ = 0;
+  bool fuseNorms_ = true;
+  struct {
+    const void* data = nullptr;
+    int64_t cols = 0;
+    uint32_t pOff = 0, pCount = 0;
+    float eps = 0.0f;
+  } pending_;
   int maxSplits_ = 256;
   int64_t keySplitSize_ = 16;  // decode: keys per split at least this (a tile)
   uint64_t recordedCache_ = 0, cacheSerial_ = 0;
