@@ -1,14 +1,17 @@
 // Host-side helpers shared by the GPU backend libraries (CUDA, Vulkan): converting checkpoint values
-// to the device formats before upload, and the one out-of-memory message of a memory plan. Header-only,
+// to the device formats before upload, the one out-of-memory message of a memory plan, and the fused
+// decode norm's bookkeeping. Header-only,
 // so each backend module compiles it in without linking another engine library.
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "backend/backend.h"
 #include "glmengine/error.h"
 #include "glmengine/model.h"
 #include "io/model_weights.h"
@@ -18,6 +21,46 @@
 namespace glm::gpu {
 
 inline double gib(int64_t bytes) { return double(bytes) / double(1ll << 30); }
+
+// Whether two fp32 tensors share any element (their address ranges, rows and strides included).
+inline bool tensorsOverlap(const Tensor& a, const Tensor& b) {
+  auto end = [](const Tensor& t) { return static_cast<const char*>(t.data) + ((t.rows - 1) * t.stride + t.cols) * 4; };
+  return a.rows > 0 && b.rows > 0 && static_cast<const char*>(a.data) < end(b) && static_cast<const char*>(b.data) < end(a);
+}
+
+// Whether matmulAddNorm's operands suit the fused one-row GEMV: a row each, the shapes agree (W is wRows x
+// wCols with wCols % 8 == 0, the norm weight has normLen entries), and no two of them share memory.
+inline bool addNormOperandsFit(const Tensor& x, const Tensor& residual, const Tensor& normed, int64_t wRows,
+                               int64_t wCols, int64_t normLen) {
+  return x.rows == 1 && residual.rows == 1 && normed.rows == 1 && wCols == x.cols && wCols % 8 == 0 &&
+         wRows == residual.cols && normed.cols == residual.cols && normLen == residual.cols &&
+         !tensorsOverlap(normed, residual) && !tensorsOverlap(normed, x) && !tensorsOverlap(residual, x);
+}
+
+// The fused decode norm's bookkeeping (Backend::matmulAddNorm in a recorded step): the one-row tensor a GEMV
+// left unscaled, which an operation touching it (or, with none named, any caller) must scale first.
+// `where` is backend-specific: where the row's sums of squares are.
+template <typename Where>
+struct PendingNormedRow {
+  const void* data = nullptr;
+  int64_t cols = 0;
+  Where where{};
+  float eps = 0.0f;
+  Tensor row() const {
+    Tensor t;
+    t.data = const_cast<void*>(data);
+    t.rows = 1;
+    t.cols = t.stride = cols;
+    return t;
+  }
+  bool touchedBy(std::initializer_list<Tensor> touched) const {
+    if (!data) return false;
+    if (touched.size() == 0) return true;
+    for (const Tensor& t : touched)
+      if (tensorsOverlap(t, row())) return true;
+    return false;
+  }
+};
 
 inline int64_t elementsOf(const TensorView& v) {
   int64_t n = 1;

@@ -253,7 +253,7 @@ class CudaBackend final : public Backend {
     if (pending_.data && pending_.data == x.data && x.rows == 1 && x.cols == pending_.cols && aligned) {
       resolvePending({out});
       // x is matmulAddNorm's unscaled normed row: the GEMV applies the norm's scale.
-      cuda::gemvNormed(w->w.as<uint16_t>(), w->rows, w->cols, x.f32(), bias, pending_.sums, pending_.cols, pending_.eps,
+      cuda::gemvNormed(w->w.as<uint16_t>(), w->rows, w->cols, x.f32(), bias, pending_.where, pending_.cols, pending_.eps,
                        out.f32(), stream_);
       checkLaunch("gemv (normed input)");
       return;
@@ -287,11 +287,8 @@ class CudaBackend final : public Backend {
                      Tensor scratch) override {
     const auto* w = static_cast<const CudaLinear*>(wh);
     const auto* nw = static_cast<const CudaVector*>(norm);
-    const bool fuse = capturing_ && x.rows == 1 && residual.rows == 1 && normed.rows == 1 && w->cols == x.cols &&
-                      w->rows == residual.cols && normed.cols == residual.cols && nw->data.bytes == residual.cols * 4 &&
-                      w->cols % 8 == 0 && (reinterpret_cast<uintptr_t>(x.data) & 15) == 0 &&
-                      normSites_ < kNormSites && !overlaps(normed, residual) && !overlaps(normed, x) &&
-                      !overlaps(residual, x);
+    const bool fuse = capturing_ && normSites_ < kNormSites && (reinterpret_cast<uintptr_t>(x.data) & 15) == 0 &&
+                      gpu::addNormOperandsFit(x, residual, normed, w->rows, w->cols, nw->data.bytes / 4);
     if (!fuse) {
       Backend::matmulAddNorm(x, wh, residual, norm, eps, normed, scratch);
       return;
@@ -325,7 +322,7 @@ class CudaBackend final : public Backend {
     const bool fuse = capturing_ && x.rows == 1 && qkv.rows == 1 && w->cols == x.cols && w->rows == qkv.cols &&
                       qkv.cols == int64_t(shape.numHeads + 2 * shape.numKvHeads) * shape.headDim &&
                       shape.headDim % 2 == 0 && w->cols % 8 == 0 && (reinterpret_cast<uintptr_t>(x.data) & 15) == 0 &&
-                      !overlaps(x, qkv);
+                      !gpu::tensorsOverlap(x, qkv);
     if (!fuse) {
       Backend::matmulRopeAppend(x, wh, qkv, shape, rope, cacheBase, layer, pos0);
       return;
@@ -334,7 +331,7 @@ class CudaBackend final : public Backend {
     resolvePending({qkv});
     if (!pending) resolvePending({x});
     cuda::gemvRopeAppend(w->w.as<uint16_t>(), w->rows, w->cols, x.f32(), w->bias.ptr ? w->bias.as<float>() : nullptr,
-                         pending ? pending_.sums : nullptr, pending_.cols, pending_.eps, qkv.f32(), shape.numHeads,
+                         pending ? pending_.where : nullptr, pending_.cols, pending_.eps, qkv.f32(), shape.numHeads,
                          shape.numKvHeads, shape.headDim, ropeArgs(rope), position(pos0), cache.kLayer(layer),
                          cache.vLayer(layer), cache.capacity, stream_);
     checkLaunch("gemv (rope, KV append)");
@@ -491,24 +488,11 @@ class CudaBackend final : public Backend {
     args.scaling = rope.attentionScaling;
     return args;
   }
-  static bool overlaps(const Tensor& a, const Tensor& b) {
-    auto end = [](const Tensor& t) {
-      return static_cast<const char*>(t.data) + ((t.rows - 1) * t.stride + t.cols) * 4;
-    };
-    return a.rows > 0 && b.rows > 0 && static_cast<const char*>(a.data) < end(b) && static_cast<const char*>(b.data) < end(a);
-  }
   // Scales the row matmulAddNorm left unscaled before an op other than the GEMV that reads it touches it
   // (or, with no tensors given, in any case).
   void resolvePending(std::initializer_list<Tensor> touched) {
-    if (!pending_.data) return;
-    Tensor p;
-    p.data = const_cast<void*>(pending_.data);
-    p.rows = 1;
-    p.cols = p.stride = pending_.cols;
-    bool hit = touched.size() == 0;
-    for (const Tensor& t : touched) hit = hit || overlaps(t, p);
-    if (!hit) return;
-    cuda::scaleNormed(p.f32(), pending_.cols, pending_.sums, pending_.eps, stream_);
+    if (!pending_.touchedBy(touched)) return;
+    cuda::scaleNormed(pending_.row().f32(), pending_.cols, pending_.where, pending_.eps, stream_);
     checkLaunch("scaleNormed");
     pending_ = {};
   }
@@ -548,12 +532,7 @@ class CudaBackend final : public Backend {
   static constexpr int kNormSites = 256;
   DeviceBuffer normSums_;
   int normSites_ = 0;
-  struct {
-    const void* data = nullptr;
-    int64_t cols = 0;
-    const double* sums = nullptr;
-    float eps = 0.0f;
-  } pending_;
+  gpu::PendingNormedRow<const double*> pending_;  // where: the row's sums of squares
   cudaGraphExec_t graphExec_ = nullptr;
   uint64_t graphCache_ = 0;
   uint64_t cacheSerial_ = 0;

@@ -250,7 +250,7 @@ class VulkanBackend final : public Backend {
         float eps;
         uint32_t normedOff;
       } push{xr.elem, u32(x.stride, "stride"), 1, u32(w->cols, "K"), u32(w->rows, "M"), o.elem, u32(out.stride, "stride"),
-             hasBias, gx, pending_.pOff, pending_.pCount, u32(pending_.cols, "cols"), pending_.eps, 0};
+             hasBias, gx, pending_.where.first, pending_.where.second, u32(pending_.cols, "cols"), pending_.eps, 0};
       ctx_.dispatch(ctx_.pipeline("gemv_normed"), {w->w->buffer, xr.buffer, bias, o.buffer, normPartials_->buffer}, &push,
                     sizeof push, gx, gy);
       return;
@@ -281,11 +281,9 @@ class VulkanBackend final : public Backend {
     const auto* nw = static_cast<const VkVector*>(norm);
     const auto xr = ref(x), rr = ref(residual), nr = ref(normed);
     const uint32_t groups = ceilDiv(w->rows, kGemvRowsPerWorkgroup);
-    const bool fuse = fuseNorms_ && ctx_.recording() && x.rows == 1 && residual.rows == 1 && normed.rows == 1 &&
-                      w->cols == x.cols && w->rows == residual.cols && normed.cols == residual.cols &&
-                      nw->cols == residual.cols && w->cols % 8 == 0 && xr.elem % 4 == 0 && normSites_ < kNormSites &&
-                      groups <= kNormPartialsPerSite && !overlaps(normed, residual) && !overlaps(normed, x) &&
-                      !overlaps(residual, x);
+    const bool fuse = fuseNorms_ && ctx_.recording() && normSites_ < kNormSites && xr.elem % 4 == 0 &&
+                      groups <= kNormPartialsPerSite &&
+                      gpu::addNormOperandsFit(x, residual, normed, w->rows, w->cols, nw->cols);
     if (!fuse) {
       Backend::matmulAddNorm(x, wh, residual, norm, eps, normed, scratch);
       return;
@@ -304,7 +302,7 @@ class VulkanBackend final : public Backend {
                   {w->w->buffer, xr.buffer, w->bias ? w->bias->buffer : dummy_->buffer, rr.buffer, nw->data->buffer,
                    nr.buffer, normPartials_->buffer},
                   &push, sizeof push, gx, gy);
-    pending_ = {normed.data, normed.cols, pOff, groups, eps};
+    pending_ = {normed.data, normed.cols, {pOff, groups}, eps};
   }
 
   void ropeAppendKv(Tensor qkv, const AttentionShape& shape, const RopeParams& rope, KvCache& cacheBase, int layer,
@@ -500,31 +498,18 @@ class VulkanBackend final : public Backend {
   }
 
  private:
-  static bool overlaps(const Tensor& a, const Tensor& b) {
-    auto end = [](const Tensor& t) {
-      return static_cast<const char*>(t.data) + ((t.rows - 1) * t.stride + t.cols) * 4;
-    };
-    return a.rows > 0 && b.rows > 0 && static_cast<const char*>(a.data) < end(b) && static_cast<const char*>(b.data) < end(a);
-  }
   // Scales the row matmulAddNorm left unscaled before an op other than the GEMV that reads it touches it
   // (or, with no tensors given, in any case).
   void resolvePending(std::initializer_list<Tensor> touched) {
-    if (!pending_.data) return;
-    Tensor p;
-    p.data = const_cast<void*>(pending_.data);
-    p.rows = 1;
-    p.cols = p.stride = pending_.cols;
-    bool hit = touched.size() == 0;
-    for (const Tensor& t : touched) hit = hit || overlaps(t, p);
-    if (!hit) return;
-    const auto pr = ref(p);
+    if (!pending_.touchedBy(touched)) return;
+    const auto pr = ref(pending_.row());
     const struct {
       uint32_t xOff, n, pOff, pCount;
       float eps;
-    } push{pr.elem, u32(pending_.cols, "cols"), pending_.pOff, pending_.pCount, pending_.eps};
+    } push{pr.elem, u32(pending_.cols, "cols"), pending_.where.first, pending_.where.second, pending_.eps};
     pending_ = {};
     ctx_.dispatch(ctx_.pipeline("scale_normed"), {pr.buffer, normPartials_->buffer}, &push, sizeof push,
-                  ceilDiv(p.cols, 256));
+                  ceilDiv(uint32_t(push.n), 256));
   }
 
   struct Ref {
@@ -631,12 +616,7 @@ class VulkanBackend final : public Backend {
   Buffer* normPartials_ = nullptr;
   int normSites_ = 0;
   bool fuseNorms_ = true;
-  struct {
-    const void* data = nullptr;
-    int64_t cols = 0;
-    uint32_t pOff = 0, pCount = 0;
-    float eps = 0.0f;
-  } pending_;
+  gpu::PendingNormedRow<std::pair<uint32_t, uint32_t>> pending_;  // where: first partial, partials
   int maxSplits_ = 256;
   int64_t keySplitSize_ = 16;  // decode: keys per split at least this (a tile)
   uint64_t recordedCache_ = 0, cacheSerial_ = 0;
