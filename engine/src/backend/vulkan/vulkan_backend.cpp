@@ -84,6 +84,7 @@ class VulkanBackend final : public Backend {
     stepInputs_ = deviceBuffer(128, "decode step inputs");
     dummy_ = deviceBuffer(256, "an unused binding");
     argmaxOut_ = deviceBuffer(16, "argmax result");
+    argmaxPartials_ = deviceBuffer(kArgmaxGroups * 8, "argmax partials");
     normPartials_ = deviceBuffer(int64_t(kNormSites) * kNormPartialsPerSite * 4, "fused norm partial sums");
     fuseNorms_ = !std::getenv("GLMCHAT_VULKAN_NO_FUSE");  // diagnosis: the unfused decode step
     ropeShader_ = f.fp64 && !std::getenv("GLMCHAT_VULKAN_ROPE_FP32") ? "rope_append_fp64" : "rope_append";
@@ -455,7 +456,9 @@ class VulkanBackend final : public Backend {
     resolvePending({t});
     const auto r = ref(t);
     const uint32_t push[2] = {r.elem, u32(t.cols, "cols")};
-    ctx_.dispatch(ctx_.pipeline("argmax"), {r.buffer, argmaxOut_->buffer}, push, sizeof push, 1);
+    const uint32_t groups = std::clamp<uint32_t>(ceilDiv(t.cols, 256 * 16), 1, kArgmaxGroups);
+    ctx_.dispatch(ctx_.pipeline("argmax"), {r.buffer, argmaxPartials_->buffer}, push, sizeof push, groups);
+    ctx_.dispatch(ctx_.pipeline("argmax_final"), {argmaxPartials_->buffer, argmaxOut_->buffer}, &groups, sizeof groups, 1);
     int32_t best = 0;
     ctx_.download(argmaxOut_->buffer, 0, &best, 4);
     return best;
@@ -605,7 +608,8 @@ class VulkanBackend final : public Backend {
   std::map<uintptr_t, std::unique_ptr<Buffer>> byBase_;
   uintptr_t nextBase_ = uintptr_t(1) << 40;
   std::vector<std::unique_ptr<Weight>> weights_;
-  Buffer *stepInputs_ = nullptr, *dummy_ = nullptr, *argmaxOut_ = nullptr;
+  Buffer *stepInputs_ = nullptr, *dummy_ = nullptr, *argmaxOut_ = nullptr, *argmaxPartials_ = nullptr;
+  static constexpr uint32_t kArgmaxGroups = 64;  // first-pass workgroups of the greedy argmax
   std::unique_ptr<Buffer> idsBuffer_, decodePartials_, prefillPartials_;
   std::vector<std::pair<std::vector<float>, std::unique_ptr<Buffer>>> ropeBuffers_;
   std::string ropeShader_;
