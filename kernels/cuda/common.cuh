@@ -122,4 +122,15 @@ __device__ __forceinline__ void onlineSoftmaxStep(float (&s)[NT][4], float (&row
 
 constexpr float kLog2e = 1.4426950408889634f;
 
+// Rotates one RoPE pair (a, b) = (x[2i], x[2i+1]) of a head at position pos: angle float(pos) * invFreq[i]
+// in fp32 as the references compute it, accurate cosf/sinf (angles reach 1e5+ radians at long context),
+// times the YaRN attention factor. The one definition for ropeAppendKv and the QKV GEMV's epilogue.
+__device__ __forceinline__ void ropeRotatePair(float& a, float& b, int64_t pos, const RopeArgs& rope, int i) {
+  const float angle = float(pos) * rope.invFreq[i];
+  const float c = cosf(angle) * rope.scaling, sn = sinf(angle) * rope.scaling;
+  const float ra = a * c - b * sn, rb = b * c + a * sn;
+  a = ra;
+  b = rb;
+}
+
 }  // namespace glm::cuda

@@ -42,6 +42,7 @@ __device__ __forceinline__ float dot8(uint4 w, float4 a, float4 b) {
 
 // The decode step's fused RMSNorm (gemvAddNorm / gemvNormed) and RoPE/KV append (gemvRopeAppend).
 constexpr int kNormSums = 32;  // the sums' slots: the row pairs' atomics spread over 32 addresses
+static_assert(kNormSums == 32, "normScale reads one slot per lane of a warp");
 struct NormIn {                // the input row is gemvAddNorm's unscaled normed row
   const double* sums = nullptr;
   int64_t n = 0;
@@ -61,6 +62,13 @@ struct RopeOut {               // out = [Q | K | V] rotated as ropeAppendKv does
   __nv_bfloat16* vCache = nullptr;
   int64_t capacity = 0;
 };
+
+// rsqrt(sum / n + eps) of the fused norm, the sum being the 32 slots of gemvAddNorm, one per lane of a warp.
+__device__ __forceinline__ float normScale(double laneSlot, int64_t n, float eps) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) laneSlot += __shfl_xor_sync(0xffffffffu, laneSlot, o);
+  return rsqrtf(float(laneSlot / double(n)) + eps);
+}
 
 // The two rows' dot products, summed over the warp (every lane gets them), scaled by the norm's
 // rsqrt(sum / n + eps) when the input is an unscaled normed row.
@@ -100,9 +108,7 @@ __device__ __forceinline__ void rowPairDot(const uint16_t* __restrict__ w, int64
   acc0 = warpSum(acc0);
   acc1 = warpSum(acc1);
   if constexpr (kNormedIn) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    const float inv = rsqrtf(float(ss / double(nin.n)) + nin.eps);
+    const float inv = normScale(ss, nin.n, nin.eps);
     acc0 *= inv;
     acc1 *= inv;
   }
@@ -186,13 +192,7 @@ __global__ void __launch_bounds__(GemvTraits::kWarps * 32)
   rowPairDot<kNormedIn>(w, m, k, x, row0, lane, nin, acc0, acc1);
   if (lane != 0) return;
   float a = acc0 + b0, b = acc1 + b1;
-  if (rotate) {
-    const float angle = float(p) * ro.rope.invFreq[pair];
-    const float cs = cosf(angle) * ro.rope.scaling, sn = sinf(angle) * ro.rope.scaling;
-    const float ra = a * cs - b * sn, rb = b * cs + a * sn;
-    a = ra;
-    b = rb;
-  }
+  if (rotate) ropeRotatePair(a, b, p, ro.rope, pair);
   out[row0] = a;
   out[row0 + 1] = b;
   if (head >= ro.nh) {
@@ -208,10 +208,8 @@ __global__ void __launch_bounds__(GemvTraits::kWarps * 32)
 __global__ void scaleNormedKernel(float* x, int64_t n, const double* sums, float eps) {
   __shared__ float inv;
   if (threadIdx.x < 32) {
-    double ss = __ldcg(sums + threadIdx.x);
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if (threadIdx.x == 0) inv = rsqrtf(float(ss / double(n)) + eps);
+    const float s = normScale(__ldcg(sums + threadIdx.x), n, eps);
+    if (threadIdx.x == 0) inv = s;
   }
   __syncthreads();
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) x[i] *= inv;

@@ -4,6 +4,8 @@
 // cudaGetLastError, which the backend checks after each call.
 #pragma once
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 #include <cuda_runtime_api.h>
 
@@ -96,11 +98,12 @@ void argmax(const float* x, int64_t n, void* scratch, cudaStream_t stream);
 // Sampling where the logits live (sampling.cu): the best entries of x[0..n) (larger value first, ties by
 // the lower index; as Backend::bestOfRow describes, at most kBestOfRowMax) and the row's sum of
 // exp((x - max) * invTemperature), into scratch (bestOfRowScratchBytes()). bestOfRowRead takes them from
-// a host copy of the scratch: returns how many, or -1 when the row holds a NaN or +inf.
+// a host copy of the scratch into best (value, index), best first: returns how many, or -1 when the row
+// holds a NaN or +inf (best is then empty).
 constexpr int kBestOfRowMax = 1024;
 int64_t bestOfRowScratchBytes();
 void bestOfRow(const float* x, int64_t n, int count, float invTemperature, void* scratch, cudaStream_t stream);
-int bestOfRowRead(const void* hostCopy, float* values, int32_t* indices, double* total);
+int bestOfRowRead(const void* hostCopy, std::vector<std::pair<float, int32_t>>& best, double* total);
 // Sets the kernels' shared-memory limits; call once per device before launching.
 void configureKernels();
 // Splits per (KV head, 16-head group) for decodeAttention on a device with `sms` multiprocessors.

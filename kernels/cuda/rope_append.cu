@@ -1,8 +1,7 @@
 // RoPE fused with the KV-cache append. Rotates the rotaryDim/2 adjacent
 // pairs (GLM's interleaved half-rotary: pair (2i, 2i+1)) of every Q and K head in place, then writes
 // K and V as bf16 into the cache layer [kvHeads][capacity][headDim].
-// The angle is float(position) * invFreq[i] in fp32, as the references compute it; cos/sin use the
-// accurate cosf/sinf (angles reach 1e5+ radians at long context) times the YaRN attention factor.
+// The rotation is ropeRotatePair (common.cuh).
 // Bytes per row: 4·(heads + 2 kvHeads)·headDim read + as much written + 4·kvHeads·headDim to the cache.
 #include <algorithm>
 
@@ -31,11 +30,7 @@ __global__ void ropeAppendKernel(float* __restrict__ qkv, int64_t stride, int nh
     vb = v[2 * i + 1];
   }
   if (i < rope.pairs) {
-    const float angle = float(p) * rope.invFreq[i];
-    const float c = cosf(angle) * rope.scaling, sn = sinf(angle) * rope.scaling;
-    const float ra = a * c - b * sn, rb = b * c + a * sn;
-    a = ra;
-    b = rb;
+    ropeRotatePair(a, b, p, rope, i);
     head[2 * i] = a;
     head[2 * i + 1] = b;
   }
@@ -53,9 +48,9 @@ void ropeAppendKv(float* qkv, int64_t stride, int rows, int numHeads, int numKvH
                   cudaStream_t stream) {
   if (rows <= 0) return;
   const int threads = std::max(32, (headDim / 2 + 31) / 32 * 32);
-  ropeAppendKernel<<<dim3(unsigned(rows), unsigned(numHeads + numKvHeads)), threads, 0, stream>>>(qkv, stride, numHeads, numKvHeads, headDim, rope, pos,
-                                             reinterpret_cast<__nv_bfloat16*>(kCache),
-                                             reinterpret_cast<__nv_bfloat16*>(vCache), capacity);
+  ropeAppendKernel<<<dim3(unsigned(rows), unsigned(numHeads + numKvHeads)), threads, 0, stream>>>(
+      qkv, stride, numHeads, numKvHeads, headDim, rope, pos, reinterpret_cast<__nv_bfloat16*>(kCache),
+      reinterpret_cast<__nv_bfloat16*>(vCache), capacity);
 }
 
 }  // namespace glm::cuda

@@ -10,6 +10,8 @@
 // Every sum is taken in a fixed order (per-thread strides, then fixed trees): the same row gives the
 // same result bit for bit.
 #include <climits>
+#include <utility>
+#include <vector>
 
 #include "common.cuh"
 
@@ -187,13 +189,12 @@ void bestOfRow(const float* x, int64_t n, int count, float invTemperature, void*
   bestOfRowKernel<<<1, kThreads, 0, stream>>>(x, int(n), count, invTemperature, static_cast<BestOfRowScratch*>(scratch));
 }
 
-int bestOfRowRead(const void* hostCopy, float* values, int32_t* indices, double* total) {
+int bestOfRowRead(const void* hostCopy, std::vector<std::pair<float, int32_t>>& best, double* total) {
   const auto* s = static_cast<const BestOfRowScratch*>(hostCopy);
+  best.clear();
   if (s->count <= 0) return s->count;
-  for (int i = 0; i < s->count; ++i) {
-    values[i] = s->value[i];
-    indices[i] = s->index[i];
-  }
+  best.reserve(size_t(s->count));
+  for (int i = 0; i < s->count; ++i) best.emplace_back(s->value[i], s->index[i]);
   *total = s->total;
   return s->count;
 }

@@ -53,6 +53,8 @@ struct PendingNormedRow {
     t.cols = t.stride = cols;
     return t;
   }
+  // Whether x is that row itself (as a GEMV input: it reads it and applies the scale).
+  bool holds(const Tensor& x) const { return data && data == x.data && x.rows == 1 && x.cols == cols; }
   bool touchedBy(std::initializer_list<Tensor> touched) const {
     if (!data) return false;
     if (touched.size() == 0) return true;

@@ -250,7 +250,7 @@ class CudaBackend final : public Backend {
                               w->cols));
     const float* bias = w->bias.ptr ? w->bias.as<float>() : nullptr;
     const bool aligned = (reinterpret_cast<uintptr_t>(x.data) & 15) == 0 && w->cols % 8 == 0;
-    if (pending_.data && pending_.data == x.data && x.rows == 1 && x.cols == pending_.cols && aligned) {
+    if (pending_.holds(x) && aligned) {
       resolvePending({out});
       // x is matmulAddNorm's unscaled normed row: the GEMV applies the norm's scale.
       cuda::gemvNormed(w->w.as<uint16_t>(), w->rows, w->cols, x.f32(), bias, pending_.where, pending_.cols, pending_.eps,
@@ -293,8 +293,9 @@ class CudaBackend final : public Backend {
       Backend::matmulAddNorm(x, wh, residual, norm, eps, normed, scratch);
       return;
     }
-    if (pending_.data && pending_.data != normed.data) resolvePending({});  // a different row is still unscaled
-    resolvePending({x, residual});
+    // A row still unscaled other than `normed` (which this call rewrites whole) is scaled now; x and residual
+    // cannot be it (they do not overlap normed, and any other row is resolved here).
+    if (pending_.data != normed.data) resolvePending({});
     if (normSites_ == 0)
       check(cudaMemsetAsync(normSums_.ptr, 0, size_t(normSums_.bytes), stream_), "norm sums (clear)");
     double* sums = normSums_.as<double>() + int64_t(normSites_++) * cuda::normSumSlots();
@@ -318,7 +319,7 @@ class CudaBackend final : public Backend {
                         KvCache& cacheBase, int layer, int64_t pos0) override {
     const auto* w = static_cast<const CudaLinear*>(wh);
     auto& cache = static_cast<CudaKvCache&>(cacheBase);
-    const bool pending = pending_.data && pending_.data == x.data && x.cols == pending_.cols;
+    const bool pending = pending_.holds(x);
     const bool fuse = capturing_ && x.rows == 1 && qkv.rows == 1 && w->cols == x.cols && w->rows == qkv.cols &&
                       qkv.cols == int64_t(shape.numHeads + 2 * shape.numKvHeads) * shape.headDim &&
                       shape.headDim % 2 == 0 && w->cols % 8 == 0 && (reinterpret_cast<uintptr_t>(x.data) & 15) == 0 &&
@@ -417,13 +418,7 @@ class CudaBackend final : public Backend {
     check(cudaMemcpyAsync(bestHost_.data(), bestScratch_.ptr, bestHost_.size(), cudaMemcpyDeviceToHost, stream_),
           "bestOfRow result");
     check(cudaStreamSynchronize(stream_), "bestOfRow (synchronize)");
-    float values[cuda::kBestOfRowMax];
-    int32_t ids[cuda::kBestOfRowMax];
-    const int n = cuda::bestOfRowRead(bestHost_.data(), values, ids, &total);
-    if (n <= 0) return false;
-    best.resize(size_t(n));
-    for (int i = 0; i < n; ++i) best[size_t(i)] = {values[i], ids[i]};
-    return true;
+    return cuda::bestOfRowRead(bestHost_.data(), best, &total) > 0;
   }
 
   // --- Recorded decode steps ---

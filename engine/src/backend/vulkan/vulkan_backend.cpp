@@ -241,25 +241,20 @@ class VulkanBackend final : public Backend {
     const VkBuffer bias = w->bias ? w->bias->buffer : dummy_->buffer;
     const uint32_t hasBias = w->bias ? 1 : 0;
     const bool vectorOk = w->cols % 8 == 0 && xr.elem % 4 == 0 && x.stride % 4 == 0;
-    if (pending_.data && pending_.data == x.data && x.rows == 1 && x.cols == pending_.cols && vectorOk) {
+    if (pending_.holds(x) && vectorOk) {
       resolvePending({out});
       // x is matmulAddNorm's unscaled normed row: the GEMV applies the norm's scale.
-      const uint32_t groups = ceilDiv(w->rows, kGemvRowsPerWorkgroup);
-      const uint32_t gx = std::min<uint32_t>(groups, 65535), gy = ceilDiv(groups, gx);
-      struct {
-        uint32_t xOff, xStride, tokens, K, M, outOff, outStride, hasBias, gridX, pOff, pCount, n;
-        float eps;
-        uint32_t normedOff;
-      } push{xr.elem, u32(x.stride, "stride"), 1, u32(w->cols, "K"), u32(w->rows, "M"), o.elem, u32(out.stride, "stride"),
-             hasBias, gx, pending_.where.first, pending_.where.second, u32(pending_.cols, "cols"), pending_.eps, 0};
+      const auto [gx, gy] = gemvGrid(w->rows);
+      const NormGemvPush push{xr.elem, u32(x.stride, "stride"), 1, u32(w->cols, "K"), u32(w->rows, "M"), o.elem,
+                              u32(out.stride, "stride"), hasBias, gx, pending_.where.first, pending_.where.second,
+                              u32(pending_.cols, "cols"), pending_.eps, 0};
       ctx_.dispatch(ctx_.pipeline("gemv_normed"), {w->w->buffer, xr.buffer, bias, o.buffer, normPartials_->buffer}, &push,
                     sizeof push, gx, gy);
       return;
     }
     resolvePending({x, out});
     if (x.rows <= 4 && vectorOk) {  // decode: stream the weight once at bandwidth
-      const uint32_t groups = ceilDiv(w->rows, kGemvRowsPerWorkgroup);
-      const uint32_t gx = std::min<uint32_t>(groups, 65535), gy = ceilDiv(groups, gx);
+      const auto [gx, gy] = gemvGrid(w->rows);
       const uint32_t push[9] = {xr.elem, u32(x.stride, "stride"), u32(x.rows, "rows"), u32(w->cols, "K"),
                                 u32(w->rows, "M"), o.elem, u32(out.stride, "stride"), hasBias, gx};
       ctx_.dispatch(ctx_.pipeline("gemv"), {w->w->buffer, xr.buffer, bias, o.buffer}, push, sizeof push, gx, gy);
@@ -289,16 +284,14 @@ class VulkanBackend final : public Backend {
       Backend::matmulAddNorm(x, wh, residual, norm, eps, normed, scratch);
       return;
     }
-    if (pending_.data && pending_.data != normed.data) resolvePending({});  // a different row is still unscaled
-    resolvePending({x, residual});
+    // A row still unscaled other than `normed` (which this call rewrites whole) is scaled now; x and residual
+    // cannot be it (they do not overlap normed, and any other row is resolved here).
+    if (pending_.data != normed.data) resolvePending({});
     const uint32_t pOff = uint32_t(normSites_++) * kNormPartialsPerSite;
-    const uint32_t gx = std::min<uint32_t>(groups, 65535), gy = ceilDiv(groups, gx);
-    struct {
-      uint32_t xOff, xStride, tokens, K, M, outOff, outStride, hasBias, gridX, pOff, pCount, n;
-      float eps;
-      uint32_t normedOff;
-    } push{xr.elem, u32(x.stride, "stride"), 1, u32(w->cols, "K"), u32(w->rows, "M"), rr.elem,
-           u32(residual.stride, "stride"), w->bias ? 1u : 0u, gx, pOff, groups, u32(residual.cols, "cols"), eps, nr.elem};
+    const auto [gx, gy] = gemvGrid(w->rows);
+    const NormGemvPush push{xr.elem, u32(x.stride, "stride"), 1, u32(w->cols, "K"), u32(w->rows, "M"), rr.elem,
+                            u32(residual.stride, "stride"), w->bias ? 1u : 0u, gx, pOff, groups,
+                            u32(residual.cols, "cols"), eps, nr.elem};
     ctx_.dispatch(ctx_.pipeline("gemv_add_norm"),
                   {w->w->buffer, xr.buffer, w->bias ? w->bias->buffer : dummy_->buffer, rr.buffer, nw->data->buffer,
                    nr.buffer, normPartials_->buffer},
@@ -501,6 +494,19 @@ class VulkanBackend final : public Backend {
   }
 
  private:
+  // Push constants of gemv.comp built with ADD_NORM or NORMED_IN: the plain GEMV's, then the norm's.
+  struct NormGemvPush {
+    uint32_t xOff, xStride, tokens, K, M, outOff, outStride, hasBias, gridX, pOff, pCount, n;
+    float eps;
+    uint32_t normedOff;
+  };
+  // The decode GEMV's grid for `rows` output rows: kGemvRowsPerWorkgroup per workgroup, (x, y) past 65535.
+  static std::pair<uint32_t, uint32_t> gemvGrid(int64_t rows) {
+    const uint32_t groups = ceilDiv(rows, kGemvRowsPerWorkgroup);
+    const uint32_t gx = std::min<uint32_t>(groups, 65535);
+    return {gx, ceilDiv(groups, gx)};
+  }
+
   // Scales the row matmulAddNorm left unscaled before an op other than the GEMV that reads it touches it
   // (or, with no tensors given, in any case).
   void resolvePending(std::initializer_list<Tensor> touched) {
