@@ -1,5 +1,7 @@
 // Token sampling on the host: greedy, temperature, top-k, top-p, min-p, repetition penalty, seeded.
 #pragma once
+#include <algorithm>
+#include <cfloat>
 #include <cstdint>
 #include <random>
 #include <span>
@@ -16,6 +18,9 @@ struct SamplingParams {
   int repetitionLastN = 64;         // how many recent tokens the penalty looks at (0 = all given)
   uint64_t seed = 0;                // same seed + same logits = same tokens
   bool greedy() const { return temperature <= 0.0f || topK == 1; }
+  // 1/T of the softmax, capped at FLT_MAX so that the argmax's 0 * (1/T) stays 0 for any positive T: the
+  // one value the host sampler and the device's candidate search (Session::sample) both use.
+  float invTemperature() const { return std::min(1.0f / temperature, FLT_MAX); }
 };
 
 class Sampler {

@@ -2,7 +2,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cfloat>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -191,9 +190,8 @@ int32_t GlmSession::sample(Sampler& sampler) {
     // The device finds the best candidates and the softmax sum; the row crosses to the host only when
     // the tokens that may be drawn reach past them (a flat distribution, a large top-k).
     const int count = std::clamp(p.topK > 0 ? p.topK : 256, 256, 1024);
-    const float invTemperature = std::min(1.0f / p.temperature, FLT_MAX);
     double total = 0.0;
-    if (model_.forward().bestOfLogits(usable, count, invTemperature, best_, total)) {
+    if (model_.forward().bestOfLogits(usable, count, p.invTemperature(), best_, total)) {
       const int32_t token = sampler.sampleFromBest(best_, total, size_t(usable));
       if (token >= 0) return token;
     }

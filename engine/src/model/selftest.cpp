@@ -485,7 +485,7 @@ void checkDecodePath(Backend& b, BackendKind kind, int prompt, int steps, int ch
       std::vector<std::pair<float, int32_t>> best;
       double total = 0.0;
       int32_t token = -1;
-      if (got.bestOfLogits(cfg.vocabSize, 256, 1.0f / sp.temperature, best, total)) {
+      if (got.bestOfLogits(cfg.vocabSize, 256, sp.invTemperature(), best, total)) {
         token = onDevice.sampleFromBest(best, total, vocab);
         sampledOnDevice += token >= 0;
       }

@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <array>
 #include <bit>
-#include <cfloat>
 #include <cmath>
 #include <functional>
 
@@ -129,6 +128,20 @@ TopPCutoff findTopPCutoff(std::span<const float> weights, double needed) {
   return {};  // rounding: the whole mass fell a hair short of `needed`; keep everything
 }
 
+// The weighted draw over the survivors (weight, id), in their given order: the first whose cumulative
+// weight exceeds u * their total.
+int32_t drawWeighted(std::span<const Candidate> survivors, std::mt19937_64& rng) {
+  double total = 0.0;
+  for (const Candidate& c : survivors) total += c.first;
+  const double target = uniformUnit(rng) * total;
+  double cumulative = 0.0;
+  for (const Candidate& c : survivors) {
+    cumulative += c.first;
+    if (cumulative > target) return c.second;
+  }
+  return survivors.back().second;  // target rounded up to the total
+}
+
 // The k best candidates (higherFirst order), best first, by one scan with a heap of the k best so
 // far: most tokens lose a single comparison against the heap's worst, so this is about one pass.
 void selectTopK(std::span<const float> values, size_t k, std::vector<Candidate>& out) {
@@ -233,8 +246,8 @@ int32_t Sampler::draw(std::vector<float>& values, float maxValue, bool topK) {
   // Softmax with temperature: w = exp((l - l_max) / T), in float (expf is several times faster than
   // exp, and the sums are kept in double). Subtracting the max before scaling keeps a tiny T from
   // overflowing: the exponent is <= 0 and the argmax gets exp(0) == 1 exactly, so w_max == 1 below.
-  // 1/T is capped at FLT_MAX so that the argmax's 0 * (1/T) stays 0 for any positive T.
-  const float invTemperature = std::min(1.0f / params_.temperature, FLT_MAX);
+  // 1/T is capped (SamplingParams::invTemperature).
+  const float invTemperature = params_.invTemperature();
   double total = 0.0;
   for (float& v : values) {
     v = std::exp((v - maxValue) * invTemperature);
@@ -265,16 +278,8 @@ int32_t Sampler::draw(std::vector<float>& values, float maxValue, bool topK) {
   }
   if (kept == 0) throw Error("sampling: no candidate token is left after top-p / min-p");  // w_max == 1 survives
 
-  // Renormalize over the survivors and draw: the first whose cumulative weight exceeds u * total.
-  total = 0.0;
-  for (size_t j = 0; j < kept; ++j) total += scratch_[j].first;
-  const double target = uniformUnit(rng_) * total;
-  double cumulative = 0.0;
-  for (size_t j = 0; j < kept; ++j) {
-    cumulative += scratch_[j].first;
-    if (cumulative > target) return scratch_[j].second;
-  }
-  return scratch_[kept - 1].second;  // target rounded up to the total
+  // Renormalize over the survivors and draw.
+  return drawWeighted(std::span<const Candidate>(scratch_).first(kept), rng_);
 }
 
 int32_t Sampler::sampleFromBest(std::span<const std::pair<float, int32_t>> best, double total, size_t vocab) {
@@ -293,7 +298,7 @@ int32_t Sampler::sampleFromBest(std::span<const std::pair<float, int32_t>> best,
     return draw(values, maxValue, true);
   }
   // The whole row: the candidates' weights as sample() computes them, `total` from the device.
-  const float invTemperature = std::min(1.0f / params_.temperature, FLT_MAX);
+  const float invTemperature = params_.invTemperature();
   values.resize(best.size());
   for (size_t j = 0; j < best.size(); ++j) values[j] = std::exp((best[j].first - maxValue) * invTemperature);
   const float wLast = values.back();
@@ -318,20 +323,12 @@ int32_t Sampler::sampleFromBest(std::span<const std::pair<float, int32_t>> best,
   const bool minPInside = complete || (params_.minP > 0.0f && wLast < minWeight);
   const bool zeroInside = complete || wLast == 0.0f;  // weights past the candidates underflowed to 0
   if (!nucleusInside && !minPInside && !zeroInside) return -1;
-  std::vector<std::pair<int32_t, float>> kept;  // survivors, then in id order as sample() draws them
+  std::vector<Candidate> kept;  // survivors (weight, id), then in id order as sample() draws them
   for (size_t j = 0; j < nucleusEnd; ++j)
-    if (values[j] > 0.0f && values[j] >= minWeight) kept.emplace_back(best[j].second, values[j]);
+    if (values[j] > 0.0f && values[j] >= minWeight) kept.emplace_back(values[j], best[j].second);
   if (kept.empty()) return -1;
-  std::sort(kept.begin(), kept.end());
-  double keptTotal = 0.0;
-  for (const auto& k : kept) keptTotal += k.second;
-  const double target = uniformUnit(rng_) * keptTotal;
-  double cumulative = 0.0;
-  for (const auto& k : kept) {
-    cumulative += k.second;
-    if (cumulative > target) return k.first;
-  }
-  return kept.back().first;
+  std::sort(kept.begin(), kept.end(), [](const Candidate& a, const Candidate& b) { return a.second < b.second; });
+  return drawWeighted(kept, rng_);
 }
 
 }  // namespace glm
