@@ -2,7 +2,10 @@
 // Counted as llama-bench counts: prefill of L tokens computes logits for the last position only;
 // decode time covers the forward passes of the generated tokens after a prefill of L tokens, each
 // followed by greedy sampling as the app does it (on the backend), or with --host-logits by a download
-// of the logits row and an argmax on the host.
+// of the logits row and an argmax on the host. Before the timed tokens, a few are decoded untimed
+// (--warmup-tokens): the first step records the decode graph / command buffer, and a GPU that idled
+// while the weights loaded needs a moment of load to reach its clocks (an H200 under Vulkan sat at
+// 345 MHz after loading; without the warm-up its decode figures varied by 2x between runs).
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -22,6 +25,7 @@ void addBenchCommand(CLI::App& app) {
     std::vector<int64_t> contexts{128};
     int generate = 16;
     int repeats = 1;
+    int warmup = 16;
     std::string output;
     bool hostLogits = false;
   };
@@ -31,6 +35,11 @@ void addBenchCommand(CLI::App& app) {
   cmd->add_option("--contexts", o->contexts, "Context lengths (prompt tokens) to measure at")->delimiter(',')->capture_default_str();
   cmd->add_option("-g,--generate", o->generate, "Tokens to decode after each prefill")->capture_default_str();
   cmd->add_option("-r,--repeats", o->repeats, "Repeats per context (the median is reported)")->capture_default_str();
+  cmd->add_option("--warmup-tokens", o->warmup,
+                 "Tokens decoded untimed after each prefill, before the timed ones (they also take positions "
+                 "in the context: the timed tokens start at L + this)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 4096));
   cmd->add_option("-o,--output", o->output, "Also write the JSON to this file");
   cmd->add_flag("--host-logits", o->hostLogits,
                 "Decode by downloading each step's logits and taking the argmax on the host (default: greedy "
@@ -42,7 +51,10 @@ void addBenchCommand(CLI::App& app) {
       maxCtx = std::max(maxCtx, c);
     }
     auto opts = o->model;
-    if (opts.context == 0) opts.context = maxCtx + o->generate + 1;
+    if (opts.context == 0) opts.context = maxCtx + o->warmup + o->generate + 1;
+    if (opts.context != 0 && maxCtx + o->warmup + o->generate > opts.context)
+      throw glm::Error(fmt::format("bench: context {} + {} warm-up + {} timed tokens do not fit --ctx {}", maxCtx,
+                                   o->warmup, o->generate, opts.context));
     auto model = opts.load();
     const auto& info = model->info();
     const int vocabLimit = model->hasTokenizer() ? model->tokenizer().size() : info.config.vocabSize;
@@ -65,17 +77,21 @@ void addBenchCommand(CLI::App& app) {
         auto t0 = std::chrono::steady_clock::now();
         session->prefill(prompt);
         prefillTimes.push_back(secondsSince(t0));
-        t0 = std::chrono::steady_clock::now();
-        for (int i = 0; i < o->generate; ++i) {
-          int32_t next;
-          if (o->hostLogits) {
-            const auto logits = session->logits();
-            next = int32_t(std::max_element(logits.begin(), logits.begin() + vocabLimit) - logits.begin());
-          } else {
-            next = session->sample(greedy);  // the product's greedy path: the argmax runs on the backend
+        auto decode = [&](int tokens) {
+          for (int i = 0; i < tokens; ++i) {
+            int32_t next;
+            if (o->hostLogits) {
+              const auto logits = session->logits();
+              next = int32_t(std::max_element(logits.begin(), logits.begin() + vocabLimit) - logits.begin());
+            } else {
+              next = session->sample(greedy);  // the product's greedy path: the argmax runs on the backend
+            }
+            session->append(next);
           }
-          session->append(next);
-        }
+        };
+        decode(o->warmup);
+        t0 = std::chrono::steady_clock::now();
+        decode(o->generate);
         decodeTimes.push_back(secondsSince(t0));
       }
       const double p = median(prefillTimes), d = median(decodeTimes);
@@ -84,6 +100,7 @@ void addBenchCommand(CLI::App& app) {
                           {"prefill_seconds", p},
                           {"prefill_tokens_per_s", double(ctx) / p},
                           {"decode_tokens", o->generate},
+                          {"decode_warmup_tokens", o->warmup},
                           {"decode_seconds", d},
                           {"decode_tokens_per_s", o->generate > 0 ? double(o->generate) / d : 0.0},
                           {"decode_sampling", o->hostLogits ? "host argmax of downloaded logits" : "greedy on the backend"}};

@@ -85,6 +85,17 @@ TEST(Cli, BenchWritesJson) {
   EXPECT_NE(r.output.find("\"context\": 64"), std::string::npos) << r.output;
 }
 
+TEST(Cli, BenchWarmsUpBeforeTiming) {
+  const auto r = cli("bench -q --random-weights tiny --contexts 16 -g 3 --warmup-tokens 5");
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  EXPECT_NE(r.output.find("\"decode_warmup_tokens\": 5"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\"decode_tokens\": 3"), std::string::npos) << r.output;
+  // Prompt + warm-up + timed tokens must fit the context given.
+  expectError(cli("bench -q --random-weights tiny --contexts 16 -g 3 --warmup-tokens 5 --ctx 23"),
+              "context 16 + 5 warm-up + 3 timed tokens do not fit --ctx 23");
+  EXPECT_EQ(cli("bench -q --random-weights tiny --contexts 16 -g 3 --warmup-tokens 5 --ctx 24").exitCode, 0);
+}
+
 TEST(Cli, SelftestPassesOnCpu) {
   const auto r = cli("selftest -b cpu --fixtures " + quote(fixturesDir().string()));
   EXPECT_EQ(r.exitCode, 0) << r.output;

@@ -38,7 +38,7 @@ if has bench; then
   log bench
   # Counted as llama-bench: prefill = one pass over the prompt with logits for the last position;
   # decode = the forward passes of the generated tokens only.
-  "${CLI[@]}" bench --backend cuda --random-weights glm-4-9b --ctx 131072 --contexts 1024,32768,131040 -g 32 \
+  "${CLI[@]}" bench --backend cuda --random-weights glm-4-9b --ctx 131072 --contexts 1024,32768,131024 -g 32 \
     -o "$OUT/bench.json" 2>&1 | grep -v "^loading" | tail -25
   "${CLI[@]}" info --random-weights glm-4-9b --ctx 131072 --kv-cache bf16 --json > "$OUT/plan_128k.json" 2>&1
 fi

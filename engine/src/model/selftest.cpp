@@ -671,8 +671,13 @@ std::vector<OpBenchResult> runOpBenchmarks(const OpBenchOptions& opt, std::strin
   std::vector<OpBenchResult> out;
   using Clock = std::chrono::steady_clock;
   auto timeIt = [&](const std::function<void()>& op) {
-    op();  // warm-up (pipelines, recordings)
-    b->synchronize();
+    // Warm-up: pipelines and recordings, and 0.1 s of load so that the GPU is at its clocks (an idle H200
+    // sits at 345 MHz and takes a while to come up under Vulkan).
+    const auto w0 = Clock::now();
+    do {
+      op();
+      b->synchronize();
+    } while (std::chrono::duration<double>(Clock::now() - w0).count() < 0.1);
     const auto t0 = Clock::now();
     for (int i = 0; i < opt.repeats; ++i) op();
     b->synchronize();
@@ -696,6 +701,16 @@ std::vector<OpBenchResult> runOpBenchmarks(const OpBenchOptions& opt, std::strin
     const double msd = timeIt([&] { b->attention(q1, shape, *cache, 0, S - 1, a1); });
     const double bytes = 2.0 * S * cfg.numKvHeads * cfg.headDim * 2;
     out.push_back({"attention_decode", fmt::format("L={} 32/2 heads x128", S), msd, 0, bytes / msd / 1e6});
+  }
+  {
+    // The fixed cost of one operation in a stream of dependent ones (a 16-element add: no work to speak
+    // of): kernel launch + completion on CUDA, dispatch + barrier on Vulkan.
+    constexpr int kOps = 200;
+    auto r = b->allocate(1, 16), x = b->allocate(1, 16);
+    const double ms = timeIt([&] {
+      for (int i = 0; i < kOps; ++i) b->add(r, x);
+    });
+    out.push_back({"dependent_op", fmt::format("add 1x16, {} in a row", kOps), ms / kOps, 0, 0});
   }
   for (auto [k, m] : {std::pair<int64_t, int64_t>{4096, 27392}, {4096, 4608}, {13696, 4096}}) {
     auto w = randomTensor(rng, "w", DType::BF16, {m, k}, 0.0, 1.0 / std::sqrt(double(k)));

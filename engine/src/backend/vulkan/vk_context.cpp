@@ -289,6 +289,7 @@ Context::Context(int device) {
       qp.queryType = VK_QUERY_TYPE_TIMESTAMP;
       qp.queryCount = 65536;
       check(vkCreateQueryPool(device_, &qp, nullptr, &queryPool_), "vkCreateQueryPool");
+      profileByGrid_ = std::string(std::getenv("GLMCHAT_VULKAN_PROFILE")) == "grid";
     }
 
     // Memory types: device-local for tensors and weights; host-visible (cached if possible) for staging.
@@ -598,7 +599,10 @@ void Context::dispatch(Pipeline& p, std::initializer_list<VkBuffer> buffers, con
     vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queryPool_, queriesUsed_ + 1);
     queriesUsed_ += 2;
     const uint64_t groups = uint64_t(gx) * gy * gz;
-    queryNames_.push_back(groups <= 64 ? p.name + " [<=64 workgroups]" : p.name);
+    if (profileByGrid_)
+      queryNames_.push_back(fmt::format("{} [{} x {} x {}]", p.name, gx, gy, gz));
+    else
+      queryNames_.push_back(groups <= 64 ? p.name + " [<=64 workgroups]" : p.name);
   }
 }
 

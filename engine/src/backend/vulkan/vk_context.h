@@ -108,7 +108,7 @@ class Context {
   void replayRecording();
 
   // GLMCHAT_VULKAN_PROFILE=1: GPU timestamps around every dispatch outside step recordings, summed
-  // per shader; printed to stderr when the context is destroyed.
+  // per shader (=grid: per shader and grid size); printed to stderr when the context is destroyed.
   bool profiling() const { return queryPool_ != VK_NULL_HANDLE; }
 
  private:
@@ -149,6 +149,7 @@ class Context {
   std::map<std::string, Pipeline> pipelines_;
   VkQueryPool queryPool_ = VK_NULL_HANDLE;
   uint32_t queriesUsed_ = 0;
+  bool profileByGrid_ = false;  // GLMCHAT_VULKAN_PROFILE=grid: one line per shader and grid size
   std::vector<std::string> queryNames_;  // per pair of timestamps in the current submission(s)
   std::map<std::string, std::pair<double, int64_t>> profile_;  // name -> (milliseconds, dispatches)
   void collectProfile();
