@@ -9,6 +9,9 @@ float bf16Lo(uint w) { return uintBitsToFloat(w << 16); }
 float bf16Hi(uint w) { return uintBitsToFloat(w & 0xffff0000u); }
 float bf16ToFloat(uint16_t b) { return uintBitsToFloat(uint(b) << 16); }
 
+// SwiGLU of one (gate, up) pair: swiglu.comp and the fused GEMV (gemv.comp, SWIGLU) give the same bits.
+float siluMul(float g, float u) { return g / (1.0 + exp(-g)) * u; }
+
 uint16_t floatToBf16(float f) {
   uint u = floatBitsToUint(f);
   if ((u & 0x7fffffffu) > 0x7f800000u) return uint16_t((u >> 16) | 0x40u);  // NaN stays NaN

@@ -16,6 +16,8 @@ const uint ROWS_PER_SUBGROUP = 2, ROWS_PER_WORKGROUP = 16;
 //   writes the sum of its rows' new residual squares to partials[pOff + workgroup].
 // NORMED_IN (gemv_normed): x is such an unscaled row; the dot products are scaled by
 //   inversesqrt(sum of partials[pOff .. pOff + pCount) / n + eps). Sums in a fixed order: deterministic.
+// SWIGLU (gemv_swiglu, gemv_normed_swiglu; VulkanBackend::matmulSwiGlu, one token row): W is [gate; up]
+//   with 2·M rows; a subgroup pairs gate row i with up row i and writes only out[i] = silu(g) * u.
 layout(std430, binding = 0) readonly buffer W { uvec4 w4[]; };
 layout(std430, binding = 1) readonly buffer X { vec4 x4[]; };
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
@@ -42,12 +44,11 @@ float dot8(uvec4 w, vec4 a, vec4 b) {
          bf16Lo(w.z) * b.x + bf16Hi(w.z) * b.y + bf16Lo(w.w) * b.z + bf16Hi(w.w) * b.w;
 }
 
-// Returns (lane 0) the sum of squares of the rows' new residual values under ADD_NORM, else 0.
-float rowPair(uint m0, float scale) {
-  if (m0 >= pc.M) return 0.0;  // uniform in the subgroup
+// Rows m0 and r1 of W against x (the caller checks m0 < M). Returns (lane 0) the sum of squares of the
+// rows' new residual values under ADD_NORM, else 0.
+float rowPair(uint m0, uint r1, float scale) {
   const uint lane = gl_SubgroupInvocationID, width = gl_SubgroupSize;
   const uint k8 = pc.K / 8;  // uvec4 per weight row
-  const uint r1 = min(m0 + 1, pc.M - 1);  // a last odd row is computed twice and written once
   const uint base0 = m0 * k8, base1 = r1 * k8;
   float acc[ROWS_PER_SUBGROUP][4];
   for (uint r = 0; r < ROWS_PER_SUBGROUP; ++r)
@@ -77,6 +78,9 @@ float rowPair(uint m0, float scale) {
     const float s0 = subgroupAdd(acc[0][j]) * scale, s1 = subgroupAdd(acc[1][j]) * scale;
     if (lane == 0) {
       const uint o = pc.outOff + j * pc.outStride;
+#ifdef SWIGLU
+      outv[o + m0] = siluMul(s0 + (pc.hasBias != 0 ? bias[m0] : 0.0), s1 + (pc.hasBias != 0 ? bias[r1] : 0.0));
+#else
       const float v0 = s0 + (pc.hasBias != 0 ? bias[m0] : 0.0);
       const float v1 = s1 + (pc.hasBias != 0 && m0 + 1 < pc.M ? bias[m0 + 1] : 0.0);
 #ifdef ADD_NORM
@@ -93,6 +97,7 @@ float rowPair(uint m0, float scale) {
 #else
       outv[o + m0] = v0;
       if (m0 + 1 < pc.M) outv[o + m0 + 1] = v1;
+#endif
 #endif
     }
   }
@@ -112,8 +117,19 @@ void main() {
   scale = inversesqrt(subgroupAdd(ss) / float(pc.n) + pc.eps);
 #endif
   float squares = 0.0;
-  for (uint r0 = gl_SubgroupID * ROWS_PER_SUBGROUP; r0 < ROWS_PER_WORKGROUP; r0 += gl_NumSubgroups * ROWS_PER_SUBGROUP)
-    squares += rowPair(wg * ROWS_PER_WORKGROUP + r0, scale);
+#ifdef SWIGLU
+  // ROWS_PER_WORKGROUP weight rows: half as many outputs, each a (gate, up) row pair.
+  for (uint i = gl_SubgroupID; i < ROWS_PER_WORKGROUP / 2; i += gl_NumSubgroups) {
+    const uint m0 = wg * (ROWS_PER_WORKGROUP / 2) + i;
+    if (m0 < pc.M) rowPair(m0, m0 + pc.M, scale);  // uniform in the subgroup
+  }
+#else
+  for (uint r0 = gl_SubgroupID * ROWS_PER_SUBGROUP; r0 < ROWS_PER_WORKGROUP; r0 += gl_NumSubgroups * ROWS_PER_SUBGROUP) {
+    const uint m0 = wg * ROWS_PER_WORKGROUP + r0;
+    // A last odd row is computed twice and written once.
+    if (m0 < pc.M) squares += rowPair(m0, min(m0 + 1, pc.M - 1), scale);  // uniform in the subgroup
+  }
+#endif
 #ifdef ADD_NORM
   const uint slots = ROWS_PER_WORKGROUP / ROWS_PER_SUBGROUP;
   if (gl_SubgroupInvocationID == 0 && gl_SubgroupID < slots) wgSquares[gl_SubgroupID] = squares;

@@ -10,5 +10,5 @@ void main() {
   if (i >= pc.ffn) return;
   const uint base = pc.gOff + r * pc.gStride;
   const float a = g[base + i], b = g[base + pc.ffn + i];
-  outv[pc.outOff + r * pc.outStride + i] = a / (1.0 + exp(-a)) * b;
+  outv[pc.outOff + r * pc.outStride + i] = siluMul(a, b);
 }

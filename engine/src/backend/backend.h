@@ -146,6 +146,13 @@ class Backend {
                          int64_t pos0, Tensor out) = 0;
   // out = silu(gateUp[:, :ffn]) * gateUp[:, ffn:]
   virtual void swiGlu(Tensor gateUp, Tensor out) = 0;
+  // gateUp = x * W^T (+ bias), then swiGlu(gateUp, out): the MLP's gate/up projection and SwiGLU in one
+  // call, so that a backend may fuse them (Vulkan, for one row: the GEMV pairs gate row i with up row i
+  // and writes only out). gateUp is a workspace: what it holds afterwards is unspecified.
+  virtual void matmulSwiGlu(Tensor x, WeightHandle w, Tensor gateUp, Tensor out) {
+    matmul(x, w, gateUp);
+    swiGlu(gateUp, out);
+  }
   // dst row i = src row rows[i]
   virtual void gatherRows(Tensor src, std::span<const int64_t> rows, Tensor dst) = 0;
   // Copies host floats (rows x cols, dense) into a tensor, and a tensor back to host floats.
@@ -211,6 +218,6 @@ std::unique_ptr<Backend> loadCudaBackend(std::string& reason);
 std::unique_ptr<Backend> loadVulkanBackend(int device, std::string& reason);
 
 // The interface version a backend library must be built against (checked when it is loaded).
-inline constexpr int kBackendAbiVersion = 3;
+inline constexpr int kBackendAbiVersion = 4;
 
 }  // namespace glm

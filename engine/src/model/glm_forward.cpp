@@ -138,8 +138,7 @@ void GlmForward::layers(std::span<const int32_t> ids, int64_t pos0, KvCache& cac
       backend_.matmulAddNorm(attn, L.attnOut, x, L.postAttnNorm, eps, h, proj);  // x += attn Wo; h = norm(x)
     }
     // MLP block.
-    backend_.matmul(h, L.gateUp, gateUp);
-    backend_.swiGlu(gateUp, ffn);
+    backend_.matmulSwiGlu(h, L.gateUp, gateUp, ffn);
     const bool last = li + 1 == w_.layers.size();
     if (!last && !L.postMlpNorm) {
       backend_.matmulAddNorm(ffn, L.down, x, w_.layers[li + 1].inputNorm, eps, h, proj);  // next layer's input norm

@@ -226,6 +226,33 @@ class Checker {
     record(fmt::format("swiglu {}x{}", n, ffn), relError(ref, fetch(out)), tol_.kernel);
   }
 
+  // The MLP's gate/up projection with SwiGLU (fused for one row on Vulkan) against float64.
+  void matmulSwiGlu(int64_t n, int64_t k, int64_t ffn, bool bias) {
+    auto w = randomTensor(rng_, "gate_up", DType::BF16, {2 * ffn, k}, 0.0, 2.0 / std::sqrt(double(k)));
+    auto bs = randomTensor(rng_, "b", DType::BF16, {2 * ffn}, 0.0, 0.5);
+    LinearView lv;
+    lv.parts.push_back(&w.view);
+    if (bias) lv.biasParts.push_back(&bs.view);
+    lv.outFeatures = 2 * ffn;
+    lv.inFeatures = k;
+    WeightHandle h = b_.uploadLinear(lv, WeightFormat::Native);
+    auto x = randomFloats(rng_, size_t(n * k), 1.0);
+    Tensor gateUp = b_.allocate(n, 2 * ffn), out = b_.allocate(n, ffn);
+    b_.matmulSwiGlu(upload(x, n, k), h, gateUp, out);
+    std::vector<double> ref(size_t(n * ffn));
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < ffn; ++j) {
+        double g = bias ? bs.values[size_t(j)] : 0.0, u = bias ? bs.values[size_t(ffn + j)] : 0.0;
+        for (int64_t c = 0; c < k; ++c) {
+          g += double(x[size_t(i * k + c)]) * w.values[size_t(j * k + c)];
+          u += double(x[size_t(i * k + c)]) * w.values[size_t((ffn + j) * k + c)];
+        }
+        ref[size_t(i * ffn + j)] = g / (1.0 + std::exp(-g)) * u;
+      }
+    record(fmt::format("matmul+swiglu {}x{}x{}{}", n, k, ffn, bias ? " +bias" : ""), relError(ref, fetch(out)),
+           tol_.kernel);
+  }
+
   void embed(int64_t vocab, int64_t dim, DType dt) {
     auto table = randomTensor(rng_, "embed", dt, {vocab, dim}, 0.0, 1.0);
     WeightHandle h = b_.uploadEmbedding(table.view);
@@ -586,6 +613,9 @@ SelftestReport runSelftest(const SelftestOptions& opt, const std::function<void(
   ck.argmax(1000);
   ck.argmax(151552);
   ck.swiGlu(9, 300);
+  ck.matmulSwiGlu(1, 4096, 1000, false);  // the decode row (one GEMV with SwiGLU in its epilogue on Vulkan)
+  ck.matmulSwiGlu(1, 96, 13, true);       // an odd output count, with bias
+  ck.matmulSwiGlu(3, 64, 40, false);      // several rows: matmul + swiGlu
   ck.embed(1000, 64, DType::BF16);
   ck.embed(77, 33, DType::F32);
 

@@ -86,7 +86,7 @@ class VulkanBackend final : public Backend {
     argmaxOut_ = deviceBuffer(16, "argmax result");
     argmaxPartials_ = deviceBuffer(kArgmaxGroups * 8, "argmax partials");
     normPartials_ = deviceBuffer(int64_t(kNormSites) * kNormPartialsPerSite * 4, "fused norm partial sums");
-    fuseNorms_ = !std::getenv("GLMCHAT_VULKAN_NO_FUSE");  // diagnosis: the unfused decode step
+    fuseOps_ = !std::getenv("GLMCHAT_VULKAN_NO_FUSE");  // diagnosis: the unfused decode step
     ropeShader_ = f.fp64 && !std::getenv("GLMCHAT_VULKAN_ROPE_FP32") ? "rope_append_fp64" : "rope_append";
   }
   ~VulkanBackend() override {
@@ -277,7 +277,7 @@ class VulkanBackend final : public Backend {
     const auto* nw = static_cast<const VkVector*>(norm);
     const auto xr = ref(x), rr = ref(residual), nr = ref(normed);
     const uint32_t groups = ceilDiv(w->rows, kGemvRowsPerWorkgroup);
-    const bool fuse = fuseNorms_ && ctx_.recording() && normSites_ < kNormSites && xr.elem % 4 == 0 &&
+    const bool fuse = fuseOps_ && ctx_.recording() && normSites_ < kNormSites && xr.elem % 4 == 0 &&
                       groups <= kNormPartialsPerSite &&
                       gpu::addNormOperandsFit(x, residual, normed, w->rows, w->cols, nw->cols);
     if (!fuse) {
@@ -407,6 +407,34 @@ class VulkanBackend final : public Backend {
   void swiGlu(Tensor gateUp, Tensor out) override {
     resolvePending({gateUp, out});
     rowwise("swiglu", gateUp, out, out.cols, gateUp.rows);
+  }
+
+  // One row (decode): the gate/up GEMV pairs gate row i with up row i and writes silu(g) * u straight to
+  // out (gateUp is not written), one dispatch and one 2·ffn-float round trip fewer per layer. The same
+  // arithmetic as matmul + swiGlu: each row's dot product is summed in the same order, and both use siluMul.
+  void matmulSwiGlu(Tensor x, WeightHandle wh, Tensor gateUp, Tensor out) override {
+    const auto* w = static_cast<const VkLinear*>(wh);
+    const auto xr = ref(x), o = ref(out);
+    const bool fuse = fuseOps_ && x.rows == 1 && out.rows == 1 && x.cols == w->cols && w->rows % 2 == 0 &&
+                      out.cols * 2 == w->rows && w->cols % 8 == 0 && xr.elem % 4 == 0 && !gpu::tensorsOverlap(x, out);
+    if (!fuse) {
+      Backend::matmulSwiGlu(x, wh, gateUp, out);
+      return;
+    }
+    const VkBuffer bias = w->bias ? w->bias->buffer : dummy_->buffer;
+    const uint32_t hasBias = w->bias ? 1 : 0, ffn = u32(out.cols, "ffn");
+    const auto [gx, gy] = gemvGrid(2 * int64_t(ffn));  // a workgroup: kGemvRowsPerWorkgroup / 2 outputs
+    if (pending_.holds(x)) {  // x is matmulAddNorm's unscaled normed row: the GEMV applies the norm's scale
+      resolvePending({out});
+      const NormGemvPush push{xr.elem, 1, 1, u32(w->cols, "K"), ffn, o.elem, 1, hasBias, gx, pending_.where.first,
+                              pending_.where.second, u32(pending_.cols, "cols"), pending_.eps, 0};
+      ctx_.dispatch(ctx_.pipeline("gemv_normed_swiglu"), {w->w->buffer, xr.buffer, bias, o.buffer, normPartials_->buffer},
+                    &push, sizeof push, gx, gy);
+      return;
+    }
+    resolvePending({x, out});
+    const uint32_t push[9] = {xr.elem, 1, 1, u32(w->cols, "K"), ffn, o.elem, 1, hasBias, gx};
+    ctx_.dispatch(ctx_.pipeline("gemv_swiglu"), {w->w->buffer, xr.buffer, bias, o.buffer}, push, sizeof push, gx, gy);
   }
 
   void gatherRows(Tensor src, std::span<const int64_t> rows, Tensor dst) override {
@@ -625,7 +653,7 @@ class VulkanBackend final : public Backend {
   static constexpr uint32_t kNormPartialsPerSite = 4096;
   Buffer* normPartials_ = nullptr;
   int normSites_ = 0;
-  bool fuseNorms_ = true;
+  bool fuseOps_ = true;
   gpu::PendingNormedRow<std::pair<uint32_t, uint32_t>> pending_;  // where: first partial, partials
   int maxSplits_ = 256;
   int64_t keySplitSize_ = 16;  // decode: keys per split at least this (a tile)
