@@ -26,6 +26,10 @@ void ModelOptions::add(CLI::App& cmd, bool allowRandom) {
   cmd.add_option("-c,--ctx", context, "Context length in tokens (0 = model maximum, at most 8192)");
   cmd.add_option("-t,--threads", threads, "CPU threads (0 = all cores)");
   cmd.add_option("--kv-cache", kvCache, "KV cache type: f32 or bf16")->capture_default_str();
+  cmd.add_option("--weights", weights,
+                 "Linear layers as stored (bf16) or quantized on load: int8 (per row), int4 (groups of 32), "
+                 "int4-g128; the output layer is then int8. Cached in ~/.cache/glmchat/quantized")
+      ->capture_default_str();
   cmd.add_option("--chunk", chunk, "Prefill chunk size in tokens")->capture_default_str();
   cmd.add_flag("-q,--quiet", quiet, "No progress output on stderr");
 }
@@ -46,19 +50,27 @@ glm::LoadOptions ModelOptions::toLoadOptions() const {
   else throw glm::Error(fmt::format("--kv-cache {}: choose f32 or bf16", kvCache));
   o.prefillChunk = chunk;
   o.gpuDevice = device;
+  o.weights = glm::parseWeightFormat(weights);
   return o;
 }
 
 std::unique_ptr<glm::Model> ModelOptions::load() const {
   const auto t0 = std::chrono::steady_clock::now();
   glm::ProgressFn progress;
+  auto label = std::make_shared<std::string>("loading");  // "quantizing" once that stage starts
   if (!quiet) {
-    progress = [](int64_t done, int64_t total) {
-      std::fprintf(stderr, "\rloading %3d%%", total > 0 ? int(100 * done / total) : 100);
+    progress = [label](int64_t done, int64_t total) {
+      std::fprintf(stderr, "\r%s %3d%%", label->c_str(), total > 0 ? int(100 * done / total) : 100);
       return true;
     };
   }
-  auto m = glm::Model::load(toLoadOptions(), progress);
+  auto options = toLoadOptions();
+  if (!quiet)
+    options.onStage = [label](const std::string& stage) {
+      std::fprintf(stderr, "\r%s\n", stage.c_str());
+      *label = stage.rfind("quantizing", 0) == 0 ? "quantizing" : "loading";
+    };
+  auto m = glm::Model::load(options, progress);
   if (!quiet) {
     const auto& i = m->info();
     std::fprintf(stderr, "\rloaded %s (%s, %s) in %.2f s on %s\n", i.source.c_str(),

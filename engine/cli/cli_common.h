@@ -22,6 +22,7 @@ struct ModelOptions {
   int64_t context = 0;
   int threads = 0;
   std::string kvCache = "f32";
+  std::string weights = "bf16";
   int chunk = 256;
   int device = -1;
   bool quiet = false;

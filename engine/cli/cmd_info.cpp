@@ -16,6 +16,7 @@ void addInfoCommand(CLI::App& app) {
     std::string model, shape;
     int64_t context = 0;
     std::string kvCache = "f32";
+    std::string weights = "bf16";
     bool json = false;
   };
   auto o = std::make_shared<Opts>();
@@ -24,6 +25,8 @@ void addInfoCommand(CLI::App& app) {
   cmd->add_option("--random-weights", o->shape, "A named shape instead (glm-4-9b, glm-4-9b-chat-1m, chatglm3-6b, tiny)");
   cmd->add_option("-c,--ctx", o->context, "Context length for the memory estimate (0 = model maximum)");
   cmd->add_option("--kv-cache", o->kvCache, "KV cache type for the estimate: f32 or bf16")->capture_default_str();
+  cmd->add_option("--weights", o->weights, "Weight format for the estimate: bf16, int8, int4, int4-g128 (every "
+                 "format is listed as well)")->capture_default_str();
   cmd->add_flag("--json", o->json, "Print JSON");
   cmd->callback([o] {
     if (o->model.empty() == o->shape.empty()) throw glm::Error("give exactly one of --model or --random-weights");
@@ -32,7 +35,8 @@ void addInfoCommand(CLI::App& app) {
     const glm::DType kv = o->kvCache == "bf16" ? glm::DType::BF16 : glm::DType::F32;
     if (o->kvCache != "bf16" && o->kvCache != "f32") throw glm::Error("--kv-cache: choose f32 or bf16");
     const int64_t ctx = o->context > 0 ? o->context : c.maxPositions;
-    const auto plan = glm::planMemory(c, ctx, kv, 256);
+    const glm::WeightFormat weights = glm::parseWeightFormat(o->weights);
+    const auto plan = glm::planMemory(c, ctx, kv, 256, weights);
     const int64_t params = glm::parameterCount(c);
     nlohmann::json j;
     j["source"] = o->model.empty() ? "random:" + o->shape : o->model;
@@ -56,8 +60,19 @@ void addInfoCommand(CLI::App& app) {
     j["parameters"] = params;
     j["context"] = ctx;
     j["kv_cache_type"] = glm::dtypeName(kv);
+    j["weights"] = glm::weightFormatName(weights);
     j["memory"] = {{"weights_bytes", plan.weightBytes}, {"kv_cache_bytes", plan.kvCacheBytes},
                    {"scratch_bytes", plan.scratchBytes}, {"total_bytes", plan.total()}};
+    // Every weight format at this context, so the choice can be made from one call.
+    std::string byFormat;
+    for (auto f : {glm::WeightFormat::Native, glm::WeightFormat::Int8, glm::WeightFormat::Int4G32,
+                   glm::WeightFormat::Int4G128}) {
+      const auto p = glm::planMemory(c, ctx, kv, 256, f);
+      j["memory_by_weights"][std::string(glm::weightFormatName(f))] = {{"weights_bytes", p.weightBytes},
+                                                                       {"total_bytes", p.total()}};
+      byFormat += fmt::format("{}{} {} (weights {})", byFormat.empty() ? "" : ", ", glm::weightFormatName(f),
+                              humanBytes(p.total()), humanBytes(p.weightBytes));
+    }
     j["notes"] = c.notes;
     if (o->json) {
       std::cout << j.dump(2) << "\n";
@@ -67,12 +82,14 @@ void addInfoCommand(CLI::App& app) {
         "model       {}\nlayout      {} ({} family, model_type {})\nshape       {} layers, hidden {}, ffn {}, "
         "{} heads / {} KV heads x {}, vocab {}\nrope        base {:g}, rotary dims {} of {}\nmax context {} "
         "tokens\nparameters  {} ({:.2f} B)\nmemory      weights {} ({}) + KV cache {} ({} tokens, {}) + scratch {} "
-        "= {}\n",
+        "= {}\nby weights  {}\n",
         j["source"].get<std::string>(), glm::layoutName(c.layout), glm::familyName(c.family), c.modelType,
         c.numLayers, c.hiddenSize, c.ffnHiddenSize, c.numHeads, c.numKvHeads, c.headDim, c.vocabSize, c.rope.theta,
         c.rope.rotaryDim, c.headDim, c.maxPositions, params, double(params) / 1e9, humanBytes(plan.weightBytes),
-        glm::dtypeName(c.dtype), humanBytes(plan.kvCacheBytes), ctx, glm::dtypeName(kv), humanBytes(plan.scratchBytes),
-        humanBytes(plan.total()));
+        weights == glm::WeightFormat::Native ? std::string(glm::dtypeName(c.dtype))
+                                             : std::string(glm::weightFormatName(weights)),
+        humanBytes(plan.kvCacheBytes), ctx, glm::dtypeName(kv), humanBytes(plan.scratchBytes),
+        humanBytes(plan.total()), byFormat);
     for (const auto& n : c.notes) std::cout << "note        " << n << "\n";
   });
 }

@@ -52,6 +52,7 @@ void addSelftestCommand(CLI::App& app) {
                   c.tolerance, c.detail.empty() ? "" : "  ", c.detail.c_str());
       std::fflush(stdout);
     });
+    for (const auto& n : report.notChecked) std::printf("NOT CHECKED  %s\n", n.c_str());
     std::printf("selftest on %s, seed %llu: %d checks, %d passed, %d failed\n", report.backend.c_str(),
                 (unsigned long long)report.seed, count, count - failed, failed);
     if (!report.passed()) std::exit(1);

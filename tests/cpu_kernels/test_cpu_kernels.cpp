@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "backend/cpu/cpu_kernels.h"
+#include "kernel_test_util.h"
 
 namespace glm::cpu {
 namespace {
@@ -71,13 +72,6 @@ StoredArray makeStored(DType dt, int64_t count, std::mt19937_64& rng, float lo =
   return a;
 }
 
-std::vector<float> randomFloats(int64_t count, std::mt19937_64& rng, float lo = -1.0f, float hi = 1.0f) {
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(static_cast<size_t>(count));
-  for (float& f : v) f = dist(rng);
-  return v;
-}
-
 double relativeError(const std::vector<double>& ref, const std::vector<double>& got) {
   double num = 0, den = 0;
   for (size_t i = 0; i < ref.size(); ++i) {
@@ -87,20 +81,9 @@ double relativeError(const std::vector<double>& ref, const std::vector<double>& 
   return std::sqrt(num / den);
 }
 
-constexpr float kPoison = -7.25e30f;
-bool isPoison(float v) { return std::bit_cast<uint32_t>(v) == std::bit_cast<uint32_t>(kPoison); }
 
 // ---- Fixture: one instance per code path. ----
-class CpuKernels : public ::testing::TestWithParam<const char*> {
- protected:
-  void SetUp() override {
-    if (!forceIsa(GetParam())) GTEST_SKIP() << "this CPU cannot run the " << GetParam() << " path";
-    ASSERT_STREQ(isaName(), GetParam());
-  }
-  void TearDown() override { forceIsa(kDefaultIsa.c_str()); }
-  // The automatically chosen path, captured at start-up before any test forces one.
-  static inline const std::string kDefaultIsa = isaName();
-};
+class CpuKernels : public PerIsaTest {};
 
 struct MatmulCase {
   int64_t n, k, m, ldxExtra, ldoExtra;

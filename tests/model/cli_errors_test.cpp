@@ -3,6 +3,8 @@
 
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -94,6 +96,25 @@ TEST(Cli, BenchWarmsUpBeforeTiming) {
   expectError(cli("bench -q --random-weights tiny --contexts 16 -g 3 --warmup-tokens 5 --ctx 23"),
               "context 16 + 5 warm-up + 3 timed tokens do not fit --ctx 23");
   EXPECT_EQ(cli("bench -q --random-weights tiny --contexts 16 -g 3 --warmup-tokens 5 --ctx 24").exitCode, 0);
+}
+
+TEST(Cli, WeightsOptionAndInfoByFormat) {
+  expectError(cli("bench -q --random-weights tiny --weights int3 --contexts 8 -g 1"),
+              "weights 'int3': choose bf16, int8, int4 (groups of 32) or int4-g128");
+  const auto r = cli("bench -q --random-weights tiny --weights int4-g128 --contexts 8 -g 2");
+  EXPECT_EQ(r.exitCode, 0) << r.output;
+  // info: the memory of every format for the context asked; GLM-4-9B int4 with 128K of bf16 KV in 12 GiB.
+  const auto i = cli("info --random-weights glm-4-9b --ctx 131072 --kv-cache bf16 --weights int4 --json");
+  ASSERT_EQ(i.exitCode, 0) << i.output;
+  const auto j = nlohmann::json::parse(i.output);
+  EXPECT_EQ(j["weights"], "int4");
+  EXPECT_LT(j["memory"]["total_bytes"].get<int64_t>(), int64_t(12) << 30);
+  for (const char* f : {"bf16", "int8", "int4", "int4-g128"})
+    EXPECT_TRUE(j["memory_by_weights"].contains(f)) << f;
+  EXPECT_GT(j["memory_by_weights"]["bf16"]["weights_bytes"].get<int64_t>(),
+            j["memory_by_weights"]["int8"]["weights_bytes"].get<int64_t>());
+  EXPECT_GT(j["memory_by_weights"]["int8"]["weights_bytes"].get<int64_t>(),
+            j["memory_by_weights"]["int4"]["weights_bytes"].get<int64_t>());
 }
 
 TEST(Cli, SelftestPassesOnCpu) {

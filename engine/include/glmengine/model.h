@@ -39,6 +39,13 @@ struct LoadOptions {
   DType kvCacheType = DType::F32;      // F32 or BF16
   int prefillChunk = 256;              // tokens per forward pass while prefilling
   int gpuDevice = -1;                  // Vulkan device index (glmchat-cli devices); -1 = the best GPU
+  // Linear layers as in the checkpoint, or quantized on load (int8 per row, int4 in groups; the result is
+  // cached in the user's cache folder). The embedding stays as stored; with a quantized format the output
+  // layer (LM head) is int8.
+  WeightFormat weights = WeightFormat::Native;
+  // Told each long step of loading as it starts ("quantizing the weights to int4: no cache yet"), for a
+  // progress label; progress then counts that step's units.
+  std::function<void(const std::string&)> onStage;
 };
 
 // The Vulkan devices of this machine, as the Vulkan backend library sees them (LoadOptions::gpuDevice
@@ -57,11 +64,15 @@ struct MemoryPlan {
   int64_t scratchBytes = 0;  // activations of one prefill chunk + logits
   int64_t total() const { return weightBytes + kvCacheBytes + scratchBytes; }
 };
-MemoryPlan planMemory(const ModelConfig& config, int64_t contextLength, DType kvCacheType, int prefillChunk);
+MemoryPlan planMemory(const ModelConfig& config, int64_t contextLength, DType kvCacheType, int prefillChunk,
+                      WeightFormat weights = WeightFormat::Native);
+// Bytes of the weights in a format: the linear layers in it, the output layer int8 when it is quantized,
+// the embedding and the norms as stored (F32 shapes: 4 bytes, else 2).
+int64_t weightBytes(const ModelConfig& config, WeightFormat weights);
 // The prefill chunk to plan with when GPU memory is short: `preferred` if its plan fits, else the largest
 // of preferred/2, preferred/4, ... (not below 256 tokens) whose plan fits, else the smallest one tried.
 int fitPrefillChunk(const ModelConfig& config, int64_t contextLength, DType kvCacheType, int preferred,
-                    const std::function<bool(const MemoryPlan&)>& fits);
+                    const std::function<bool(const MemoryPlan&)>& fits, WeightFormat weights = WeightFormat::Native);
 
 struct ModelInfo {
   ModelConfig config;
@@ -73,6 +84,7 @@ struct ModelInfo {
   int64_t parameterCount = 0;
   int64_t contextLength = 0;
   DType kvCacheType = DType::F32;
+  WeightFormat weights = WeightFormat::Native;
   MemoryPlan memory;
   std::string tokenizerKind;   // "" when the model has no tokenizer (random weights)
   std::vector<std::string> notes;

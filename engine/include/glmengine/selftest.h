@@ -37,6 +37,8 @@ struct SelftestReport {
   // Set (and no checks run) when the backend cannot run here for a reason that is not a fault of the
   // build, e.g. "SKIP: no CUDA device (...)" on a machine without a GPU; passed() is then true.
   std::string skipped;
+  // Parts not checked because the backend does not have them yet (e.g. quantized weights on Vulkan).
+  std::vector<std::string> notChecked;
   bool passed() const;
 };
 

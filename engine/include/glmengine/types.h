@@ -15,6 +15,13 @@ std::string_view dtypeName(DType t);     // safetensors spelling: "F32", "BF16",
 size_t dtypeSize(DType t);               // bytes per element
 bool dtypeIsFloatWeight(DType t);        // F32, F16, BF16
 
+// How the linear layers' weights are kept (--weights): as in the checkpoint (bf16), int8 per output
+// row, or int4 in groups of 32 or 128 columns (engine/src/quant/quant_format.h has the layouts).
+enum class WeightFormat { Native, Int8, Int4G32, Int4G128 };
+std::string_view weightFormatName(WeightFormat f);  // "bf16", "int8", "int4", "int4-g128"
+// "bf16" (or "native"), "int8", "int4" (= "int4-g32"), "int4-g128"; throws glm::Error otherwise.
+WeightFormat parseWeightFormat(std::string_view name);
+
 // Progress of a long operation: done of total units (bytes while loading, tokens while prefilling).
 // Return false to ask the operation to stop (it then throws glm::Cancelled).
 using ProgressFn = std::function<bool(int64_t done, int64_t total)>;

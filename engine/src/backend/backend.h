@@ -14,6 +14,7 @@
 #include "glmengine/model.h"
 #include "glmengine/types.h"
 #include "io/model_weights.h"
+#include "quant/quant_format.h"
 
 namespace glm {
 
@@ -38,8 +39,6 @@ struct Tensor {
   float* f32() const { return static_cast<float*>(data); }
 };
 
-// How a weight is stored on the backend. Native = as in the checkpoint (F32/F16/BF16), used in place.
-enum class WeightFormat { Native };
 
 // Backend-specific storage of one weight (a linear layer, a norm vector, the embedding table).
 struct Weight {
@@ -103,6 +102,15 @@ class Backend {
 
   // Weights. A LinearView may be several row blocks (q/k/v) that act as one matrix.
   virtual WeightHandle uploadLinear(const LinearView& view, WeightFormat format) = 0;
+  // A quantized linear layer (int8 per row or int4 in groups: quant/quant_format.h). `view` gives the
+  // bias and the shape; its weight parts are not read. q's memory outlives the model (the engine's
+  // quantized store), so a backend may use it in place. matmul and the fused calls take the handle
+  // like any other. A backend without kernels for the format says so (the default).
+  virtual bool supportsWeights(WeightFormat format) const { return format == WeightFormat::Native; }
+  virtual WeightHandle uploadQuantized(const QuantizedView& q, const LinearView& view) {
+    throw Error(fmt::format("the {} backend has no kernels for {} weights yet (use --weights bf16)", name(),
+                            weightFormatName(q.format)));
+  }
   virtual WeightHandle uploadVector(const TensorView& view) = 0;     // norm weights
   virtual WeightHandle uploadEmbedding(const TensorView& view) = 0;  // [vocab x hidden] table
 
@@ -218,6 +226,6 @@ std::unique_ptr<Backend> loadCudaBackend(std::string& reason);
 std::unique_ptr<Backend> loadVulkanBackend(int device, std::string& reason);
 
 // The interface version a backend library must be built against (checked when it is loaded).
-inline constexpr int kBackendAbiVersion = 4;
+inline constexpr int kBackendAbiVersion = 5;
 
 }  // namespace glm

@@ -10,19 +10,28 @@
 
 namespace glm {
 
-ForwardWeights uploadWeights(Backend& backend, const ModelWeights& weights, const ProgressFn& progress) {
+ForwardWeights uploadWeights(Backend& backend, const ModelWeights& weights, const ProgressFn& progress,
+                             const QuantizedStore* quant) {
   ForwardWeights f;
+  // A linear layer as stored, or its quantized form (the layers in the store's format, the output int8).
+  auto linear = [&](const LinearView& v, WeightFormat format) {
+    if (!quant) return backend.uploadLinear(v, WeightFormat::Native);
+    const QuantizedView* q = quant->find(quantKey(v, format));
+    if (!q) throw Error(fmt::format("weight {}: missing from the quantized weights", quantKey(v, format)));
+    return backend.uploadQuantized(*q, v);
+  };
+  const WeightFormat layerFormat = quant ? quant->format() : WeightFormat::Native;
   f.embedding = backend.uploadEmbedding(*weights.embedding);
   const int64_t total = int64_t(weights.layers.size()) + 1;
   for (size_t i = 0; i < weights.layers.size(); ++i) {
     const LayerWeights& l = weights.layers[i];
     LayerHandles h;
     h.inputNorm = backend.uploadVector(*l.inputNorm);
-    h.qkv = backend.uploadLinear(l.qkv, WeightFormat::Native);
-    h.attnOut = backend.uploadLinear(l.attnOut, WeightFormat::Native);
+    h.qkv = linear(l.qkv, layerFormat);
+    h.attnOut = linear(l.attnOut, layerFormat);
     h.postAttnNorm = backend.uploadVector(*l.postAttnNorm);
-    h.gateUp = backend.uploadLinear(l.gateUp, WeightFormat::Native);
-    h.down = backend.uploadLinear(l.down, WeightFormat::Native);
+    h.gateUp = linear(l.gateUp, layerFormat);
+    h.down = linear(l.down, layerFormat);
     if (l.postSelfAttnNorm) h.postSelfAttnNorm = backend.uploadVector(*l.postSelfAttnNorm);
     if (l.postMlpNorm) h.postMlpNorm = backend.uploadVector(*l.postMlpNorm);
     for (WeightHandle w : {h.inputNorm, h.qkv, h.attnOut, h.postAttnNorm, h.gateUp, h.down, h.postSelfAttnNorm,
@@ -32,7 +41,7 @@ ForwardWeights uploadWeights(Backend& backend, const ModelWeights& weights, cons
     if (progress && !progress(int64_t(i) + 1, total)) throw Cancelled();
   }
   f.finalNorm = backend.uploadVector(*weights.finalNorm);
-  f.output = backend.uploadLinear(weights.output, WeightFormat::Native);
+  f.output = linear(weights.output, WeightFormat::Int8);
   f.bytes += f.embedding->bytes + f.finalNorm->bytes + f.output->bytes;
   if (progress) progress(total, total);
   return f;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "quant/quant_store.h"
 #include "glmengine/config.h"
 #include "glmengine/types.h"
 #include "io/model_weights.h"
@@ -25,8 +26,10 @@ struct ForwardWeights {
   int64_t bytes = 0;
 };
 
-// Hands every weight to the backend. progress counts layers.
-ForwardWeights uploadWeights(Backend& backend, const ModelWeights& weights, const ProgressFn& progress);
+// Hands every weight to the backend. progress counts layers. With `quant`, the linear layers are taken
+// from it (the layers in its format, the output layer int8; see Model::load).
+ForwardWeights uploadWeights(Backend& backend, const ModelWeights& weights, const ProgressFn& progress,
+                             const QuantizedStore* quant = nullptr);
 
 class GlmForward {
  public:

@@ -2,6 +2,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -13,6 +14,7 @@
 #include "io/safetensors.h"
 #include "model/glm_forward.h"
 #include "model/random_weights.h"
+#include "quant/quant_store.h"
 
 namespace fs = std::filesystem;
 
@@ -36,19 +38,34 @@ BackendKind parseBackendKind(std::string_view name) {
   throw Error(fmt::format("unknown backend '{}': choose auto, cpu, cuda or vulkan", name));
 }
 
-MemoryPlan planMemory(const ModelConfig& c, int64_t contextLength, DType kvCacheType, int prefillChunk) {
+int64_t weightBytes(const ModelConfig& c, WeightFormat weights) {
+  const int64_t elem = int64_t(dtypeSize(c.dtype == DType::F32 ? DType::F32 : DType::BF16));
+  if (weights == WeightFormat::Native) return parameterCount(c) * elem;
+  const int64_t hidden = c.hiddenSize, ffn = c.ffnHiddenSize, vocab = c.vocabSize, qkvRows = c.qkvRows();
+  const int64_t attnWidth = int64_t(c.numHeads) * c.headDim;
+  const int64_t linears = quantizedBytes(weights, qkvRows, hidden) + quantizedBytes(weights, hidden, attnWidth) +
+                          quantizedBytes(weights, 2 * ffn, hidden) + quantizedBytes(weights, hidden, ffn);
+  const int64_t perLayerRest = ((c.postNorms ? 4 : 2) * hidden + (c.qkvBias ? qkvRows : 0)) * elem;
+  return c.numLayers * (linears + perLayerRest) + (vocab * hidden + hidden) * elem +
+         quantizedBytes(WeightFormat::Int8, vocab, hidden);
+}
+
+MemoryPlan planMemory(const ModelConfig& c, int64_t contextLength, DType kvCacheType, int prefillChunk,
+                      WeightFormat weights) {
   MemoryPlan p;
-  const int64_t params = parameterCount(c);
-  p.weightBytes = params * int64_t(dtypeSize(c.dtype == DType::F32 ? DType::F32 : DType::BF16));
+  p.weightBytes = weightBytes(c, weights);
   p.kvCacheBytes = 2 * int64_t(c.numLayers) * contextLength * c.numKvHeads * c.headDim * int64_t(dtypeSize(kvCacheType));
   p.scratchBytes = GlmForward::scratchBytes(c, prefillChunk, 64);  // 64 = kMaxOutputsPerChunk
+  // Quantized weights on a GPU: a prefill GEMM widens its layer's weight to bf16 first (the largest, gate/up).
+  if (weights != WeightFormat::Native)
+    p.scratchBytes += std::min<int64_t>(int64_t(2) * c.ffnHiddenSize * c.hiddenSize * 2, int64_t(512) << 20);
   return p;
 }
 
 int fitPrefillChunk(const ModelConfig& config, int64_t contextLength, DType kvCacheType, int preferred,
-                    const std::function<bool(const MemoryPlan&)>& fits) {
+                    const std::function<bool(const MemoryPlan&)>& fits, WeightFormat weights) {
   int chunk = preferred;
-  while (!fits(planMemory(config, contextLength, kvCacheType, chunk))) {
+  while (!fits(planMemory(config, contextLength, kvCacheType, chunk, weights))) {
     if (chunk <= 256) return chunk;
     chunk = std::max(256, chunk / 2);
   }
@@ -93,6 +110,7 @@ class GlmModel final : public Model {
  public:
   ModelInfo info_;
   std::unique_ptr<WeightStore> store_;
+  std::unique_ptr<QuantizedStore> quant_;  // --weights int8/int4 (outlives the backend: used in place)
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<GlmForward> forward_;
   std::unique_ptr<Tokenizer> tokenizer_;
@@ -293,6 +311,47 @@ bool hasTokenizerFiles(const fs::path& dir) {
 
 }  // namespace
 
+namespace {
+
+// The linear layers quantized as LoadOptions::weights asks (the output layer int8): from the cache file
+// when it is valid, else quantized now on all cores and written to the cache (random weights are not
+// cached: they are made anew each time).
+std::unique_ptr<QuantizedStore> quantizedWeights(const LoadOptions& o, const ModelWeights& w, ModelInfo& info,
+                                                 const ProgressFn& progress) {
+  const std::string name(weightFormatName(o.weights));
+  std::string identity, why = "random weights are not cached";
+  fs::path file;
+  if (o.randomWeights.empty()) {
+    identity = sourceIdentity(o.path);
+    fs::path dir = fs::absolute(o.path).lexically_normal();
+    if (dir.filename().empty()) dir = dir.parent_path();
+    file = quantCacheDir() / fmt::format("{}-{:016x}-{}.glmq", dir.filename().string(),
+                                         std::hash<std::string>{}(dir.string() + "\n" + identity), name);
+    if (auto cached = QuantizedStore::open(file, identity, o.weights, why)) {
+      info.notes.push_back(fmt::format("{} weights from the cache {}", name, file.string()));
+      return cached;
+    }
+  }
+  if (o.onStage)
+    o.onStage(fmt::format("quantizing the weights to {} on {} threads ({})", name, omp_get_max_threads(), why));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto store = quantizeModel(w, o.weights, progress);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (file.empty()) {
+    info.notes.push_back(fmt::format("quantized to {} in {:.1f} s ({})", name, seconds, why));
+  } else {
+    try {
+      store->write(file, identity);
+      info.notes.push_back(fmt::format("quantized to {} in {:.1f} s ({}); cached in {}", name, seconds, why, file.string()));
+    } catch (const Error& e) {
+      info.notes.push_back(fmt::format("quantized to {} in {:.1f} s; not cached: {}", name, seconds, e.what()));
+    }
+  }
+  return store;
+}
+
+}  // namespace
+
 std::unique_ptr<Model> Model::load(const LoadOptions& o, const ProgressFn& progress) {
   auto model = std::make_unique<GlmModel>();
   ModelInfo& info = model->info_;
@@ -355,6 +414,10 @@ std::unique_ptr<Model> Model::load(const LoadOptions& o, const ProgressFn& progr
   if (info.kvCacheType != o.kvCacheType)
     info.notes.push_back(fmt::format("KV cache {} (the {} backend stores K/V as {})", dtypeName(info.kvCacheType),
                                      info.backend, dtypeName(info.kvCacheType)));
+  info.weights = o.weights;
+  if (!model->backend_->supportsWeights(o.weights))
+    throw Error(fmt::format("the {} backend has no kernels for {} weights yet: use --weights bf16 or the CPU backend",
+                            info.backend, weightFormatName(o.weights)));
   const bool chunkGiven = o.prefillChunk != LoadOptions{}.prefillChunk;
   int chunk = std::clamp(chunkGiven ? o.prefillChunk : model->backend_->preferredPrefillChunk(), 1, 4096);
   if (!chunkGiven) {  // a GPU a little short of memory: a smaller prefill chunk (less scratch) before giving up
@@ -366,17 +429,18 @@ std::unique_ptr<Model> Model::load(const LoadOptions& o, const ProgressFn& progr
       } catch (const Error&) {
         return false;
       }
-    });
+    }, o.weights);
     if (chunk != preferred)
       info.notes.push_back(fmt::format("prefill chunk {} tokens instead of {}, to fit the GPU memory", chunk, preferred));
   }
-  info.memory = planMemory(info.config, info.contextLength, info.kvCacheType, chunk);
+  info.memory = planMemory(info.config, info.contextLength, info.kvCacheType, chunk, o.weights);
   info.parameterCount = parameterCount(info.config);
   for (const auto& n : info.config.notes) info.notes.push_back(n);
   model->backend_->checkMemory(info.memory, info.contextLength);
   info.cpuIsa = cpu::isaName();
   info.threads = omp_get_max_threads();
-  ForwardWeights fw = uploadWeights(*model->backend_, bound, {});
+  if (o.weights != WeightFormat::Native) model->quant_ = quantizedWeights(o, bound, info, progress);
+  ForwardWeights fw = uploadWeights(*model->backend_, bound, {}, model->quant_.get());
   info.memory.weightBytes = fw.bytes;
   model->forward_ = std::make_unique<GlmForward>(*model->backend_, info.config, std::move(fw), chunk, kMaxOutputsPerChunk);
   return model;

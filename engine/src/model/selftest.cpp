@@ -21,6 +21,7 @@
 #include "io/safetensors.h"
 #include "model/glm_forward.h"
 #include "model/random_weights.h"
+#include "quant/quant_store.h"
 #include "model/rope.h"
 #include "util/half.h"
 
@@ -224,6 +225,35 @@ class Checker {
         ref[size_t(i * ffn + j)] = a / (1.0 + std::exp(-a)) * u;
       }
     record(fmt::format("swiglu {}x{}", n, ffn), relError(ref, fetch(out)), tol_.kernel);
+  }
+
+  // A quantized weight (quantizeLinear, as on load) against float64 over its dequantized values: the
+  // backend's int8/int4 GEMV (one row) or its GEMM path (several).
+  void matmulQuantized(int64_t n, int64_t k, int64_t m, WeightFormat format, bool bias) {
+    auto w = randomTensor(rng_, "wq", DType::BF16, {m, k}, 0.0, 1.0 / std::sqrt(double(k)));
+    auto bs = randomTensor(rng_, "b", DType::BF16, {m}, 0.0, 0.5);
+    LinearView lv;
+    lv.parts.push_back(&w.view);
+    if (bias) lv.biasParts.push_back(&bs.view);
+    lv.outFeatures = m;
+    lv.inFeatures = k;
+    const QuantizedMatrix q = quantizeLinear(lv, format);
+    WeightHandle h = b_.uploadQuantized(q.view, lv);
+    auto x = randomFloats(rng_, size_t(n * k), 1.0);
+    Tensor out = b_.allocate(n, m);
+    b_.matmul(upload(x, n, k), h, out);
+    std::vector<double> ref(size_t(n * m));
+    std::vector<float> row(static_cast<size_t>(k));
+    for (int64_t j = 0; j < m; ++j) {
+      dequantizeRow(q.view, j, row.data());
+      for (int64_t i = 0; i < n; ++i) {
+        double acc = bias ? bs.values[size_t(j)] : 0.0;
+        for (int64_t c = 0; c < k; ++c) acc += double(x[size_t(i * k + c)]) * row[size_t(c)];
+        ref[size_t(i * m + j)] = acc;
+      }
+    }
+    record(fmt::format("matmul {} {}x{}x{}{}", weightFormatName(format), n, k, m, bias ? " +bias" : ""),
+           relError(ref, fetch(out)), tol_.kernel);
   }
 
   // The MLP's gate/up projection with SwiGLU (fused for one row on Vulkan) against float64.
@@ -441,7 +471,8 @@ std::unique_ptr<Backend> makeBackend(const SelftestOptions& opt, std::string& sk
 // `steps` decode steps through GlmForward::step (on CUDA: a recorded graph, replayed from the second
 // step). Each step's logits are compared (relative error and top-1).
 void checkDecodePath(Backend& b, BackendKind kind, int prompt, int steps, int chunk, bool narrow,
-                     SelftestReport& report, const std::function<void(const SelftestCheck&)>& onCheck) {
+                     SelftestReport& report, const std::function<void(const SelftestCheck&)>& onCheck,
+                     WeightFormat weights = WeightFormat::Native) {
   ModelConfig cfg = shapeConfig("glm-4-9b");
   cfg.numLayers = 2;
   cfg.vocabSize = 8192;
@@ -452,8 +483,11 @@ void checkDecodePath(Backend& b, BackendKind kind, int prompt, int steps, int ch
   auto store = makeRandomWeights(cfg, 7, DType::BF16, {});
   const ModelWeights bound = bindWeights(cfg, *store);
   auto cpu = createCpuBackend(0);
-  GlmForward ref(*cpu, cfg, uploadWeights(*cpu, bound, {}), chunk, 1);
-  GlmForward got(b, cfg, uploadWeights(b, bound, {}), chunk, 1);
+  // With quantized weights both sides get the same quantized values: this checks the backend's quantized
+  // GEMV (and its fused decode variants) and its prefill path against the CPU's.
+  const auto quant = weights == WeightFormat::Native ? nullptr : quantizeModel(bound, weights, {});
+  GlmForward ref(*cpu, cfg, uploadWeights(*cpu, bound, {}, quant.get()), chunk, 1);
+  GlmForward got(b, cfg, uploadWeights(b, bound, {}, quant.get()), chunk, 1);
   auto refCache = cpu->createKvCache(cfg.numLayers, cfg.numKvHeads, cfg.headDim, prompt + steps, DType::BF16);
   auto gotCache = b.createKvCache(cfg.numLayers, cfg.numKvHeads, cfg.headDim, prompt + steps, DType::BF16);
   std::mt19937_64 rng(11);
@@ -480,7 +514,8 @@ void checkDecodePath(Backend& b, BackendKind kind, int prompt, int steps, int ch
     report.checks.push_back(c);
     if (onCheck) onCheck(c);
   };
-  const std::string label = narrow ? "model glm-4-9b attention, hidden 1024, x2 layers" : "model glm-4-9b x2 layers";
+  std::string label = narrow ? "model glm-4-9b attention, hidden 1024, x2 layers" : "model glm-4-9b x2 layers";
+  if (weights != WeightFormat::Native) label += fmt::format(" ({} weights)", weightFormatName(weights));
   compare(fmt::format("{}: prefill {} tokens (chunks of {})", label, prompt, chunk));
   double worst = 0;
   int topMismatch = 0;
@@ -618,6 +653,14 @@ SelftestReport runSelftest(const SelftestOptions& opt, const std::function<void(
   ck.matmulSwiGlu(3, 64, 40, false);      // several rows: matmul + swiGlu
   ck.embed(1000, 64, DType::BF16);
   ck.embed(77, 33, DType::F32);
+  for (WeightFormat f : {WeightFormat::Int8, WeightFormat::Int4G32, WeightFormat::Int4G128}) {
+    if (!backend->supportsWeights(f)) continue;  // reported once below
+    ck.matmulQuantized(1, 4096, 300, f, true);    // the decode GEMV
+    ck.matmulQuantized(1, 13696, 96, f, false);   // GLM-4's down projection width
+    ck.matmulQuantized(37, 512, 129, f, true);    // the prefill path
+  }
+  if (!backend->supportsWeights(WeightFormat::Int8))
+    report.notChecked.push_back("quantized weights (int8/int4): this backend has no kernels for them yet");
 
   ModelConfig glm4 = shapeConfig("glm-4-9b");
   glm4.numHeads = 8;  // 4 query heads per KV head, as GLM-4 has 16: fewer keeps the float64 reference quick
@@ -669,7 +712,12 @@ SelftestReport runSelftest(const SelftestOptions& opt, const std::function<void(
     }
     ck.matmul(300, 4096, 1000, DType::BF16, true);
     const bool softwareDevice = report.backend.find("(cpu,") != std::string::npos;
-    if (!std::getenv("GLMCHAT_SELFTEST_ONLY")) checkDecodePath(*backend, opt.backend, 300, 12, 128, softwareDevice, report, onCheck);
+    if (!std::getenv("GLMCHAT_SELFTEST_ONLY")) {
+      checkDecodePath(*backend, opt.backend, 300, 12, 128, softwareDevice, report, onCheck);
+      for (WeightFormat f : {WeightFormat::Int8, WeightFormat::Int4G32})
+        if (backend->supportsWeights(f))
+          checkDecodePath(*backend, opt.backend, 300, 12, 128, softwareDevice, report, onCheck, f);
+    }
   }
 
   if (!opt.fixturesDir.empty()) {

@@ -1,5 +1,9 @@
 #include "glmengine/types.h"
 
+#include <fmt/format.h>
+
+#include "glmengine/error.h"
+
 namespace glm {
 
 std::string_view dtypeName(DType t) {
@@ -34,5 +38,27 @@ size_t dtypeSize(DType t) {
 }
 
 bool dtypeIsFloatWeight(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
+
+}  // namespace glm
+
+namespace glm {
+
+std::string_view weightFormatName(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::Native: return "bf16";
+    case WeightFormat::Int8: return "int8";
+    case WeightFormat::Int4G32: return "int4";
+    case WeightFormat::Int4G128: return "int4-g128";
+  }
+  return "?";
+}
+
+WeightFormat parseWeightFormat(std::string_view name) {
+  if (name == "bf16" || name == "native") return WeightFormat::Native;
+  if (name == "int8") return WeightFormat::Int8;
+  if (name == "int4" || name == "int4-g32") return WeightFormat::Int4G32;
+  if (name == "int4-g128") return WeightFormat::Int4G128;
+  throw Error(fmt::format("weights '{}': choose bf16, int8, int4 (groups of 32) or int4-g128", name));
+}
 
 }  // namespace glm

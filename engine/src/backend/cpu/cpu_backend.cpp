@@ -29,6 +29,13 @@ struct CpuLinear : Weight {
   std::vector<Part> parts;
 };
 
+// A quantized linear layer (format Int8/Int4*): the quantized store's memory used in place, the bias
+// (all parts, in order) widened once to fp32.
+struct CpuQuantLinear : Weight {
+  QuantizedView q;
+  std::vector<float> bias;  // outFeatures values, or empty
+};
+
 struct CpuVector : Weight {
   const void* data = nullptr;
   DType dtype = DType::F32;
@@ -53,6 +60,11 @@ class CpuBackend final : public Backend {
   }
 
   WeightHandle uploadLinear(const LinearView& view, WeightFormat format) override {
+    // matmul tells the handle types apart by format: a CpuLinear must be Native.
+    if (format != WeightFormat::Native)
+      throw Error(fmt::format("CPU backend: uploadLinear takes checkpoint weights; {} weights come through "
+                              "uploadQuantized",
+                              weightFormatName(format)));
     auto w = std::make_unique<CpuLinear>();
     w->format = format;
     w->rows = view.outFeatures;
@@ -67,6 +79,35 @@ class CpuBackend final : public Backend {
       w->bytes += int64_t(p->bytes);
       w->parts.push_back(part);
     }
+    return keep(std::move(w));
+  }
+
+  bool supportsWeights(WeightFormat) const override { return true; }
+  WeightHandle uploadQuantized(const QuantizedView& q, const LinearView& view) override {
+    if (q.format == WeightFormat::Native)
+      throw Error(fmt::format("CPU backend: {}: uploadQuantized got a Native (unquantized) view", q.name));
+    if (q.rows != view.outFeatures || q.cols != view.inFeatures)
+      throw Error(fmt::format("CPU backend: {}: quantized weight is {} x {}, the linear layer {} x {}", q.name, q.rows,
+                              q.cols, view.outFeatures, view.inFeatures));
+    auto w = std::make_unique<CpuQuantLinear>();
+    w->format = q.format;
+    w->rows = q.rows;
+    w->cols = q.cols;
+    w->q = q;
+    if (view.hasBias()) {
+      w->bias.resize(size_t(q.rows));
+      int64_t row = 0;
+      for (const TensorView* b : view.biasParts) {
+        const int64_t count = b->numel();
+        if (row + count > q.rows)
+          throw Error(fmt::format("CPU backend: {}: the bias parts hold more than the {} output rows", q.name, q.rows));
+        cpu::toFloat(b->data, b->dtype, count, w->bias.data() + row);
+        row += count;
+      }
+      if (row != q.rows)
+        throw Error(fmt::format("CPU backend: {}: the bias parts hold {} values, expected {}", q.name, row, q.rows));
+    }
+    w->bytes = q.bytes() + int64_t(w->bias.size() * sizeof(float));  // the bias is held as fp32
     return keep(std::move(w));
   }
 
@@ -153,6 +194,12 @@ class CpuBackend final : public Backend {
   }
 
   void matmul(Tensor x, WeightHandle w, Tensor out) override {
+    if (w->format != WeightFormat::Native) {  // only uploadQuantized makes non-Native handles
+      const auto* ql = static_cast<const CpuQuantLinear*>(w);
+      cpu::matmulQuantized(x.f32(), x.rows, ql->cols, x.stride, ql->q, ql->bias.empty() ? nullptr : ql->bias.data(),
+                           out.f32(), out.stride);
+      return;
+    }
     const auto* lin = static_cast<const CpuLinear*>(w);
     int64_t col = 0;
     for (const auto& p : lin->parts) {

@@ -15,6 +15,11 @@
 //    against 4 KiB set aliasing of x rows: no measurable gain, so x is read in place.)
 //  Both orders add the per-k-block partial sums of an output in the same order, then the bias, so a
 //  row's result does not depend on n, on the tile it fell in or on the thread count.
+//
+// matmulQuantized: the same items and the packed order for every n; the weight tile is dequantized
+// instead of widened. Reads m*k bytes (int8) or m*k/2 bytes (int4) of weights plus the scales once;
+// dequantizing costs one multiply per weight per x-row-split (n = 1: 1 FLOP of dequantization per
+// 2 FLOP of products). Taking the packed order also for n = 1 keeps decode and prefill rows identical.
 #include "backend/cpu/cpu_kernels.h"
 
 #include <omp.h>
@@ -25,6 +30,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -130,16 +136,17 @@ void matmulStreamed(const KernelTable& kt, const MatmulArgs& a, const MatmulItem
 }
 
 // Prefill order: k block outermost, the weight tile widened once to fp32 (pack) and shared by all
-// x-row micro-tiles; partial sums accumulate in out, the bias is added last.
-void matmulPacked(const KernelTable& kt, const MatmulArgs& a, const MatmulItem& it, float* pack) {
+// x-row micro-tiles; partial sums accumulate in out, the bias is added last. widenBlock(j0, rows, k0,
+// len, pack) writes weight rows [j0, j0 + rows) x columns [k0, k0 + len) as fp32, row r at
+// pack + r * kKBlock (a.w and a.wdi are not read here).
+template <class WidenBlock>
+void matmulPacked(const KernelTable& kt, const MatmulArgs& a, const MatmulItem& it, float* pack,
+                  const WidenBlock& widenBlock) {
   const int64_t numKBlocks = std::max<int64_t>(1, (a.k + kKBlock - 1) / kKBlock);
   float sums[kTileX * kTileW];
   for (int64_t kb = 0; kb < numKBlocks; ++kb) {
     const int64_t k0 = kb * kKBlock, len = std::min(kKBlock, a.k - k0);
-    // F32 weights are copied too: rows k * 4 bytes apart (a multiple of 4 KiB for k = 4096) would
-    // all fall in the same L1 sets.
-    for (int64_t r = 0; r < it.mw; ++r)
-      kt.toFloat(bytesAt(a.w, (it.j0 + r) * a.k + k0, a.wdi), a.wdi, len, pack + r * kKBlock);
+    widenBlock(it.j0, it.mw, k0, len, pack);
     for (int64_t i0 = it.i0; i0 < it.i1; i0 += kt.tileX) {
       const int nx = int(std::min<int64_t>(kt.tileX, it.i1 - i0));
       for (int64_t jt = 0; jt < it.mw; jt += kt.tileW) {
@@ -160,28 +167,12 @@ void matmulPacked(const KernelTable& kt, const MatmulArgs& a, const MatmulItem& 
       for (int64_t c = 0; c < it.mw; ++c) a.out[i * a.ldo + it.j0 + c] += a.bias[it.j0 + c];
 }
 
-}  // namespace
-
-void matmul(const float* x, int64_t n, int64_t k, int64_t ldx, const void* w, DType wdt, int64_t m,
-            const void* bias, DType biasDt, float* out, int64_t ldo) {
-  const KernelTable& kt = kernels();
-  const int wdi = weightDtypeIndex(wdt, "matmul", "weight");
-  requireSize(n >= 0 && k >= 0 && m >= 0, "matmul",
-              fmt::format("negative size (n {}, k {}, m {})", n, k, m));
-  requireSize(ldx >= k, "matmul", fmt::format("ldx {} < k {}", ldx, k));
-  requireSize(ldo >= m, "matmul", fmt::format("ldo {} < m {}", ldo, m));
-  if (n == 0 || m == 0) return;
-  requireSize(out != nullptr && (k == 0 || (x != nullptr && w != nullptr)), "matmul", "null x, w or out");
-
-  std::vector<float> biasF32;
-  if (bias) {
-    biasF32.resize(size_t(m));
-    kt.toFloat(bias, weightDtypeIndex(biasDt, "matmul", "bias"), m, biasF32.data());
-  }
+// The work items of an n x m product and their threads (shared by matmul and matmulQuantized):
+// runItem(item, pack) for each item, pack a kWBlock x kKBlock fp32 tile on the running thread's stack.
+// The split depends on the thread count, the order of additions within an output does not.
+template <class RunItem>
+void forEachMatmulItem(int64_t n, int64_t k, int64_t m, const RunItem& runItem) {
   using B = MatmulBlocking;
-  const bool packed = n >= B::kPackMinRows;
-  const MatmulArgs args{x, k, ldx, w, wdi, bias ? biasF32.data() : nullptr, out, ldo};
-
   const int64_t numWBlocks = (m + B::kWBlock - 1) / B::kWBlock;
   // With fewer weight blocks than threads (small m), split the x rows as well, in whole micro-tiles.
   const int64_t threads = omp_get_max_threads();
@@ -204,11 +195,124 @@ void matmul(const float* x, int64_t n, int64_t k, int64_t ldx, const void* w, DT
     it.i0 = std::min(n, split * rowsPerSplit);
     it.i1 = std::min(n, it.i0 + rowsPerSplit);
     if (it.i0 >= it.i1) continue;
+    runItem(it, pack);
+  }
+}
+
+// Dequantization of one weight block into matmulPacked's tile: deq = q * scale, each element one fp32
+// multiply of exact operands (int8 and nibble values and fp16 scales are exact in fp32), so every code
+// path and every caller sees the same tile. Plain loops: the compiler vectorizes them.
+void dequantizeInt8Block(const QuantizedView& w, int64_t j0, int64_t rows, int64_t k0, int64_t len, float* pack) {
+  const auto* scales = static_cast<const float*>(w.scales);
+  for (int64_t r = 0; r < rows; ++r) {
+    const auto* q = reinterpret_cast<const int8_t*>(w.data + (j0 + r) * w.cols + k0);
+    const float scale = scales[j0 + r];
+    float* dst = pack + r * kKBlock;
+    for (int64_t c = 0; c < len; ++c) dst[c] = float(q[c]) * scale;
+  }
+}
+
+// k0 and len are multiples of the group (k0 of kKBlock, len of k), so a block holds whole groups. The
+// block's fp16 scales of a row are widened in one call of the path's exact toFloat (F16C on the vector
+// paths; the same values as f16ToFloat).
+void dequantizeInt4Block(const KernelTable& kt, const QuantizedView& w, int64_t j0, int64_t rows, int64_t k0,
+                         int64_t len, float* pack) {
+  const int64_t group = w.group, bytesPerRow = w.cols / 2, groups = len / group;
+  const auto* scales = static_cast<const uint16_t*>(w.scales);
+  float groupScales[kKBlock / 32];
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint8_t* row = w.data + (j0 + r) * bytesPerRow;
+    kt.toFloat(scales + (j0 + r) * w.scalesPerRow() + k0 / group, detail::kF16, groups, groupScales);
+    float* dst = pack + r * kKBlock;
+    for (int64_t g = 0; g < groups; ++g) {
+      const float scale = groupScales[g];
+      const uint8_t* bytes = row + (k0 + g * group) / 2;
+      float* d = dst + g * group;
+      for (int64_t b = 0; b < group / 2; ++b) {  // low nibble: column 2b, high: 2b + 1, each q + 8
+        d[2 * b] = float(int(bytes[b] & 0x0f) - 8) * scale;
+        d[2 * b + 1] = float(int(bytes[b] >> 4) - 8) * scale;
+      }
+    }
+  }
+}
+
+void requireQuantizedView(const QuantizedView& w, int64_t k) {
+  const char* fn = "matmulQuantized";
+  const std::string_view format = weightFormatName(w.format);
+  requireSize(w.format != WeightFormat::Native, fn, fmt::format("{}: the weight is not quantized", w.name));
+  requireSize(w.rows >= 0 && w.cols >= 0, fn, fmt::format("{}: negative shape {} x {}", w.name, w.rows, w.cols));
+  requireSize(k == w.cols, fn, fmt::format("{}: k {} != the weight's columns {}", w.name, k, w.cols));
+  int64_t dataBytes = w.rows * w.cols, scaleBytes = w.rows * 4;
+  if (isInt4(w.format)) {
+    requireSize(w.group == int4Group(w.format), fn,
+                fmt::format("{}: {} weights have groups of {} columns, the view says {}", w.name, format,
+                            int4Group(w.format), w.group));
+    requireSize(k % w.group == 0, fn,
+                fmt::format("{}: k {} is not a multiple of the {} group {}", w.name, k, format, w.group));
+    dataBytes = w.rows * w.cols / 2;
+    scaleBytes = w.rows * w.scalesPerRow() * 2;
+  }
+  requireSize(w.dataBytes >= dataBytes && w.scaleBytes >= scaleBytes, fn,
+              fmt::format("{}: {} x {} {} needs {} data and {} scale bytes, the view has {} and {}", w.name, w.rows,
+                          w.cols, format, dataBytes, scaleBytes, w.dataBytes, w.scaleBytes));
+  requireSize(w.rows * w.cols == 0 || (w.data != nullptr && w.scales != nullptr), fn,
+              fmt::format("{}: null data or scales", w.name));
+}
+
+}  // namespace
+
+void matmul(const float* x, int64_t n, int64_t k, int64_t ldx, const void* w, DType wdt, int64_t m,
+            const void* bias, DType biasDt, float* out, int64_t ldo) {
+  const KernelTable& kt = kernels();
+  const int wdi = weightDtypeIndex(wdt, "matmul", "weight");
+  requireSize(n >= 0 && k >= 0 && m >= 0, "matmul",
+              fmt::format("negative size (n {}, k {}, m {})", n, k, m));
+  requireSize(ldx >= k, "matmul", fmt::format("ldx {} < k {}", ldx, k));
+  requireSize(ldo >= m, "matmul", fmt::format("ldo {} < m {}", ldo, m));
+  if (n == 0 || m == 0) return;
+  requireSize(out != nullptr && (k == 0 || (x != nullptr && w != nullptr)), "matmul", "null x, w or out");
+
+  std::vector<float> biasF32;
+  if (bias) {
+    biasF32.resize(size_t(m));
+    kt.toFloat(bias, weightDtypeIndex(biasDt, "matmul", "bias"), m, biasF32.data());
+  }
+  const bool packed = n >= MatmulBlocking::kPackMinRows;
+  const MatmulArgs args{x, k, ldx, w, wdi, bias ? biasF32.data() : nullptr, out, ldo};
+  // F32 weights are copied too: rows k * 4 bytes apart (a multiple of 4 KiB for k = 4096) would all
+  // fall in the same L1 sets.
+  const auto widenBlock = [&](int64_t j0, int64_t rows, int64_t k0, int64_t len, float* pack) {
+    for (int64_t r = 0; r < rows; ++r) kt.toFloat(bytesAt(w, (j0 + r) * k + k0, wdi), wdi, len, pack + r * kKBlock);
+  };
+  forEachMatmulItem(n, k, m, [&](const MatmulItem& it, float* pack) {
     if (packed)
-      matmulPacked(kt, args, it, pack);
+      matmulPacked(kt, args, it, pack, widenBlock);
     else
       matmulStreamed(kt, args, it);
-  }
+  });
+}
+
+void matmulQuantized(const float* x, int64_t n, int64_t k, int64_t ldx, const QuantizedView& w, const float* bias,
+                     float* out, int64_t ldo) {
+  const KernelTable& kt = kernels();
+  const int64_t m = w.rows;
+  requireSize(n >= 0 && k >= 0, "matmulQuantized", fmt::format("negative size (n {}, k {})", n, k));
+  requireQuantizedView(w, k);
+  requireSize(ldx >= k, "matmulQuantized", fmt::format("ldx {} < k {}", ldx, k));
+  requireSize(ldo >= m, "matmulQuantized", fmt::format("ldo {} < m {}", ldo, m));
+  if (n == 0 || m == 0) return;
+  requireSize(out != nullptr && (k == 0 || x != nullptr), "matmulQuantized", "null x or out");
+
+  const MatmulArgs args{x, k, ldx, nullptr, detail::kF32, bias, out, ldo};
+  const bool int4 = isInt4(w.format);
+  const auto dequantizeBlock = [&](int64_t j0, int64_t rows, int64_t k0, int64_t len, float* pack) {
+    if (int4)
+      dequantizeInt4Block(kt, w, j0, rows, k0, len, pack);
+    else
+      dequantizeInt8Block(w, j0, rows, k0, len, pack);
+  };
+  forEachMatmulItem(n, k, m,
+                    [&](const MatmulItem& it, float* pack) { matmulPacked(kt, args, it, pack, dequantizeBlock); });
 }
 
 void rmsNorm(const float* x, int64_t n, int64_t dim, const void* weight, DType wdt, float eps, float* out) {

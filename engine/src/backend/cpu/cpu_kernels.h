@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "glmengine/types.h"
+#include "quant/quant_format.h"
 
 namespace glm::cpu {
 
@@ -26,6 +27,18 @@ namespace glm::cpu {
 void matmul(const float* x, int64_t n, int64_t k, int64_t ldx,
             const void* w, DType wdt, int64_t m,
             const void* bias, DType biasDt, float* out, int64_t ldo);
+
+// out[i, j] = sum_c x[i, c] * deq(w)[j, c] (+ bias[j]) for i < n, j < w.rows: matmul with a quantized
+// weight (quant/quant_format.h): deq = int8 value * fp32 row scale, or (nibble - 8) * fp16 group scale.
+// x: f32, row stride ldx (>= k); k must equal w.cols (int4: a multiple of w.group); bias: w.rows fp32
+// values or nullptr; out: f32, row stride ldo (>= w.rows), only out[i, 0..w.rows) is written. Each
+// 16 x 512 block of w is dequantized into an fp32 tile (q * scale, one rounding, the same value on every
+// path) and multiplied by the f32 micro-kernels in matmul's k-block order, for every n: a row's result
+// does not depend on n, on its position in the batch or on the thread count.
+// Throws std::invalid_argument on a Native format, a group that does not match the format, missing or
+// short data/scales, or inconsistent sizes.
+void matmulQuantized(const float* x, int64_t n, int64_t k, int64_t ldx, const QuantizedView& w, const float* bias,
+                     float* out, int64_t ldo);
 
 // y = x * rsqrt(mean(x^2) + eps) * weight, per row of length dim (rows contiguous, stride dim).
 // Statistics in fp64, so rows of very large or very small magnitude neither overflow nor lose

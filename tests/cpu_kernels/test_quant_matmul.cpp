@@ -1,0 +1,212 @@
+// cpu::matmulQuantized (int8 per row, int4 in groups of 32 and 128) against an fp64 reference of the
+// dequantized weights, once per code path (avx512, avx2, scalar; a path this CPU cannot run is skipped).
+// The quantized views are built here from random q values and scales, laid out as quant/quant_format.h
+// documents, without the quantizer.
+//
+// Error bound: ||out - ref|| / ||ref|| < 1e-5. The dequantized tile is exact up to one fp32 rounding per
+// weight (2^-24 relative) and the products are summed in fp32 as in cpu::matmul (measured ~1e-7 there
+// at k = 4096), so 1e-5 leaves a wide margin while a wrong nibble, scale or group (errors of order 1)
+// fails by far.
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "backend/cpu/cpu_kernels.h"
+#include "kernel_test_util.h"
+#include "quant/quant_format.h"
+#include "util/half.h"
+
+namespace glm::cpu {
+namespace {
+
+constexpr WeightFormat kFormats[] = {WeightFormat::Int8, WeightFormat::Int4G32, WeightFormat::Int4G128};
+
+// A rows x cols quantized weight in the documented layout, and its dequantized values in fp64.
+struct QuantizedWeight {
+  WeightFormat format;
+  int64_t rows, cols;
+  std::vector<uint8_t> data;
+  std::vector<float> rowScales;        // int8
+  std::vector<uint16_t> groupScales;   // int4, fp16 bits
+  std::vector<double> dequantized;     // rows x cols
+
+  QuantizedView view() const {
+    QuantizedView v;
+    v.format = format;
+    v.name = "test." + std::string(weightFormatName(format));
+    v.rows = rows;
+    v.cols = cols;
+    v.group = int4Group(format);
+    v.data = data.data();
+    v.dataBytes = int64_t(data.size());
+    if (isInt4(format)) {
+      v.scales = groupScales.data();
+      v.scaleBytes = int64_t(groupScales.size() * 2);
+    } else {
+      v.scales = rowScales.data();
+      v.scaleBytes = int64_t(rowScales.size() * 4);
+    }
+    return v;
+  }
+};
+
+QuantizedWeight makeQuantized(WeightFormat format, int64_t rows, int64_t cols, std::mt19937_64& rng) {
+  QuantizedWeight w{format, rows, cols, {}, {}, {}, {}};
+  w.dequantized.resize(size_t(rows * cols));
+  if (format == WeightFormat::Int8) {
+    std::uniform_int_distribution<int> value(-127, 127);
+    std::uniform_real_distribution<float> scale(0.5f / 127, 2.0f / 127);
+    w.data.resize(size_t(rows * cols));
+    for (int64_t r = 0; r < rows; ++r) {
+      w.rowScales.push_back(scale(rng));
+      for (int64_t c = 0; c < cols; ++c) {
+        const int q = value(rng);
+        w.data[size_t(r * cols + c)] = uint8_t(int8_t(q));
+        w.dequantized[size_t(r * cols + c)] = double(q) * double(w.rowScales.back());
+      }
+    }
+    return w;
+  }
+  const int64_t group = int4Group(format);
+  std::uniform_int_distribution<int> value(-7, 7);
+  std::uniform_real_distribution<float> scale(0.01f, 0.3f);
+  w.data.assign(size_t(rows * cols / 2), 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t g = 0; g < cols / group; ++g) {
+      w.groupScales.push_back(floatToF16(scale(rng)));
+      const double s = f16ToFloat(w.groupScales.back());
+      for (int64_t c = g * group; c < (g + 1) * group; ++c) {
+        const int q = value(rng);
+        uint8_t& byte = w.data[size_t(r * cols / 2 + c / 2)];
+        byte = uint8_t(byte | ((q + 8) << (c % 2 ? 4 : 0)));  // column 2b low nibble, 2b + 1 high
+        w.dequantized[size_t(r * cols + c)] = double(q) * s;
+      }
+    }
+  }
+  return w;
+}
+
+
+// ---- Fixture: one instance per code path. ----
+class QuantMatmul : public PerIsaTest {};
+
+TEST_P(QuantMatmul, MatchesFp64ReferenceOfDequantizedWeights) {
+  uint64_t seed = 2000;
+  for (WeightFormat format : kFormats) {
+    for (int64_t k : {64, 512, 1152, 4096}) {
+      if (k % std::max(1, int4Group(format)) != 0) continue;  // k = 64 is no whole number of 128-groups
+      for (int64_t m : {1, 5, 33, 300}) {
+        std::mt19937_64 rng(++seed);
+        const QuantizedWeight w = makeQuantized(format, m, k, rng);
+        const std::vector<float> bias = randomFloats(m, rng, -2.0f, 2.0f);
+        for (int64_t n : {1, 3, 17, 64}) {
+          // Odd n: padded rows of x and out (out's padding must stay untouched).
+          const int64_t ldx = k + (n % 2 ? 3 : 0), ldo = m + (n % 2 ? 2 : 0);
+          const std::vector<float> x = randomFloats(n * ldx, rng);
+          std::vector<double> product(size_t(n * m));
+          for (int64_t i = 0; i < n; ++i)
+            for (int64_t j = 0; j < m; ++j) {
+              double s = 0.0;
+              for (int64_t c = 0; c < k; ++c) s += double(x[size_t(i * ldx + c)]) * w.dequantized[size_t(j * k + c)];
+              product[size_t(i * m + j)] = s;
+            }
+          for (bool withBias : {false, true}) {
+            const std::string what = fmt::format("{} n{} k{} m{} {}", weightFormatName(format), n, k, m,
+                                                 withBias ? "bias" : "no bias");
+            std::vector<float> out(size_t(n * ldo), kPoison);
+            matmulQuantized(x.data(), n, k, ldx, w.view(), withBias ? bias.data() : nullptr, out.data(), ldo);
+            double num = 0.0, den = 0.0;
+            for (int64_t i = 0; i < n; ++i) {
+              for (int64_t j = 0; j < m; ++j) {
+                const double ref = product[size_t(i * m + j)] + (withBias ? double(bias[size_t(j)]) : 0.0);
+                const double d = double(out[size_t(i * ldo + j)]) - ref;
+                num += d * d;
+                den += ref * ref;
+              }
+              for (int64_t j = m; j < ldo; ++j)
+                ASSERT_EQ(out[size_t(i * ldo + j)], kPoison) << what << ": wrote out[" << i << ", " << j << "]";
+            }
+            EXPECT_LT(std::sqrt(num / den), 1e-5) << what;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_P(QuantMatmul, RowResultDoesNotDependOnBatchPositionOrThreads) {
+  const int64_t n = 17, k = 4096 + 128;  // a tail k block of 128 columns
+  uint64_t seed = 3000;
+  for (WeightFormat format : kFormats) {
+    for (int64_t m : {5, 70}) {  // m = 5: one weight block, so the batch's rows are split across threads
+      const std::string what = fmt::format("{} m{}", weightFormatName(format), m);
+      std::mt19937_64 rng(++seed);
+      const QuantizedWeight w = makeQuantized(format, m, k, rng);
+      const std::vector<float> bias = randomFloats(m, rng);
+      const std::vector<float> x = randomFloats(n * k, rng);
+      std::vector<float> batch(static_cast<size_t>(n * m)), oneThread(static_cast<size_t>(n * m)),
+          single(static_cast<size_t>(m));
+      matmulQuantized(x.data(), n, k, k, w.view(), bias.data(), batch.data(), m);
+      for (int64_t i = 0; i < n; ++i) {
+        const std::vector<float> row(x.begin() + i * k, x.begin() + (i + 1) * k);  // alone, elsewhere in memory
+        matmulQuantized(row.data(), 1, k, k, w.view(), bias.data(), single.data(), m);
+        ASSERT_EQ(0, std::memcmp(single.data(), batch.data() + i * m, size_t(m) * 4)) << what << ", row " << i;
+      }
+      const int threads = omp_get_max_threads();
+      omp_set_num_threads(1);
+      matmulQuantized(x.data(), n, k, k, w.view(), bias.data(), oneThread.data(), m);
+      omp_set_num_threads(threads);
+      EXPECT_EQ(0, std::memcmp(oneThread.data(), batch.data(), batch.size() * 4)) << what;
+    }
+  }
+}
+
+TEST_P(QuantMatmul, RejectsWrongKPartialGroupsAndBadViews) {
+  std::mt19937_64 rng(4000);
+  std::vector<float> x(4 * 512, 1.0f), out(4 * 64);
+  for (WeightFormat format : kFormats) {
+    const QuantizedWeight w = makeQuantized(format, 4, 256, rng);
+    EXPECT_NO_THROW(matmulQuantized(x.data(), 2, 256, 512, w.view(), nullptr, out.data(), 64));
+    EXPECT_THROW(matmulQuantized(x.data(), 2, 288, 512, w.view(), nullptr, out.data(), 64), std::invalid_argument)
+        << weightFormatName(format) << ": k != cols";
+    EXPECT_THROW(matmulQuantized(x.data(), 2, 256, 255, w.view(), nullptr, out.data(), 64), std::invalid_argument)
+        << weightFormatName(format) << ": ldx < k";
+    EXPECT_THROW(matmulQuantized(x.data(), 2, 256, 512, w.view(), nullptr, out.data(), 3), std::invalid_argument)
+        << weightFormatName(format) << ": ldo < m";
+    QuantizedView shortScales = w.view();
+    shortScales.scaleBytes -= 1;
+    EXPECT_THROW(matmulQuantized(x.data(), 2, 256, 512, shortScales, nullptr, out.data(), 64), std::invalid_argument)
+        << weightFormatName(format) << ": short scales";
+    QuantizedView native = w.view();
+    native.format = WeightFormat::Native;
+    EXPECT_THROW(matmulQuantized(x.data(), 2, 256, 512, native, nullptr, out.data(), 64), std::invalid_argument);
+  }
+  for (WeightFormat format : {WeightFormat::Int4G32, WeightFormat::Int4G128}) {
+    // cols = k = 1.5 groups: the view is consistent otherwise, the partial group must be refused.
+    const int64_t k = int4Group(format) * 3 / 2;
+    QuantizedWeight w = makeQuantized(WeightFormat::Int8, 4, k, rng);  // just bytes enough for the view
+    w.format = format;
+    w.groupScales.assign(4 * 2, floatToF16(0.1f));
+    EXPECT_THROW(matmulQuantized(x.data(), 2, k, 512, w.view(), nullptr, out.data(), 64), std::invalid_argument)
+        << weightFormatName(format) << ": k " << k << " % group != 0";
+    QuantizedWeight other = makeQuantized(format, 4, 256, rng);
+    QuantizedView wrongGroup = other.view();
+    wrongGroup.group = format == WeightFormat::Int4G32 ? 128 : 32;
+    EXPECT_THROW(matmulQuantized(x.data(), 2, 256, 512, wrongGroup, nullptr, out.data(), 64), std::invalid_argument)
+        << weightFormatName(format) << ": group does not match the format";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(cpu_kernels, QuantMatmul, ::testing::Values("avx512", "avx2", "scalar"),
+                         [](const ::testing::TestParamInfo<const char*>& info) { return std::string(info.param); });
+
+}  // namespace
+}  // namespace glm::cpu
