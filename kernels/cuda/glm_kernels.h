@@ -38,24 +38,37 @@ void swiGlu(const float* gateUp, int64_t gateUpStride, int rows, int ffn, float*
             cudaStream_t stream);
 void toBf16(const float* x, int64_t xStride, int rows, int cols, uint16_t* out, cudaStream_t stream);
 void addBias(float* out, int64_t outStride, int rows, int cols, const float* bias, cudaStream_t stream);
-// out[r] = W[r] . x + bias[r] for one fp32 row x; W bf16 [m x k], k % 8 == 0, x 16-byte aligned.
+// A decode GEMV's weight [m x k]: bf16, or quantized as engine/src/quant/quant_format.h lays it out (int8
+// rows with fp32 row scales; int4 in groups of 32 or 128 with fp16 scales). k % 8 == 0 (bf16), % 16
+// (int8), % 32 (int4); data 16-byte aligned.
+struct GemvWeight {
+  enum Kind { Bf16, Int8, Int4G32, Int4G128 };
+  Kind kind = Bf16;
+  const void* data = nullptr;
+  const void* scales = nullptr;
+};
+// out[r] = W[r] . x + bias[r] for one fp32 row x (16-byte aligned).
+void gemv(const GemvWeight& w, int64_t m, int64_t k, const float* x, const float* bias, float* out,
+          cudaStream_t stream);
 void gemvBf16(const uint16_t* w, int64_t m, int64_t k, const float* x, const float* bias, float* out,
               cudaStream_t stream);
+// A quantized weight widened to bf16 [m x k] (prefill: the GEMM then runs on it with cuBLAS).
+void dequantizeToBf16(const GemvWeight& w, int64_t m, int64_t k, uint16_t* out, cudaStream_t stream);
 // The decode step's RMSNorm fused into its GEMVs (CudaBackend::matmulAddNorm). gemvAddNorm: v = W·x + bias;
 // residual += v; normed = residual ⊙ normW, left unscaled; the new residual's sum of squares is added
 // (fp64 atomics) into sums[0 .. normSumSlots()), which must be zero before. gemvNormed: out = W·x · s + bias
 // with s = rsqrt(sum(sums) / n + eps), x being such an unscaled normed row of width n (= k).
 // scaleNormed: x *= s in place, for a reader of the normed row that is not gemvNormed.
 int normSumSlots();
-void gemvAddNorm(const uint16_t* w, int64_t m, int64_t k, const float* x, const float* bias, float* residual,
+void gemvAddNorm(const GemvWeight& w, int64_t m, int64_t k, const float* x, const float* bias, float* residual,
                  const float* normW, float* normed, double* sums, cudaStream_t stream);
-void gemvNormed(const uint16_t* w, int64_t m, int64_t k, const float* x, const float* bias, const double* sums,
+void gemvNormed(const GemvWeight& w, int64_t m, int64_t k, const float* x, const float* bias, const double* sums,
                 int64_t n, float eps, float* out, cudaStream_t stream);
 void scaleNormed(float* x, int64_t n, const double* sums, float eps, cudaStream_t stream);
 // The QKV GEMV of one decode row with ropeAppendKv done in its epilogue (out = [Q | K | V], W has
 // (numHeads + 2 numKvHeads) · headDim rows, headDim even): Q and K rotated in out, K and V written to
 // the cache layer at the position. sums != nullptr: x is gemvAddNorm's unscaled normed row (as gemvNormed).
-void gemvRopeAppend(const uint16_t* w, int64_t m, int64_t k, const float* x, const float* bias, const double* sums,
+void gemvRopeAppend(const GemvWeight& w, int64_t m, int64_t k, const float* x, const float* bias, const double* sums,
                     int64_t n, float eps, float* out, int numHeads, int numKvHeads, int headDim, const RopeArgs& rope,
                     Position pos, uint16_t* kCache, uint16_t* vCache, int64_t capacity, cudaStream_t stream);
 // Rotates Q and K of `rows` rows (positions pos, pos+1, ...) in place and writes K, V (bf16) into the

@@ -68,8 +68,16 @@ struct DeviceBuffer {
 };
 
 struct CudaLinear : Weight {
-  DeviceBuffer w;     // bf16 [rows x cols], the row blocks concatenated
-  DeviceBuffer bias;  // fp32 [rows] or empty
+  DeviceBuffer w;       // bf16 [rows x cols], the row blocks concatenated; or the quantized data
+  DeviceBuffer scales;  // quantized: int8 fp32 per row, int4 fp16 per group (quant_format.h)
+  DeviceBuffer bias;    // fp32 [rows] or empty
+  cuda::GemvWeight gemv() const {
+    const auto kind = format == WeightFormat::Int8       ? cuda::GemvWeight::Int8
+                      : format == WeightFormat::Int4G32  ? cuda::GemvWeight::Int4G32
+                      : format == WeightFormat::Int4G128 ? cuda::GemvWeight::Int4G128
+                                                         : cuda::GemvWeight::Bf16;
+    return {kind, w.ptr, scales.ptr};
+  }
 };
 struct CudaVector : Weight {
   DeviceBuffer data;  // fp32
@@ -131,6 +139,33 @@ class CudaBackend final : public Backend {
     check(cudaMemGetInfo(&freeB, &totalB), "cudaMemGetInfo");
     // Reserve: cuBLAS workspace, GEMM input staging, decode partials, graph.
     gpu::checkPlanFits(plan, contextLength, 256ll << 20, int64_t(freeB), int64_t(totalB), props_.name);
+  }
+
+  bool supportsWeights(WeightFormat) const override { return true; }
+
+  WeightHandle uploadQuantized(const QuantizedView& q, const LinearView& view) override {
+    if (q.rows != view.outFeatures || q.cols != view.inFeatures)
+      throw Error(fmt::format("CUDA backend: quantized weight {} is {} x {}, the layer {} x {}", q.name, q.rows, q.cols,
+                              view.outFeatures, view.inFeatures));
+    const int64_t step = isInt4(q.format) ? 32 : 16;  // weights per 16-byte chunk of the GEMV
+    if (q.cols % step != 0)
+      throw Error(fmt::format("CUDA backend: quantized weight {} has {} columns, not a multiple of {}", q.name, q.cols, step));
+    auto w = std::make_unique<CudaLinear>();
+    w->format = q.format;
+    w->rows = q.rows;
+    w->cols = q.cols;
+    const std::string what = "quantized weight " + q.name;
+    w->w.allocate(q.dataBytes, what.c_str());
+    check(cudaMemcpy(w->w.ptr, q.data, size_t(q.dataBytes), cudaMemcpyHostToDevice), "quantized weight upload");
+    w->scales.allocate(q.scaleBytes, what.c_str());
+    check(cudaMemcpy(w->scales.ptr, q.scales, size_t(q.scaleBytes), cudaMemcpyHostToDevice), "scale upload");
+    if (view.hasBias()) {
+      const std::vector<float> bias = gpu::biasToF32Host(view, "CUDA");
+      w->bias.allocate(w->rows * 4, "a bias vector");
+      check(cudaMemcpy(w->bias.ptr, bias.data(), bias.size() * 4, cudaMemcpyHostToDevice), "bias upload");
+    }
+    w->bytes = w->w.bytes + w->scales.bytes + w->bias.bytes;
+    return keep(std::move(w));
   }
 
   WeightHandle uploadLinear(const LinearView& view, WeightFormat format) override {
@@ -253,20 +288,35 @@ class CudaBackend final : public Backend {
     if (pending_.holds(x) && aligned) {
       resolvePending({out});
       // x is matmulAddNorm's unscaled normed row: the GEMV applies the norm's scale.
-      cuda::gemvNormed(w->w.as<uint16_t>(), w->rows, w->cols, x.f32(), bias, pending_.where, pending_.cols, pending_.eps,
+      cuda::gemvNormed(w->gemv(), w->rows, w->cols, x.f32(), bias, pending_.where, pending_.cols, pending_.eps,
                        out.f32(), stream_);
       checkLaunch("gemv (normed input)");
       return;
     }
     resolvePending({x, out});
-    if (x.rows <= 2 && aligned) {  // decode: stream the weight once per row at bandwidth
+    // Decode: stream the weight once per row at bandwidth. A quantized weight too large to widen into the
+    // GEMM scratch (the int8 output layer of a prefill chunk's few logit rows) also takes this path.
+    const bool quantized = w->format != WeightFormat::Native;
+    const bool gemvRows = x.rows <= 2 || (quantized && w->rows * w->cols * 2 > kMaxDequantBytes && x.rows <= 64);
+    if (gemvRows && (aligned || quantized)) {
+      if (!aligned) throw Error("CUDA backend: a quantized matmul needs a 16-byte aligned input");
       for (int64_t r = 0; r < x.rows; ++r)
-        cuda::gemvBf16(w->w.as<uint16_t>(), w->rows, w->cols, x.f32() + r * x.stride, bias, out.f32() + r * out.stride,
-                       stream_);
+        cuda::gemv(w->gemv(), w->rows, w->cols, x.f32() + r * x.stride, bias, out.f32() + r * out.stride, stream_);
       checkLaunch("gemv");
       return;
     }
     if (capturing_) throw Error("CUDA backend: a recorded decode step may only use the GEMV path");
+    const void* wBf16 = w->w.ptr;
+    if (quantized) {  // prefill: widen the weight to bf16 (one pass over it), then the same cuBLAS GEMM
+      const int64_t bytes = w->rows * w->cols * 2;
+      if (bytes > kMaxDequantBytes)
+        throw Error(fmt::format("CUDA backend: a quantized {} x {} weight is too large to widen for a {}-row matmul",
+                                w->rows, w->cols, x.rows));
+      if (dequantScratch_.bytes < bytes) dequantScratch_.allocate(bytes, "dequantized weight scratch");
+      cuda::dequantizeToBf16(w->gemv(), w->rows, w->cols, dequantScratch_.as<uint16_t>(), stream_);
+      checkLaunch("dequantizeToBf16");
+      wBf16 = dequantScratch_.ptr;
+    }
     // Chunk: x -> bf16, then out = x W^T with cuBLAS (bf16 operands, fp32 accumulate and output).
     const int64_t need = x.rows * x.cols * 2;
     if (gemmInput_.bytes < need) gemmInput_.allocate(need, "GEMM input staging");
@@ -274,7 +324,7 @@ class CudaBackend final : public Backend {
     checkLaunch("toBf16");
     const float alpha = 1.0f, beta = 0.0f;
     checkBlas(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(w->rows), int(x.rows), int(w->cols), &alpha,
-                           w->w.ptr, CUDA_R_16BF, int(w->cols), gemmInput_.ptr, CUDA_R_16BF, int(x.cols), &beta, out.data,
+                           wBf16, CUDA_R_16BF, int(w->cols), gemmInput_.ptr, CUDA_R_16BF, int(x.cols), &beta, out.data,
                            CUDA_R_32F, int(out.stride), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
               "cublasGemmEx");
     if (bias) {
@@ -299,7 +349,7 @@ class CudaBackend final : public Backend {
     if (normSites_ == 0)
       check(cudaMemsetAsync(normSums_.ptr, 0, size_t(normSums_.bytes), stream_), "norm sums (clear)");
     double* sums = normSums_.as<double>() + int64_t(normSites_++) * cuda::normSumSlots();
-    cuda::gemvAddNorm(w->w.as<uint16_t>(), w->rows, w->cols, x.f32(), w->bias.ptr ? w->bias.as<float>() : nullptr,
+    cuda::gemvAddNorm(w->gemv(), w->rows, w->cols, x.f32(), w->bias.ptr ? w->bias.as<float>() : nullptr,
                       residual.f32(), nw->data.as<float>(), normed.f32(), sums, stream_);
     checkLaunch("gemv (residual add, norm)");
     pending_ = {normed.data, normed.cols, sums, eps};
@@ -331,7 +381,7 @@ class CudaBackend final : public Backend {
     checkKvCapacity(cache, pos0, 1);
     resolvePending({qkv});
     if (!pending) resolvePending({x});
-    cuda::gemvRopeAppend(w->w.as<uint16_t>(), w->rows, w->cols, x.f32(), w->bias.ptr ? w->bias.as<float>() : nullptr,
+    cuda::gemvRopeAppend(w->gemv(), w->rows, w->cols, x.f32(), w->bias.ptr ? w->bias.as<float>() : nullptr,
                          pending ? pending_.where : nullptr, pending_.cols, pending_.eps, qkv.f32(), shape.numHeads,
                          shape.numKvHeads, shape.headDim, ropeArgs(rope), position(pos0), cache.kLayer(layer),
                          cache.vLayer(layer), cache.capacity, stream_);
@@ -516,6 +566,10 @@ class CudaBackend final : public Backend {
   std::vector<std::unique_ptr<Weight>> weights_;
   std::vector<std::unique_ptr<DeviceBuffer>> buffers_;
   DeviceBuffer gemmInput_, idsBuffer_, decodePartials_, stepIds_, stepPos_, argmaxOut_, bestScratch_;
+  // Prefill with quantized weights: the layer's weight widened to bf16 for cuBLAS (the largest layer matrix,
+  // GLM-4-9B's gate/up: 224 MB). Larger ones (the output layer) run as GEMVs for their few rows.
+  DeviceBuffer dequantScratch_;
+  static constexpr int64_t kMaxDequantBytes = 512ll << 20;
   std::vector<unsigned char> bestHost_;
   struct {
     int32_t ids[16];
