@@ -9,34 +9,34 @@
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="252" />
+            <location filename="../app/core/chatcontroller.cpp" line="256" />
             <source>Cannot write %1: %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="266" />
+            <location filename="../app/core/chatcontroller.cpp" line="270" />
             <source>Cannot read %1: %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="272" />
+            <location filename="../app/core/chatcontroller.cpp" line="276" />
             <source>%1 is not valid JSON: %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="278" />
+            <location filename="../app/core/chatcontroller.cpp" line="282" />
             <source>Cannot import %1: %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="296" />
-            <location filename="../app/core/chatcontroller.cpp" line="585" />
-            <location filename="../app/core/chatcontroller.cpp" line="774" />
+            <location filename="../app/core/chatcontroller.cpp" line="300" />
+            <location filename="../app/core/chatcontroller.cpp" line="589" />
+            <location filename="../app/core/chatcontroller.cpp" line="779" />
             <source>Load a model first.</source>
             <translation type="unfinished" />
         </message>
         <message numerus="yes">
-            <location filename="../app/core/chatcontroller.cpp" line="612" />
+            <location filename="../app/core/chatcontroller.cpp" line="616" />
             <source>… %n more characters (copy the message to see all of it)</source>
             <translation>
                 <numerusform>… %n more character (copy the message to see all of it)</numerusform>
@@ -44,37 +44,37 @@
             </translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="652" />
+            <location filename="../app/core/chatcontroller.cpp" line="656" />
             <source>Untitled prompt</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="741" />
+            <location filename="../app/core/chatcontroller.cpp" line="746" />
             <source>Document: %1</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="750" />
+            <location filename="../app/core/chatcontroller.cpp" line="755" />
             <source>Summarize this document.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="754" />
+            <location filename="../app/core/chatcontroller.cpp" line="759" />
             <source>The document needs about %1 tokens but only %2 are free: choose Truncate or Summarize in parts.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="767" />
+            <location filename="../app/core/chatcontroller.cpp" line="772" />
             <source>truncated by the user to its first %1%</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="792" />
+            <location filename="../app/core/chatcontroller.cpp" line="797" />
             <source>Summarizing part %1 of %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="794" />
+            <location filename="../app/core/chatcontroller.cpp" line="799" />
             <source>This is part %1 of %2 of the document "%3". Summarize it, keeping every fact, name and number that matters.
 
 """
@@ -83,12 +83,12 @@
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="803" />
+            <location filename="../app/core/chatcontroller.cpp" line="808" />
             <source>Part %1: %2</source>
             <translation type="unfinished" />
         </message>
         <message numerus="yes">
-            <location filename="../app/core/chatcontroller.cpp" line="804" />
+            <location filename="../app/core/chatcontroller.cpp" line="809" />
             <source>summarized in %n parts</source>
             <translation>
                 <numerusform>summarized in %n part</numerusform>
@@ -96,12 +96,12 @@
             </translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="815" />
+            <location filename="../app/core/chatcontroller.cpp" line="820" />
             <source>Best GPU</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="823" />
+            <location filename="../app/core/chatcontroller.cpp" line="828" />
             <source>Best GPU (Vulkan: %1)</source>
             <translation type="unfinished" />
         </message>
@@ -243,27 +243,27 @@
     <context>
         <name>EngineWorker</name>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="69" />
+            <location filename="../app/core/engineworker.cpp" line="70" />
             <source>Loading was cancelled.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="74" />
+            <location filename="../app/core/engineworker.cpp" line="75" />
             <source>Could not load the model from %1: %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="121" />
+            <location filename="../app/core/engineworker.cpp" line="122" />
             <source>No model is loaded.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="165" />
+            <location filename="../app/core/engineworker.cpp" line="166" />
             <source>The conversation needs %1 tokens, more than the context of %2 tokens. Start a new conversation or load the model with a longer context.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="243" />
+            <location filename="../app/core/engineworker.cpp" line="244" />
             <source>Generation failed: %1</source>
             <translation type="unfinished" />
         </message>
@@ -423,22 +423,27 @@
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/ModelPicker.qml" line="72" />
+            <location filename="../app/qml/ModelPicker.qml" line="73" />
             <source>recent</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/ModelPicker.qml" line="74" />
+            <location filename="../app/qml/ModelPicker.qml" line="75" />
             <source>cannot be used</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/ModelPicker.qml" line="74" />
-            <source>%1 · %2 parameters · needs %3</source>
+            <location filename="../app/qml/ModelPicker.qml" line="75" />
+            <source>%1 · %2 parameters · needs %3 (%4)</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/ModelPicker.qml" line="94" />
+            <location filename="../app/qml/ModelPicker.qml" line="83" />
+            <source>by weight format: %1</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/ModelPicker.qml" line="103" />
             <source>Open a GLM model folder</source>
             <translation type="unfinished" />
         </message>
@@ -765,51 +770,76 @@
         </message>
         <message>
             <location filename="../app/qml/SettingsDialog.qml" line="75" />
+            <source>Weights</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/SettingsDialog.qml" line="83" />
+            <source>bf16 (as downloaded)</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/SettingsDialog.qml" line="83" />
+            <source>int8 (half the memory)</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/SettingsDialog.qml" line="84" />
+            <source>int4 (a third of the memory)</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/SettingsDialog.qml" line="85" />
+            <source>int4, groups of 128 (smallest)</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/SettingsDialog.qml" line="90" />
             <source>Context length</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="80" />
+            <location filename="../app/qml/SettingsDialog.qml" line="95" />
             <source>%1 tokens</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="91" />
+            <location filename="../app/qml/SettingsDialog.qml" line="106" />
             <source>Now: %1 on %2, context %3 tokens. %4</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="92" />
+            <location filename="../app/qml/SettingsDialog.qml" line="107" />
             <source>No model loaded.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="96" />
+            <location filename="../app/qml/SettingsDialog.qml" line="111" />
             <source>Reload the model with these settings</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="100" />
+            <location filename="../app/qml/SettingsDialog.qml" line="115" />
             <source>This conversation</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="101" />
+            <location filename="../app/qml/SettingsDialog.qml" line="116" />
             <source>Temperature</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="111" />
+            <location filename="../app/qml/SettingsDialog.qml" line="126" />
             <source>Top-p</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="121" />
+            <location filename="../app/qml/SettingsDialog.qml" line="136" />
             <source>Longest reply</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="132" />
+            <location filename="../app/qml/SettingsDialog.qml" line="147" />
             <source>Shortcuts: Ctrl+N new chat · Ctrl+F search · Ctrl+, settings · Esc stop · Ctrl+Shift+P system prompts</source>
             <translation type="unfinished" />
         </message>

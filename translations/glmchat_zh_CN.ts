@@ -9,71 +9,71 @@
             <translation>新对话</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="252" />
+            <location filename="../app/core/chatcontroller.cpp" line="256" />
             <source>Cannot write %1: %2</source>
             <translation>无法写入 %1：%2</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="266" />
+            <location filename="../app/core/chatcontroller.cpp" line="270" />
             <source>Cannot read %1: %2</source>
             <translation>无法读取 %1：%2</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="272" />
+            <location filename="../app/core/chatcontroller.cpp" line="276" />
             <source>%1 is not valid JSON: %2</source>
             <translation>%1 不是有效的 JSON：%2</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="278" />
+            <location filename="../app/core/chatcontroller.cpp" line="282" />
             <source>Cannot import %1: %2</source>
             <translation>无法导入 %1：%2</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="296" />
-            <location filename="../app/core/chatcontroller.cpp" line="585" />
-            <location filename="../app/core/chatcontroller.cpp" line="774" />
+            <location filename="../app/core/chatcontroller.cpp" line="300" />
+            <location filename="../app/core/chatcontroller.cpp" line="589" />
+            <location filename="../app/core/chatcontroller.cpp" line="779" />
             <source>Load a model first.</source>
             <translation>请先加载模型。</translation>
         </message>
         <message numerus="yes">
-            <location filename="../app/core/chatcontroller.cpp" line="612" />
+            <location filename="../app/core/chatcontroller.cpp" line="616" />
             <source>… %n more characters (copy the message to see all of it)</source>
             <translation>
                 <numerusform>…… 还有 %n 个字符（复制消息可查看全文）</numerusform>
             </translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="652" />
+            <location filename="../app/core/chatcontroller.cpp" line="656" />
             <source>Untitled prompt</source>
             <translation>未命名提示词</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="741" />
+            <location filename="../app/core/chatcontroller.cpp" line="746" />
             <source>Document: %1</source>
             <translation>文档：%1</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="750" />
+            <location filename="../app/core/chatcontroller.cpp" line="755" />
             <source>Summarize this document.</source>
             <translation>请总结这份文档。</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="754" />
+            <location filename="../app/core/chatcontroller.cpp" line="759" />
             <source>The document needs about %1 tokens but only %2 are free: choose Truncate or Summarize in parts.</source>
             <translation>该文档约需 %1 个词元，但上下文只剩 %2 个：请选择“截断”或“分段总结”。</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="767" />
+            <location filename="../app/core/chatcontroller.cpp" line="772" />
             <source>truncated by the user to its first %1%</source>
             <translation>已按用户选择截断为前 %1%</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="792" />
+            <location filename="../app/core/chatcontroller.cpp" line="797" />
             <source>Summarizing part %1 of %2</source>
             <translation>正在总结第 %1 部分，共 %2 部分</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="794" />
+            <location filename="../app/core/chatcontroller.cpp" line="799" />
             <source>This is part %1 of %2 of the document "%3". Summarize it, keeping every fact, name and number that matters.
 
 """
@@ -86,24 +86,24 @@
 """</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="803" />
+            <location filename="../app/core/chatcontroller.cpp" line="808" />
             <source>Part %1: %2</source>
             <translation>第 %1 部分：%2</translation>
         </message>
         <message numerus="yes">
-            <location filename="../app/core/chatcontroller.cpp" line="804" />
+            <location filename="../app/core/chatcontroller.cpp" line="809" />
             <source>summarized in %n parts</source>
             <translation>
                 <numerusform>分 %n 部分总结</numerusform>
             </translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="815" />
+            <location filename="../app/core/chatcontroller.cpp" line="820" />
             <source>Best GPU</source>
             <translation>最佳 GPU</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="823" />
+            <location filename="../app/core/chatcontroller.cpp" line="828" />
             <source>Best GPU (Vulkan: %1)</source>
             <translation>最佳 GPU（Vulkan：%1）</translation>
         </message>
@@ -245,27 +245,27 @@
     <context>
         <name>EngineWorker</name>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="69" />
+            <location filename="../app/core/engineworker.cpp" line="70" />
             <source>Loading was cancelled.</source>
             <translation>已取消加载。</translation>
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="74" />
+            <location filename="../app/core/engineworker.cpp" line="75" />
             <source>Could not load the model from %1: %2</source>
             <translation>无法从 %1 加载模型：%2</translation>
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="121" />
+            <location filename="../app/core/engineworker.cpp" line="122" />
             <source>No model is loaded.</source>
             <translation>尚未加载模型。</translation>
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="165" />
+            <location filename="../app/core/engineworker.cpp" line="166" />
             <source>The conversation needs %1 tokens, more than the context of %2 tokens. Start a new conversation or load the model with a longer context.</source>
             <translation>此对话需要 %1 个词元，超过了 %2 个词元的上下文。请开始新对话，或以更长的上下文重新加载模型。</translation>
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="243" />
+            <location filename="../app/core/engineworker.cpp" line="244" />
             <source>Generation failed: %1</source>
             <translation>生成失败：%1</translation>
         </message>
@@ -424,22 +424,31 @@
             <translation>在 ~/models 和 Hugging Face 缓存中没有找到 GLM 模型。请打开一个模型文件夹（含 config.json、*.safetensors 和分词器）。</translation>
         </message>
         <message>
-            <location filename="../app/qml/ModelPicker.qml" line="72" />
+            <location filename="../app/qml/ModelPicker.qml" line="73" />
             <source>recent</source>
             <translation>最近使用</translation>
         </message>
         <message>
-            <location filename="../app/qml/ModelPicker.qml" line="74" />
+            <location filename="../app/qml/ModelPicker.qml" line="75" />
             <source>cannot be used</source>
             <translation>无法使用</translation>
         </message>
         <message>
-            <location filename="../app/qml/ModelPicker.qml" line="74" />
-            <source>%1 · %2 parameters · needs %3</source>
-            <translation>%1 · %2 参数 · 需要 %3</translation>
+            <location filename="../app/qml/ModelPicker.qml" line="75" />
+            <source>%1 · %2 parameters · needs %3 (%4)</source>
+            <translation>%1 · %2 参数 · 需要 %3（%4）</translation>
         </message>
         <message>
-            <location filename="../app/qml/ModelPicker.qml" line="94" />
+            <location filename="../app/qml/ModelPicker.qml" line="83" />
+            <source>by weight format: %1</source>
+            <translation>按权重格式：%1</translation>
+        </message>
+        <message>
+            <source>%1 · %2 parameters · needs %3</source>
+            <translation type="vanished">%1 · %2 参数 · 需要 %3</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/ModelPicker.qml" line="103" />
             <source>Open a GLM model folder</source>
             <translation>打开 GLM 模型文件夹</translation>
         </message>
@@ -766,51 +775,76 @@
         </message>
         <message>
             <location filename="../app/qml/SettingsDialog.qml" line="75" />
+            <source>Weights</source>
+            <translation>权重</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/SettingsDialog.qml" line="83" />
+            <source>bf16 (as downloaded)</source>
+            <translation>bf16（下载时的格式）</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/SettingsDialog.qml" line="83" />
+            <source>int8 (half the memory)</source>
+            <translation>int8（约一半内存）</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/SettingsDialog.qml" line="84" />
+            <source>int4 (a third of the memory)</source>
+            <translation>int4（约三分之一内存）</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/SettingsDialog.qml" line="85" />
+            <source>int4, groups of 128 (smallest)</source>
+            <translation>int4，128 一组（最小）</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/SettingsDialog.qml" line="90" />
             <source>Context length</source>
             <translation>上下文长度</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="80" />
+            <location filename="../app/qml/SettingsDialog.qml" line="95" />
             <source>%1 tokens</source>
             <translation>%1 个词元</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="91" />
+            <location filename="../app/qml/SettingsDialog.qml" line="106" />
             <source>Now: %1 on %2, context %3 tokens. %4</source>
             <translation>当前：%1，运行于 %2，上下文 %3 个词元。%4</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="92" />
+            <location filename="../app/qml/SettingsDialog.qml" line="107" />
             <source>No model loaded.</source>
             <translation>未加载模型。</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="96" />
+            <location filename="../app/qml/SettingsDialog.qml" line="111" />
             <source>Reload the model with these settings</source>
             <translation>用这些设置重新加载模型</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="100" />
+            <location filename="../app/qml/SettingsDialog.qml" line="115" />
             <source>This conversation</source>
             <translation>当前对话</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="101" />
+            <location filename="../app/qml/SettingsDialog.qml" line="116" />
             <source>Temperature</source>
             <translation>温度</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="111" />
+            <location filename="../app/qml/SettingsDialog.qml" line="126" />
             <source>Top-p</source>
             <translation>Top-p</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="121" />
+            <location filename="../app/qml/SettingsDialog.qml" line="136" />
             <source>Longest reply</source>
             <translation>最长回复（词元）</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="132" />
+            <location filename="../app/qml/SettingsDialog.qml" line="147" />
             <source>Shortcuts: Ctrl+N new chat · Ctrl+F search · Ctrl+, settings · Esc stop · Ctrl+Shift+P system prompts</source>
             <translation>快捷键：Ctrl+N 新聊天 · Ctrl+F 搜索 · Ctrl+, 设置 · Esc 停止 · Ctrl+Shift+P 系统提示词</translation>
         </message>

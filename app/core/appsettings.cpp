@@ -18,6 +18,8 @@ QString AppSettings::backend() const { return settings_->value("engine/backend",
 void AppSettings::setBackend(const QString& v) { set("engine/backend", v); }
 int AppSettings::contextLength() const { return settings_->value("engine/contextLength", 8192).toInt(); }
 void AppSettings::setContextLength(int v) { set("engine/contextLength", v); }
+QString AppSettings::weights() const { return settings_->value("engine/weights", "bf16").toString(); }
+void AppSettings::setWeights(const QString& v) { set("engine/weights", v); }
 int AppSettings::gpuDevice() const { return settings_->value("engine/gpuDevice", -1).toInt(); }
 void AppSettings::setGpuDevice(int v) { set("engine/gpuDevice", v); }
 QString AppSettings::modelPath() const { return settings_->value("engine/modelPath").toString(); }

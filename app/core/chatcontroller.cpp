@@ -55,8 +55,12 @@ ChatController::ChatController(const QString& dataDirectory, QObject* parent)
   systemPrompts_ = new SystemPromptListModel(&store_, this);
   modelCatalog_ = new ModelCatalog(this);
   modelCatalog_->setContextLength(settings_->contextLength());
+  modelCatalog_->setWeights(settings_->weights());
   connect(settings_, &AppSettings::changed, this,
-          [this] { modelCatalog_->setContextLength(settings_->contextLength()); });
+          [this] {
+            modelCatalog_->setContextLength(settings_->contextLength());
+            modelCatalog_->setWeights(settings_->weights());
+          });
   connect(&store_, &ConversationStore::conversationsChanged, this, &ChatController::currentConversationChanged);
 
   EngineWorker* w = worker();
@@ -696,7 +700,8 @@ void ChatController::loadModel(const QString& path) {
   setError({});
   emit modelChanged();
   emit loadProgressChanged();
-  LoadRequest request{path, settings_->backend(), settings_->contextLength(), 0, settings_->gpuDevice()};
+  LoadRequest request{path, settings_->backend(), settings_->contextLength(), 0, settings_->gpuDevice(),
+                      settings_->weights()};
   QMetaObject::invokeMethod(worker(), "loadModel", Qt::QueuedConnection, Q_ARG(LoadRequest, request));
 }
 

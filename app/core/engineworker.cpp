@@ -48,6 +48,7 @@ void EngineWorker::loadModel(const LoadRequest& request) {
   sinceEmit.start();
   try {
     options.backend = glm::parseBackendKind(request.backend.toLower().toStdString());
+    options.weights = glm::parseWeightFormat(request.weights.toLower().toStdString());
     // The context the user chose applies to every model; a model trained for fewer positions gets
     // its own maximum instead of an error.
     if (options.contextLength > 0 && std::filesystem::exists(options.path / "config.json")) {

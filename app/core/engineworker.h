@@ -35,6 +35,7 @@ struct LoadRequest {
   int contextLength = 0;                     // 0: the engine's default
   int threads = 0;                           // 0: all cores
   int gpuDevice = -1;                        // Vulkan device index; -1: the best GPU
+  QString weights = QStringLiteral("bf16");  // bf16, int8, int4, int4-g128 (quantized on load, cached)
 };
 
 class EngineWorker : public QObject {

@@ -27,6 +27,11 @@ FoundModel inspectModelFolder(const QString& path) {
     const glm::MemoryPlan twoPlan = glm::planMemory(config, 2, glm::DType::F32, 256);
     m.kvBytesPerToken = twoPlan.kvCacheBytes - onePlan.kvCacheBytes;
     m.weightBytes = onePlan.weightBytes + onePlan.scratchBytes;
+    for (glm::WeightFormat f : {glm::WeightFormat::Native, glm::WeightFormat::Int8, glm::WeightFormat::Int4G32,
+                                glm::WeightFormat::Int4G128}) {
+      const glm::MemoryPlan p = glm::planMemory(config, 1, glm::DType::F32, 256, f);
+      m.weightBytesByFormat[QString::fromStdString(std::string(glm::weightFormatName(f)))] = p.weightBytes + p.scratchBytes;
+    }
   } catch (const std::exception& e) {
     m.error = QString::fromUtf8(e.what());
   }
@@ -82,9 +87,24 @@ ModelCatalog::ModelCatalog(QObject* parent) : QAbstractListModel(parent) {
 
 int ModelCatalog::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : rows_.size(); }
 
-qint64 ModelCatalog::memoryBytes(const FoundModel& m) const {
+qint64 ModelCatalog::memoryBytes(const FoundModel& m, const QString& format) const {
   const qint64 ctx = m.contextLength > 0 ? std::min<qint64>(contextLength_, m.contextLength) : contextLength_;
-  return m.weightBytes + m.kvBytesPerToken * ctx;
+  return m.weightBytesByFormat.value(format, m.weightBytes) + m.kvBytesPerToken * ctx;
+}
+
+QString ModelCatalog::memoryByWeightsText(const FoundModel& m) const {
+  if (!m.error.isEmpty()) return {};
+  QStringList parts;
+  for (const char* f : {"bf16", "int8", "int4", "int4-g128"})
+    parts << QStringLiteral("%1 %2").arg(QLatin1String(f), formatBytes(memoryBytes(m, QLatin1String(f))));
+  return parts.join(QStringLiteral(" · "));
+}
+
+void ModelCatalog::setWeights(const QString& format) {
+  if (format == weights_) return;
+  weights_ = format;
+  emit weightsChanged();
+  if (!rows_.isEmpty()) emit dataChanged(index(0), index(rows_.size() - 1), {MemoryRole});
 }
 
 QString ModelCatalog::formatBytes(qint64 bytes) { return QLocale().formattedDataSize(bytes, 1, QLocale::DataSizeSIFormat); }
@@ -100,7 +120,8 @@ QVariant ModelCatalog::data(const QModelIndex& index, int role) const {
     case ParametersRole:
       return m.parameterCount >= 1'000'000'000 ? QStringLiteral("%1B").arg(m.parameterCount / 1e9, 0, 'f', 1)
                                                : QStringLiteral("%1M").arg(m.parameterCount / 1e6, 0, 'f', 1);
-    case MemoryRole: return m.error.isEmpty() ? formatBytes(memoryBytes(m)) : QString();
+    case MemoryRole: return m.error.isEmpty() ? formatBytes(memoryBytes(m, weights_)) : QString();
+    case MemoryByWeightsRole: return memoryByWeightsText(m);
     case RecentRole: return m.recent;
     case ErrorRole: return m.error;
   }
@@ -109,14 +130,15 @@ QVariant ModelCatalog::data(const QModelIndex& index, int role) const {
 
 QHash<int, QByteArray> ModelCatalog::roleNames() const {
   return {{NameRole, "name"},     {PathRole, "path"},     {FamilyRole, "family"}, {ParametersRole, "parameters"},
-          {MemoryRole, "memory"}, {RecentRole, "recent"}, {ErrorRole, "error"}};
+          {MemoryRole, "memory"}, {RecentRole, "recent"}, {ErrorRole, "error"},
+          {MemoryByWeightsRole, "memoryByWeights"}};
 }
 
 void ModelCatalog::setContextLength(int tokens) {
   if (tokens == contextLength_) return;
   contextLength_ = tokens;
   emit contextLengthChanged();
-  if (!rows_.isEmpty()) emit dataChanged(index(0), index(rows_.size() - 1), {MemoryRole});
+  if (!rows_.isEmpty()) emit dataChanged(index(0), index(rows_.size() - 1), {MemoryRole, MemoryByWeightsRole});
 }
 
 void ModelCatalog::refresh(const QStringList& recent) {
@@ -128,7 +150,7 @@ void ModelCatalog::refresh(const QStringList& recent) {
 
 QString ModelCatalog::memoryText(const QString& path) const {
   for (const FoundModel& m : rows_)
-    if (m.path == path && m.error.isEmpty()) return formatBytes(memoryBytes(m));
+    if (m.path == path && m.error.isEmpty()) return formatBytes(memoryBytes(m, weights_));
   const FoundModel m = inspectModelFolder(path);
-  return m.error.isEmpty() ? formatBytes(memoryBytes(m)) : QString();
+  return m.error.isEmpty() ? formatBytes(memoryBytes(m, weights_)) : QString();
 }

@@ -12,7 +12,8 @@ struct FoundModel {
   QString family;          // "glm-4", "chatglm3", ...
   qint64 parameterCount = 0;
   qint64 contextLength = 0;  // the model's maximum
-  qint64 weightBytes = 0;
+  qint64 weightBytes = 0;  // bf16 (+ scratch); by format: weightBytesByFormat
+  QHash<QString, qint64> weightBytesByFormat;  // "bf16", "int8", "int4", "int4-g128" -> weights + scratch
   qint64 kvBytesPerToken = 0;
   bool recent = false;
   QString error;           // why it cannot be used ("" when fine)
@@ -32,8 +33,12 @@ class ModelCatalog : public QAbstractListModel {
   Q_PROPERTY(int count READ rowCount NOTIFY countChanged)
   Q_PROPERTY(bool scanning READ scanning NOTIFY scanningChanged)
   Q_PROPERTY(int contextLength READ contextLength WRITE setContextLength NOTIFY contextLengthChanged)
+  Q_PROPERTY(QString weights READ weights WRITE setWeights NOTIFY weightsChanged)
  public:
-  enum Role { NameRole = Qt::UserRole + 1, PathRole, FamilyRole, ParametersRole, MemoryRole, RecentRole, ErrorRole };
+  enum Role {
+    NameRole = Qt::UserRole + 1, PathRole, FamilyRole, ParametersRole, MemoryRole, RecentRole, ErrorRole,
+    MemoryByWeightsRole  // "bf16 22.6 GB · int8 14.6 GB · ..." at the chosen context
+  };
   explicit ModelCatalog(QObject* parent = nullptr);
 
   int rowCount(const QModelIndex& parent = {}) const override;
@@ -43,6 +48,10 @@ class ModelCatalog : public QAbstractListModel {
   bool scanning() const { return watcher_.isRunning(); }
   int contextLength() const { return contextLength_; }
   void setContextLength(int tokens);
+  QString weights() const { return weights_; }
+  void setWeights(const QString& format);
+  // The memory of every weight format at the chosen context, as text.
+  QString memoryByWeightsText(const FoundModel& m) const;
   Q_INVOKABLE void refresh(const QStringList& recent);
   // Bytes a model folder needs at the chosen context (weights + KV cache), as text ("4.2 GB").
   Q_INVOKABLE QString memoryText(const QString& path) const;
@@ -52,10 +61,12 @@ class ModelCatalog : public QAbstractListModel {
   void countChanged();
   void scanningChanged();
   void contextLengthChanged();
+  void weightsChanged();
 
  private:
-  qint64 memoryBytes(const FoundModel& m) const;
+  qint64 memoryBytes(const FoundModel& m, const QString& format) const;
   QFutureWatcher<QList<FoundModel>> watcher_;
   QList<FoundModel> rows_;
   int contextLength_ = 8192;
+  QString weights_ = QStringLiteral("bf16");
 };

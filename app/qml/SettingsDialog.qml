@@ -3,7 +3,7 @@ import QtQuick.Controls
 import QtQuick.Layouts
 import GlmChatCore
 
-// Appearance, language (switched at once), backend and context length (applied by reloading).
+// Appearance, language (switched at once), backend, weight format and context length (applied by reloading).
 Dialog {
     id: dialog
     title: qsTr("Settings")
@@ -70,6 +70,21 @@ Dialog {
             model: ChatController.gpuDevices()
             Component.onCompleted: currentIndex = Math.max(0, indexOfValue(ChatController.settings.gpuDevice))
             onActivated: ChatController.settings.gpuDevice = currentValue
+        }
+
+        Label { text: qsTr("Weights") }
+        ComboBox {
+            id: weightsChoice
+            objectName: "weightsChoice"
+            Layout.fillWidth: true
+            textRole: "label"
+            valueRole: "value"
+            // Quantized on load (the first time; then cached): less memory, slightly less accurate.
+            model: [{ label: qsTr("bf16 (as downloaded)"), value: "bf16" }, { label: qsTr("int8 (half the memory)"), value: "int8" },
+                    { label: qsTr("int4 (a third of the memory)"), value: "int4" },
+                    { label: qsTr("int4, groups of 128 (smallest)"), value: "int4-g128" }]
+            Component.onCompleted: currentIndex = Math.max(0, indexOfValue(ChatController.settings.weights))
+            onActivated: ChatController.settings.weights = currentValue
         }
 
         Label { text: qsTr("Context length") }

@@ -1,11 +1,13 @@
 // ChatController with the tiny model: send and stream into the store, stop, regenerate and edit
 // (branches you can switch between), Markdown blocks, documents against the context budget.
+#include <QDir>
 #include <QQmlComponent>
 #include <QQmlEngine>
 #include <QTemporaryDir>
 #include <QtTest>
 
 #include "chatcontroller.h"
+#include "modelcatalog.h"
 
 class ChatControllerTest : public QObject {
   Q_OBJECT
@@ -193,6 +195,36 @@ class ChatControllerTest : public QObject {
     controller_->undoDelete();
     QCOMPARE(controller_->conversations()->rowCount(), count);
     QCOMPARE(controller_->currentConversationId(), c);
+  }
+
+  // The weight format: the picker lists the memory of every format at the chosen context, the chosen one
+  // drives its "needs" figure, and a reload quantizes the model (and caches it) through the engine.
+  void weightFormatChoiceReachesThePickerAndTheEngine() {
+    qputenv("GLMCHAT_CACHE_DIR", dir_.filePath(QStringLiteral("cache")).toUtf8());
+    ModelCatalog* catalog = controller_->modelCatalog();
+    const FoundModel tiny = inspectModelFolder(QStringLiteral(GLM_TINY_MODEL));
+    QVERIFY2(tiny.error.isEmpty(), qPrintable(tiny.error));
+    const QString byFormat = catalog->memoryByWeightsText(tiny);
+    for (const char* f : {"bf16 ", "int8 ", "int4 ", "int4-g128 "}) QVERIFY2(byFormat.contains(QLatin1String(f)), qPrintable(byFormat));
+    QVERIFY(tiny.weightBytesByFormat.value("int8") < tiny.weightBytesByFormat.value("bf16"));
+    QVERIFY(tiny.weightBytesByFormat.value("int4") < tiny.weightBytesByFormat.value("int8"));
+    const QString bf16Memory = catalog->memoryText(QStringLiteral(GLM_TINY_MODEL));
+    controller_->settings()->setWeights(QStringLiteral("int4"));
+    QCOMPARE(catalog->weights(), QStringLiteral("int4"));
+    QVERIFY2(catalog->memoryText(QStringLiteral(GLM_TINY_MODEL)) != bf16Memory, qPrintable(bf16Memory));
+
+    controller_->settings()->setWeights(QStringLiteral("int8"));
+    QSignalSpy ready(controller_.get(), &ChatController::modelReady);
+    controller_->reloadModel();
+    QVERIFY(QTest::qWaitFor([&] { return !ready.isEmpty(); }, 30000));
+    QCOMPARE(controller_->modelState(), QStringLiteral("ready"));
+    const QStringList cached = QDir(dir_.filePath(QStringLiteral("cache/quantized"))).entryList({QStringLiteral("*-int8.glmq")});
+    QCOMPARE(cached.size(), 1);
+    controller_->settings()->setWeights(QStringLiteral("bf16"));
+    QSignalSpy readyAgain(controller_.get(), &ChatController::modelReady);
+    controller_->reloadModel();
+    QVERIFY(QTest::qWaitFor([&] { return !readyAgain.isEmpty(); }, 30000));
+    QCOMPARE(controller_->modelState(), QStringLiteral("ready"));
   }
 };
 

@@ -7,6 +7,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ZH = {
+    '%1 · %2 parameters · needs %3 (%4)': '%1 · %2 参数 · 需要 %3（%4）',
+    'by weight format: %1': '按权重格式：%1',
+    'Weights': '权重',
+    'bf16 (as downloaded)': 'bf16（下载时的格式）',
+    'int8 (half the memory)': 'int8（约一半内存）',
+    'int4 (a third of the memory)': 'int4（约三分之一内存）',
+    'int4, groups of 128 (smallest)': 'int4，128 一组（最小）',
     'New conversation': '新对话',
     'Cannot write %1: %2': '无法写入 %1：%2',
     'Cannot read %1: %2': '无法读取 %1：%2',
