@@ -113,14 +113,23 @@ inline std::vector<float> vectorToF32Host(const TensorView& view, std::string_vi
   return v;
 }
 
-// The bias parts of a linear weight, concatenated as fp32 (one value per output feature).
+// The bias parts of a linear weight, concatenated as fp32 (one value per output feature). Throws when the
+// parts do not hold exactly outFeatures values.
 inline std::vector<float> biasToF32Host(const LinearView& view, std::string_view backend) {
   std::vector<float> bias(size_t(view.outFeatures));
+  const std::string name = view.parts.empty() ? std::string("a linear layer") : view.parts[0]->name;
   int64_t r = 0;
   for (const TensorView* b : view.biasParts) {
-    toF32Host(b->data, b->dtype, elementsOf(*b), bias.data() + r, backend);
-    r += elementsOf(*b);
+    const int64_t count = elementsOf(*b);
+    if (r + count > view.outFeatures)
+      throw Error(fmt::format("{} backend: {}: the bias parts hold more than the {} output rows", backend, name,
+                              view.outFeatures));
+    toF32Host(b->data, b->dtype, count, bias.data() + r, backend);
+    r += count;
   }
+  if (r != view.outFeatures)
+    throw Error(fmt::format("{} backend: {}: the bias parts hold {} values, expected {}", backend, name, r,
+                            view.outFeatures));
   return bias;
 }
 

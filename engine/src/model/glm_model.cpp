@@ -58,7 +58,7 @@ MemoryPlan planMemory(const ModelConfig& c, int64_t contextLength, DType kvCache
   p.scratchBytes = GlmForward::scratchBytes(c, prefillChunk, 64);  // 64 = kMaxOutputsPerChunk
   // Quantized weights on a GPU: a prefill GEMM widens its layer's weight to bf16 first (the largest, gate/up).
   if (weights != WeightFormat::Native)
-    p.scratchBytes += std::min<int64_t>(int64_t(2) * c.ffnHiddenSize * c.hiddenSize * 2, int64_t(512) << 20);
+    p.scratchBytes += std::min<int64_t>(int64_t(2) * c.ffnHiddenSize * c.hiddenSize * 2, kMaxWidenedWeightBytes);
   return p;
 }
 
@@ -308,10 +308,6 @@ std::unique_ptr<Backend> chooseBackend(const LoadOptions& o, std::string& reason
 bool hasTokenizerFiles(const fs::path& dir) {
   return fs::exists(dir / "tokenizer.json") || fs::exists(dir / "tokenizer.model");
 }
-
-}  // namespace
-
-namespace {
 
 // The linear layers quantized as LoadOptions::weights asks (the output layer int8): from the cache file
 // when it is valid, else quantized now on all cores and written to the cache (random weights are not

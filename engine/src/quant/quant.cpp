@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "backend/cpu/cpu_kernels.h"
 #include "glmengine/error.h"
 #include "util/half.h"
 
@@ -76,26 +77,9 @@ void dequantizeRow(const QuantizedView& q, int64_t r, float* out) {
 
 namespace {
 
+// Row r of one part (F32, F16 or BF16; quantizeLinear checks the dtype first) as fp32, exactly.
 void rowToFloat(const TensorView& t, int64_t r, int64_t cols, float* out) {
-  const std::byte* p = t.data + size_t(r * cols) * dtypeSize(t.dtype);
-  switch (t.dtype) {
-    case DType::F32: std::memcpy(out, p, size_t(cols) * 4); return;
-    case DType::F16:
-      for (int64_t c = 0; c < cols; ++c) {
-        uint16_t h;
-        std::memcpy(&h, p + 2 * c, 2);
-        out[c] = f16ToFloat(h);
-      }
-      return;
-    case DType::BF16:
-      for (int64_t c = 0; c < cols; ++c) {
-        uint16_t h;
-        std::memcpy(&h, p + 2 * c, 2);
-        out[c] = bf16ToFloat(h);
-      }
-      return;
-    default: throw Error(fmt::format("weight {}: dtype {} cannot be quantized", t.name, dtypeName(t.dtype)));
-  }
+  cpu::toFloat(t.data + size_t(r * cols) * dtypeSize(t.dtype), t.dtype, cols, out);
 }
 
 }  // namespace
@@ -118,8 +102,8 @@ QuantizedMatrix quantizeLinear(const LinearView& view, WeightFormat format) {
   v.rows = rows;
   v.cols = cols;
   v.group = group;
-  v.dataBytes = group ? rows * cols / 2 : rows * cols;
-  v.scaleBytes = group ? rows * (cols / group) * 2 : rows * 4;
+  v.dataBytes = quantizedDataBytes(format, rows, cols);
+  v.scaleBytes = quantizedScaleBytes(format, rows, cols);
   m.data.resize(size_t(v.dataBytes));
   m.scales.resize(size_t(v.scaleBytes));
   v.data = m.data.data();

@@ -36,15 +36,22 @@ struct QuantizedView {
   int64_t bytes() const { return dataBytes + scaleBytes; }
 };
 
+// The data and scale bytes of a rows x cols weight quantized to f (not Native), as laid out above.
+inline int64_t quantizedDataBytes(WeightFormat f, int64_t rows, int64_t cols) {
+  return isInt4(f) ? rows * cols / 2 : rows * cols;
+}
+inline int64_t quantizedScaleBytes(WeightFormat f, int64_t rows, int64_t cols) {
+  return isInt4(f) ? rows * (cols / int4Group(f)) * 2 : rows * 4;
+}
+
 // Bytes of a rows x cols weight in a format (Native: bf16).
 inline int64_t quantizedBytes(WeightFormat f, int64_t rows, int64_t cols) {
-  switch (f) {
-    case WeightFormat::Native: return rows * cols * 2;
-    case WeightFormat::Int8: return rows * cols + rows * 4;
-    case WeightFormat::Int4G32:
-    case WeightFormat::Int4G128: return rows * cols / 2 + rows * (cols / int4Group(f)) * 2;
-  }
-  return 0;
+  if (f == WeightFormat::Native) return rows * cols * 2;
+  return quantizedDataBytes(f, rows, cols) + quantizedScaleBytes(f, rows, cols);
 }
+
+// The most a GPU backend widens one quantized weight to bf16 for a prefill GEMM (its scratch; larger
+// weights, i.e. the output layer, run their few rows as GEMVs). The memory plan counts it.
+inline constexpr int64_t kMaxWidenedWeightBytes = int64_t(512) << 20;
 
 }  // namespace glm

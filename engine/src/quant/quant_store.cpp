@@ -238,8 +238,8 @@ std::unique_ptr<QuantizedStore> QuantizedStore::open(const fs::path& file, const
       v.dataBytes = t.at("data_bytes").get<int64_t>();
       v.scaleBytes = t.at("scale_bytes").get<int64_t>();
       const bool shapeOk = v.format != WeightFormat::Native && v.group == int4Group(v.format) && v.rows > 0 && v.cols > 0 &&
-                           v.dataBytes == (v.group ? v.rows * v.cols / 2 : v.rows * v.cols) &&
-                           v.scaleBytes == (v.group ? v.rows * (v.cols / v.group) * 2 : v.rows * 4);
+                           v.dataBytes == quantizedDataBytes(v.format, v.rows, v.cols) &&
+                           v.scaleBytes == quantizedScaleBytes(v.format, v.rows, v.cols);
       if (!shapeOk || dOff < 0 || sOff < 0 || dOff + v.dataBytes > payloadBytes || sOff + v.scaleBytes > payloadBytes) {
         why = fmt::format("tensor {} in the cache has inconsistent sizes", v.name);
         return nullptr;

@@ -12,6 +12,7 @@
 
 #include "backend/backend.h"
 #include "backend/cpu/cpu_kernels.h"
+#include "backend/gpu_common.h"  // biasToF32Host: the host-side weight helpers every backend shares
 #include "glmengine/error.h"
 #include "util/half.h"
 
@@ -94,19 +95,7 @@ class CpuBackend final : public Backend {
     w->rows = q.rows;
     w->cols = q.cols;
     w->q = q;
-    if (view.hasBias()) {
-      w->bias.resize(size_t(q.rows));
-      int64_t row = 0;
-      for (const TensorView* b : view.biasParts) {
-        const int64_t count = b->numel();
-        if (row + count > q.rows)
-          throw Error(fmt::format("CPU backend: {}: the bias parts hold more than the {} output rows", q.name, q.rows));
-        cpu::toFloat(b->data, b->dtype, count, w->bias.data() + row);
-        row += count;
-      }
-      if (row != q.rows)
-        throw Error(fmt::format("CPU backend: {}: the bias parts hold {} values, expected {}", q.name, row, q.rows));
-    }
+    if (view.hasBias()) w->bias = gpu::biasToF32Host(view, "CPU");
     w->bytes = q.bytes() + int64_t(w->bias.size() * sizeof(float));  // the bias is held as fp32
     return keep(std::move(w));
   }

@@ -242,16 +242,15 @@ void requireQuantizedView(const QuantizedView& w, int64_t k) {
   requireSize(w.format != WeightFormat::Native, fn, fmt::format("{}: the weight is not quantized", w.name));
   requireSize(w.rows >= 0 && w.cols >= 0, fn, fmt::format("{}: negative shape {} x {}", w.name, w.rows, w.cols));
   requireSize(k == w.cols, fn, fmt::format("{}: k {} != the weight's columns {}", w.name, k, w.cols));
-  int64_t dataBytes = w.rows * w.cols, scaleBytes = w.rows * 4;
   if (isInt4(w.format)) {
     requireSize(w.group == int4Group(w.format), fn,
                 fmt::format("{}: {} weights have groups of {} columns, the view says {}", w.name, format,
                             int4Group(w.format), w.group));
     requireSize(k % w.group == 0, fn,
                 fmt::format("{}: k {} is not a multiple of the {} group {}", w.name, k, format, w.group));
-    dataBytes = w.rows * w.cols / 2;
-    scaleBytes = w.rows * w.scalesPerRow() * 2;
   }
+  const int64_t dataBytes = quantizedDataBytes(w.format, w.rows, w.cols);
+  const int64_t scaleBytes = quantizedScaleBytes(w.format, w.rows, w.cols);
   requireSize(w.dataBytes >= dataBytes && w.scaleBytes >= scaleBytes, fn,
               fmt::format("{}: {} x {} {} needs {} data and {} scale bytes, the view has {} and {}", w.name, w.rows,
                           w.cols, format, dataBytes, scaleBytes, w.dataBytes, w.scaleBytes));

@@ -143,6 +143,14 @@ class CudaBackend final : public Backend {
 
   bool supportsWeights(WeightFormat) const override { return true; }
 
+  // The layer's bias parts as one fp32 vector on the device (nothing when it has none).
+  void uploadBias(const LinearView& view, CudaLinear& w) {
+    if (!view.hasBias()) return;
+    const std::vector<float> bias = gpu::biasToF32Host(view, "CUDA");
+    w.bias.allocate(w.rows * 4, "a bias vector");
+    check(cudaMemcpy(w.bias.ptr, bias.data(), bias.size() * 4, cudaMemcpyHostToDevice), "bias upload");
+  }
+
   WeightHandle uploadQuantized(const QuantizedView& q, const LinearView& view) override {
     if (q.rows != view.outFeatures || q.cols != view.inFeatures)
       throw Error(fmt::format("CUDA backend: quantized weight {} is {} x {}, the layer {} x {}", q.name, q.rows, q.cols,
@@ -159,11 +167,7 @@ class CudaBackend final : public Backend {
     check(cudaMemcpy(w->w.ptr, q.data, size_t(q.dataBytes), cudaMemcpyHostToDevice), "quantized weight upload");
     w->scales.allocate(q.scaleBytes, what.c_str());
     check(cudaMemcpy(w->scales.ptr, q.scales, size_t(q.scaleBytes), cudaMemcpyHostToDevice), "scale upload");
-    if (view.hasBias()) {
-      const std::vector<float> bias = gpu::biasToF32Host(view, "CUDA");
-      w->bias.allocate(w->rows * 4, "a bias vector");
-      check(cudaMemcpy(w->bias.ptr, bias.data(), bias.size() * 4, cudaMemcpyHostToDevice), "bias upload");
-    }
+    uploadBias(view, *w);
     w->bytes = w->w.bytes + w->scales.bytes + w->bias.bytes;
     return keep(std::move(w));
   }
@@ -184,11 +188,7 @@ class CudaBackend final : public Backend {
             "weight upload");
       row += p->shape[0];
     }
-    if (view.hasBias()) {
-      const std::vector<float> bias = gpu::biasToF32Host(view, "CUDA");
-      w->bias.allocate(w->rows * 4, "a bias vector");
-      check(cudaMemcpy(w->bias.ptr, bias.data(), bias.size() * 4, cudaMemcpyHostToDevice), "bias upload");
-    }
+    uploadBias(view, *w);
     w->bytes = w->w.bytes + w->bias.bytes;
     return keep(std::move(w));
   }
@@ -297,9 +297,8 @@ class CudaBackend final : public Backend {
     // Decode: stream the weight once per row at bandwidth. A quantized weight too large to widen into the
     // GEMM scratch (the int8 output layer of a prefill chunk's few logit rows) also takes this path.
     const bool quantized = w->format != WeightFormat::Native;
-    const bool gemvRows = x.rows <= 2 || (quantized && w->rows * w->cols * 2 > kMaxDequantBytes && x.rows <= 64);
-    if (gemvRows && (aligned || quantized)) {
-      if (!aligned) throw Error("CUDA backend: a quantized matmul needs a 16-byte aligned input");
+    const bool tooLargeToWiden = quantized && w->rows * w->cols * 2 > kMaxWidenedWeightBytes;
+    if (aligned && (x.rows <= 2 || (tooLargeToWiden && x.rows <= 64))) {
       for (int64_t r = 0; r < x.rows; ++r)
         cuda::gemv(w->gemv(), w->rows, w->cols, x.f32() + r * x.stride, bias, out.f32() + r * out.stride, stream_);
       checkLaunch("gemv");
@@ -309,8 +308,9 @@ class CudaBackend final : public Backend {
     const void* wBf16 = w->w.ptr;
     if (quantized) {  // prefill: widen the weight to bf16 (one pass over it), then the same cuBLAS GEMM
       const int64_t bytes = w->rows * w->cols * 2;
-      if (bytes > kMaxDequantBytes)
-        throw Error(fmt::format("CUDA backend: a quantized {} x {} weight is too large to widen for a {}-row matmul",
+      if (tooLargeToWiden)
+        throw Error(fmt::format("CUDA backend: a quantized {} x {} weight is too large to widen for a {}-row matmul "
+                                "(and is read as GEMVs only for up to 64 16-byte aligned rows)",
                                 w->rows, w->cols, x.rows));
       if (dequantScratch_.bytes < bytes) dequantScratch_.allocate(bytes, "dequantized weight scratch");
       cuda::dequantizeToBf16(w->gemv(), w->rows, w->cols, dequantScratch_.as<uint16_t>(), stream_);
@@ -567,9 +567,9 @@ class CudaBackend final : public Backend {
   std::vector<std::unique_ptr<DeviceBuffer>> buffers_;
   DeviceBuffer gemmInput_, idsBuffer_, decodePartials_, stepIds_, stepPos_, argmaxOut_, bestScratch_;
   // Prefill with quantized weights: the layer's weight widened to bf16 for cuBLAS (the largest layer matrix,
-  // GLM-4-9B's gate/up: 224 MB). Larger ones (the output layer) run as GEMVs for their few rows.
+  // GLM-4-9B's gate/up: 224 MB; at most kMaxWidenedWeightBytes). Larger ones (the output layer) run as GEMVs
+  // for their few rows.
   DeviceBuffer dequantScratch_;
-  static constexpr int64_t kMaxDequantBytes = 512ll << 20;
   std::vector<unsigned char> bestHost_;
   struct {
     int32_t ids[16];
