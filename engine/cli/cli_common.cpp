@@ -25,7 +25,10 @@ void ModelOptions::add(CLI::App& cmd, bool allowRandom) {
       ->capture_default_str();
   cmd.add_option("-c,--ctx", context, "Context length in tokens (0 = model maximum, at most 8192)");
   cmd.add_option("-t,--threads", threads, "CPU threads (0 = all cores)");
-  cmd.add_option("--kv-cache", kvCache, "KV cache type: f32 or bf16")->capture_default_str();
+  cmd.add_option("--kv-cache", kvCache,
+                 "KV cache type: f32, bf16 or int8 (8 bits per value and a scale per position and KV head: about "
+                 "half of bf16's memory; GPU backends store f32 as bf16)")
+      ->capture_default_str();
   cmd.add_option("--weights", weights,
                  "Linear layers as stored (bf16) or quantized on load: int8 (per row), int4 (groups of 32), "
                  "int4-g128; the output layer is then int8. Cached in ~/.cache/glmchat/quantized")
@@ -45,9 +48,7 @@ glm::LoadOptions ModelOptions::toLoadOptions() const {
   o.backend = glm::parseBackendKind(backend);
   o.contextLength = context;
   o.threads = threads;
-  if (kvCache == "f32") o.kvCacheType = glm::DType::F32;
-  else if (kvCache == "bf16") o.kvCacheType = glm::DType::BF16;
-  else throw glm::Error(fmt::format("--kv-cache {}: choose f32 or bf16", kvCache));
+  o.kvCacheType = glm::parseKvCacheType(kvCache);
   o.prefillChunk = chunk;
   o.gpuDevice = device;
   o.weights = glm::parseWeightFormat(weights);

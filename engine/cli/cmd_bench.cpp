@@ -115,7 +115,7 @@ void addBenchCommand(CLI::App& app) {
                         {"parameters", info.parameterCount},
                         {"weights_bytes", info.memory.weightBytes},
                         {"weight_dtype", glm::dtypeName(info.config.dtype)},
-                        {"kv_cache_type", glm::dtypeName(info.kvCacheType)},
+                        {"kv_cache_type", glm::kvCacheName(info.kvCacheType)},
                         {"backend", info.backend},
                         {"cpu_isa", info.cpuIsa},
                         {"threads", info.threads},

@@ -24,7 +24,8 @@ void addInfoCommand(CLI::App& app) {
   cmd->add_option("-m,--model", o->model, "Model folder");
   cmd->add_option("--random-weights", o->shape, "A named shape instead (glm-4-9b, glm-4-9b-chat-1m, chatglm3-6b, tiny)");
   cmd->add_option("-c,--ctx", o->context, "Context length for the memory estimate (0 = model maximum)");
-  cmd->add_option("--kv-cache", o->kvCache, "KV cache type for the estimate: f32 or bf16")->capture_default_str();
+  cmd->add_option("--kv-cache", o->kvCache, "KV cache type for the estimate: f32, bf16 or int8 (every type is "
+                 "listed as well)")->capture_default_str();
   cmd->add_option("--weights", o->weights, "Weight format for the estimate: bf16, int8, int4, int4-g128 (every "
                  "format is listed as well)")->capture_default_str();
   cmd->add_flag("--json", o->json, "Print JSON");
@@ -32,8 +33,7 @@ void addInfoCommand(CLI::App& app) {
     if (o->model.empty() == o->shape.empty()) throw glm::Error("give exactly one of --model or --random-weights");
     const glm::ModelConfig c =
         o->model.empty() ? glm::shapeConfig(o->shape) : glm::parseConfigFile(std::filesystem::path(o->model) / "config.json");
-    const glm::DType kv = o->kvCache == "bf16" ? glm::DType::BF16 : glm::DType::F32;
-    if (o->kvCache != "bf16" && o->kvCache != "f32") throw glm::Error("--kv-cache: choose f32 or bf16");
+    const glm::DType kv = glm::parseKvCacheType(o->kvCache);
     const int64_t ctx = o->context > 0 ? o->context : c.maxPositions;
     const glm::WeightFormat weights = glm::parseWeightFormat(o->weights);
     const auto plan = glm::planMemory(c, ctx, kv, 256, weights);
@@ -59,7 +59,7 @@ void addInfoCommand(CLI::App& app) {
     j["eos_token_ids"] = c.eosTokenIds;
     j["parameters"] = params;
     j["context"] = ctx;
-    j["kv_cache_type"] = glm::dtypeName(kv);
+    j["kv_cache_type"] = glm::kvCacheName(kv);
     j["weights"] = glm::weightFormatName(weights);
     j["memory"] = {{"weights_bytes", plan.weightBytes}, {"kv_cache_bytes", plan.kvCacheBytes},
                    {"scratch_bytes", plan.scratchBytes}, {"total_bytes", plan.total()}};
@@ -73,6 +73,17 @@ void addInfoCommand(CLI::App& app) {
       byFormat += fmt::format("{}{} {} (weights {})", byFormat.empty() ? "" : ", ", glm::weightFormatName(f),
                               humanBytes(p.total()), humanBytes(p.weightBytes));
     }
+    // ... and every KV cache type with the chosen weights.
+    std::string byKv;
+    for (auto t : {glm::DType::F32, glm::DType::BF16, glm::DType::I8}) {
+      const auto p = glm::planMemory(c, ctx, t, 256, weights);
+      j["memory_by_kv_cache"][std::string(glm::kvCacheName(t))] = {{"kv_cache_bytes", p.kvCacheBytes},
+                                                                  {"total_bytes", p.total()}};
+      byKv += fmt::format("{}{} {} (KV {})", byKv.empty() ? "" : ", ", glm::kvCacheName(t), humanBytes(p.total()),
+                          humanBytes(p.kvCacheBytes));
+    }
+    // The smallest plan: int4 weights and the 8-bit cache.
+    const auto smallest = glm::planMemory(c, ctx, glm::DType::I8, 256, glm::WeightFormat::Int4G128);
     j["notes"] = c.notes;
     if (o->json) {
       std::cout << j.dump(2) << "\n";
@@ -82,14 +93,14 @@ void addInfoCommand(CLI::App& app) {
         "model       {}\nlayout      {} ({} family, model_type {})\nshape       {} layers, hidden {}, ffn {}, "
         "{} heads / {} KV heads x {}, vocab {}\nrope        base {:g}, rotary dims {} of {}\nmax context {} "
         "tokens\nparameters  {} ({:.2f} B)\nmemory      weights {} ({}) + KV cache {} ({} tokens, {}) + scratch {} "
-        "= {}\nby weights  {}\n",
+        "= {}\nby weights  {}\nby KV cache {}\nsmallest    {} (int4-g128 weights, int8 KV cache)\n",
         j["source"].get<std::string>(), glm::layoutName(c.layout), glm::familyName(c.family), c.modelType,
         c.numLayers, c.hiddenSize, c.ffnHiddenSize, c.numHeads, c.numKvHeads, c.headDim, c.vocabSize, c.rope.theta,
         c.rope.rotaryDim, c.headDim, c.maxPositions, params, double(params) / 1e9, humanBytes(plan.weightBytes),
         weights == glm::WeightFormat::Native ? std::string(glm::dtypeName(c.dtype))
                                              : std::string(glm::weightFormatName(weights)),
-        humanBytes(plan.kvCacheBytes), ctx, glm::dtypeName(kv), humanBytes(plan.scratchBytes),
-        humanBytes(plan.total()), byFormat);
+        humanBytes(plan.kvCacheBytes), ctx, glm::kvCacheName(kv), humanBytes(plan.scratchBytes),
+        humanBytes(plan.total()), byFormat, byKv, humanBytes(smallest.total()));
     for (const auto& n : c.notes) std::cout << "note        " << n << "\n";
   });
 }

@@ -2,6 +2,7 @@
 // accumulate), bf16 packing, and the swizzled layout of [rows][128] bf16 tiles in shared memory.
 #pragma once
 #include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>

@@ -28,6 +28,11 @@ struct DecodeTraits {
   static constexpr int kMergeStride = kHeadDim + 8;      // fp32 row of the merge buffer, padded against bank conflicts
   static_assert(2 * kWarps * 16 + kWarps * 16 * kMergeStride <= kWarps * kWarpSmemElems / 2,
                 "the merge buffer (fp32) fits in the rings (bf16 elements)");
+  // The 8-bit cache: per warp, kStages staging buffers of int8 K and V tiles with their scales, then one
+  // fp16 K and V tile widened from them (same smem footprint as the bf16 rings).
+  static constexpr int kStageBytes8 = 2 * kTileKeys * kHeadDim + 2 * kTileKeys * 4;
+  static constexpr int kWidenedOffset8 = (kStages * kStageBytes8 + 127) / 128 * 128;
+  static_assert(kWidenedOffset8 + 2 * kTileElems * 2 <= kWarpSmemElems * 2, "the int8 staging fits the ring");
   static constexpr int kCombineThreads = 256;
   static constexpr int kCombineSlice = 32;  // dims per combine block
 };
@@ -39,10 +44,40 @@ __device__ __forceinline__ int64_t splitLength(int64_t len, int maxSplits) {
   return per < D::kMinSplitKeys ? D::kMinSplitKeys : per;
 }
 
+// c += a * b with fp16 operands (the 8-bit cache's tiles), fp32 accumulation.
+__device__ __forceinline__ void mmaF16(float* c, uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0,
+                                       uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+__device__ __forceinline__ uint32_t packHalf(float lo, float hi) {
+  __half2 v = __floats2half2_rn(lo, hi);
+  return *reinterpret_cast<uint32_t*>(&v);
+}
+// Four int8 values (one word) times s as two fp16 pairs, exactly q then one rounding of q * s: the bytes
+// offset by 128 become the low mantissa byte of fp16 1024 + (q + 128), minus 1152.
+__device__ __forceinline__ void widenInt8x4(uint32_t w, __half2 s, uint32_t& lo, uint32_t& hi) {
+  const uint32_t u = w ^ 0x80808080u;
+  uint32_t a = __byte_perm(u, 0x64646464u, 0x4140), b = __byte_perm(u, 0x64646464u, 0x4342);
+  const __half2 bias = __halves2half2(__ushort_as_half(0x6480), __ushort_as_half(0x6480));  // 1152
+  __half2 ha = __hmul2(__hsub2(*reinterpret_cast<__half2*>(&a), bias), s);
+  __half2 hb = __hmul2(__hsub2(*reinterpret_cast<__half2*>(&b), bias), s);
+  lo = *reinterpret_cast<uint32_t*>(&ha);
+  hi = *reinterpret_cast<uint32_t*>(&hb);
+}
+
+// kInt8: kCache/vCache are int8 (kScales/vScales their scales); else bf16 and the scales unused.
+template <bool kInt8>
 __global__ void __launch_bounds__(D::kThreads, 2)
     decodeAttentionKernel(const float* __restrict__ qkv, int nh, int nkv, Position pos,
-                          const __nv_bfloat16* __restrict__ kCache, const __nv_bfloat16* __restrict__ vCache,
+                          const void* __restrict__ kCacheRaw, const void* __restrict__ vCacheRaw,
+                          const float* __restrict__ kScales, const float* __restrict__ vScales,
                           int64_t capacity, float scaleLog2, float* __restrict__ partials, int maxSplits) {
+  const auto* kCache = static_cast<const __nv_bfloat16*>(kCacheRaw);
+  const auto* vCache = static_cast<const __nv_bfloat16*>(vCacheRaw);
   extern __shared__ __align__(128) unsigned char smemRaw[];
   __nv_bfloat16* sQ = reinterpret_cast<__nv_bfloat16*>(smemRaw);
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
@@ -59,8 +94,32 @@ __global__ void __launch_bounds__(D::kThreads, 2)
   __nv_bfloat16* ring = sQ + 16 * D::kHeadDim + warp * D::kWarpSmemElems;
   const __nv_bfloat16* K = kCache + int64_t(kvh) * capacity * D::kHeadDim;
   const __nv_bfloat16* V = vCache + int64_t(kvh) * capacity * D::kHeadDim;
+  const int8_t* K8 = static_cast<const int8_t*>(kCacheRaw) + int64_t(kvh) * capacity * D::kHeadDim;
+  const int8_t* V8 = static_cast<const int8_t*>(vCacheRaw) + int64_t(kvh) * capacity * D::kHeadDim;
+  const int64_t scaleStride = (capacity + 15) / 16 * 16;  // kvScaleStride
+  const float* KS = kScales + int64_t(kvh) * scaleStride;
+  const float* VS = vScales + int64_t(kvh) * scaleStride;
+  unsigned char* ring8 = reinterpret_cast<unsigned char*>(ring);
   const int numTiles = end > start ? int((end - start + D::kTileKeys - 1) / D::kTileKeys) : 0;
   auto loadTile = [&](int tile) {
+    if constexpr (kInt8) {  // [K 16x128][V 16x128] int8, then 16 K scales and 16 V scales
+      unsigned char* st = ring8 + (tile % D::kStages) * D::kStageBytes8;
+      const int64_t k0 = start + int64_t(tile) * D::kTileKeys;
+#pragma unroll
+      for (int i = lane; i < D::kTileKeys * 8; i += 32) {
+        const int r = i >> 3, c = i & 7;
+        const bool ok = k0 + r < end;
+        const int64_t off = (ok ? k0 + r : 0) * D::kHeadDim + c * 16;
+        cpAsync16(st + r * D::kHeadDim + c * 16, K8 + off, ok);
+        cpAsync16(st + D::kTileKeys * D::kHeadDim + r * D::kHeadDim + c * 16, V8 + off, ok);
+      }
+      if (lane < 8) {  // 4 scales per lane: lanes 0-3 K, 4-7 V (scaleStride keeps the run aligned)
+        const int j = (lane & 3) * 4;
+        const bool ok = k0 + j < end;
+        cpAsync16(st + 2 * D::kTileKeys * D::kHeadDim + (lane >> 2) * 64 + j * 4, (lane < 4 ? KS : VS) + (ok ? k0 + j : 0), ok);
+      }
+      return;
+    }
     __nv_bfloat16* sK = ring + (tile % D::kStages) * 2 * D::kTileElems;
     __nv_bfloat16* sV = sK + D::kTileElems;
     const int64_t k0 = start + int64_t(tile) * D::kTileKeys;
@@ -86,8 +145,12 @@ __global__ void __launch_bounds__(D::kThreads, 2)
     if (r < headsHere) {
       const float4* src = reinterpret_cast<const float4*>(qkv + (h0 + r) * D::kHeadDim + c * 8);
       const float4 a = src[0], b = src[1];
-      packed = make_uint4(packBf16(a.x * scaleLog2, a.y * scaleLog2), packBf16(a.z * scaleLog2, a.w * scaleLog2),
-                          packBf16(b.x * scaleLog2, b.y * scaleLog2), packBf16(b.z * scaleLog2, b.w * scaleLog2));
+      if constexpr (kInt8)
+        packed = make_uint4(packHalf(a.x * scaleLog2, a.y * scaleLog2), packHalf(a.z * scaleLog2, a.w * scaleLog2),
+                            packHalf(b.x * scaleLog2, b.y * scaleLog2), packHalf(b.z * scaleLog2, b.w * scaleLog2));
+      else
+        packed = make_uint4(packBf16(a.x * scaleLog2, a.y * scaleLog2), packBf16(a.z * scaleLog2, a.w * scaleLog2),
+                            packBf16(b.x * scaleLog2, b.y * scaleLog2), packBf16(b.z * scaleLog2, b.w * scaleLog2));
     }
     *reinterpret_cast<uint4*>(sQ + swizzle128(r, c)) = packed;
   }
@@ -112,6 +175,29 @@ __global__ void __launch_bounds__(D::kThreads, 2)
     const __nv_bfloat16* sK = ring + (tile % D::kStages) * 2 * D::kTileElems;
     const __nv_bfloat16* sV = sK + D::kTileElems;
     const int64_t k0 = start + int64_t(tile) * D::kTileKeys;
+    if constexpr (kInt8) {  // widen the staged int8 tile into the warp's fp16 K and V tiles (swizzled as bf16's)
+      const unsigned char* st = ring8 + (tile % D::kStages) * D::kStageBytes8;
+      const float* sc = reinterpret_cast<const float*>(st + 2 * D::kTileKeys * D::kHeadDim);
+      __nv_bfloat16* wK = reinterpret_cast<__nv_bfloat16*>(ring8 + D::kWidenedOffset8);
+      __nv_bfloat16* wV = wK + D::kTileElems;
+#pragma unroll
+      for (int i = lane; i < 2 * D::kTileKeys * 8; i += 32) {
+        const int isV = i >= D::kTileKeys * 8, r = (i >> 3) & 15, c = i & 7;
+        const uint4 q = *reinterpret_cast<const uint4*>(st + isV * D::kTileKeys * D::kHeadDim + r * D::kHeadDim + c * 16);
+        const __half2 s2 = __float2half2_rn(sc[isV * 16 + r]);
+        uint4 o0, o1;
+        widenInt8x4(q.x, s2, o0.x, o0.y);
+        widenInt8x4(q.y, s2, o0.z, o0.w);
+        widenInt8x4(q.z, s2, o1.x, o1.y);
+        widenInt8x4(q.w, s2, o1.z, o1.w);
+        __nv_bfloat16* dst = isV ? wV : wK;
+        *reinterpret_cast<uint4*>(dst + swizzle128(r, 2 * c)) = o0;
+        *reinterpret_cast<uint4*>(dst + swizzle128(r, 2 * c + 1)) = o1;
+      }
+      __syncwarp();
+      sK = wK;
+      sV = wV;
+    }
 
     float s[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}};
 #pragma unroll
@@ -119,8 +205,13 @@ __global__ void __launch_bounds__(D::kThreads, 2)
       uint32_t b0, b1, b2, b3;
       const int key = (lane & 7) + ((lane >> 4) << 3);
       ldmatrixX4(b0, b1, b2, b3, smemAddress(sK + swizzle128(key, kk * 2 + ((lane >> 3) & 1))));
-      mmaBf16(s[0], qa[kk][0], qa[kk][1], qa[kk][2], qa[kk][3], b0, b1);
-      mmaBf16(s[1], qa[kk][0], qa[kk][1], qa[kk][2], qa[kk][3], b2, b3);
+      if constexpr (kInt8) {
+        mmaF16(s[0], qa[kk][0], qa[kk][1], qa[kk][2], qa[kk][3], b0, b1);
+        mmaF16(s[1], qa[kk][0], qa[kk][1], qa[kk][2], qa[kk][3], b2, b3);
+      } else {
+        mmaBf16(s[0], qa[kk][0], qa[kk][1], qa[kk][2], qa[kk][3], b0, b1);
+        mmaBf16(s[1], qa[kk][0], qa[kk][1], qa[kk][2], qa[kk][3], b2, b3);
+      }
     }
     if (k0 + D::kTileKeys > end) {
 #pragma unroll
@@ -130,15 +221,26 @@ __global__ void __launch_bounds__(D::kThreads, 2)
           if (k0 + nt * 8 + 2 * t + (e & 1) >= end) s[nt][e] = -INFINITY;
     }
     onlineSoftmaxStep<2>(s, rowMax, rowSum, o);
-    const uint32_t a0 = packBf16(s[0][0], s[0][1]), a1 = packBf16(s[0][2], s[0][3]);
-    const uint32_t a2 = packBf16(s[1][0], s[1][1]), a3 = packBf16(s[1][2], s[1][3]);
+    uint32_t a0, a1, a2, a3;
+    if constexpr (kInt8) {
+      a0 = packHalf(s[0][0], s[0][1]), a1 = packHalf(s[0][2], s[0][3]);
+      a2 = packHalf(s[1][0], s[1][1]), a3 = packHalf(s[1][2], s[1][3]);
+    } else {
+      a0 = packBf16(s[0][0], s[0][1]), a1 = packBf16(s[0][2], s[0][3]);
+      a2 = packBf16(s[1][0], s[1][1]), a3 = packBf16(s[1][2], s[1][3]);
+    }
 #pragma unroll
     for (int dp = 0; dp < 8; ++dp) {
       uint32_t b0, b1, b2, b3;
       const int key = (lane & 7) + (((lane >> 3) & 1) << 3);
       ldmatrixX4Trans(b0, b1, b2, b3, smemAddress(sV + swizzle128(key, dp * 2 + (lane >> 4))));
-      mmaBf16(o[2 * dp], a0, a1, a2, a3, b0, b1);
-      mmaBf16(o[2 * dp + 1], a0, a1, a2, a3, b2, b3);
+      if constexpr (kInt8) {
+        mmaF16(o[2 * dp], a0, a1, a2, a3, b0, b1);
+        mmaF16(o[2 * dp + 1], a0, a1, a2, a3, b2, b3);
+      } else {
+        mmaBf16(o[2 * dp], a0, a1, a2, a3, b0, b1);
+        mmaBf16(o[2 * dp + 1], a0, a1, a2, a3, b2, b3);
+      }
     }
     __syncwarp();  // this stage is refilled by a later iteration
   }
@@ -263,9 +365,11 @@ __global__ void __launch_bounds__(D::kCombineThreads)
 }  // namespace
 
 void configureDecodeAttention() {
-  cudaFuncSetAttribute(decodeAttentionKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, D::kSmemBytes);
-  cudaFuncSetAttribute(decodeAttentionKernel, cudaFuncAttributePreferredSharedMemoryCarveout,
-                       int(cudaSharedmemCarveoutMaxShared));  // two 100 KB blocks per SM
+  for (auto kernel : {decodeAttentionKernel<false>, decodeAttentionKernel<true>}) {
+    cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, D::kSmemBytes);
+    cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
+                         int(cudaSharedmemCarveoutMaxShared));  // two 100 KB blocks per SM
+  }
 }
 
 int decodeMaxSplits(int sms, int numKvHeads) {
@@ -285,9 +389,20 @@ void decodeAttention(const float* qkv, int numHeads, int numKvHeads, Position po
   const int group = numHeads / numKvHeads, headGroups = (group + 15) / 16;
   const int groupsTotal = numKvHeads * headGroups;
   const dim3 grid(unsigned(maxSplits / D::kWarps), unsigned(groupsTotal));
-  decodeAttentionKernel<<<grid, D::kThreads, D::kSmemBytes, stream>>>(
-      qkv, numHeads, numKvHeads, pos, reinterpret_cast<const __nv_bfloat16*>(kCache),
-      reinterpret_cast<const __nv_bfloat16*>(vCache), capacity, scale * kLog2e, partials, maxSplits);
+  decodeAttentionKernel<false><<<grid, D::kThreads, D::kSmemBytes, stream>>>(
+      qkv, numHeads, numKvHeads, pos, kCache, vCache, nullptr, nullptr, capacity, scale * kLog2e, partials, maxSplits);
+  decodeCombineKernel<<<dim3(unsigned(numHeads), unsigned(D::kHeadDim / D::kCombineSlice)), D::kCombineThreads, 0,
+                        stream>>>(numHeads, numKvHeads, pos, partials, maxSplits, groupsTotal, out);
+}
+
+void decodeAttentionInt8(const float* qkv, int numHeads, int numKvHeads, Position pos, const int8_t* kCache,
+                         const int8_t* vCache, const float* kScales, const float* vScales, int64_t capacity,
+                         float scale, float* partials, int maxSplits, float* out, cudaStream_t stream) {
+  const int group = numHeads / numKvHeads, headGroups = (group + 15) / 16;
+  const int groupsTotal = numKvHeads * headGroups;
+  const dim3 grid(unsigned(maxSplits / D::kWarps), unsigned(groupsTotal));
+  decodeAttentionKernel<true><<<grid, D::kThreads, D::kSmemBytes, stream>>>(
+      qkv, numHeads, numKvHeads, pos, kCache, vCache, kScales, vScales, capacity, scale * kLog2e, partials, maxSplits);
   decodeCombineKernel<<<dim3(unsigned(numHeads), unsigned(D::kHeadDim / D::kCombineSlice)), D::kCombineThreads, 0,
                         stream>>>(numHeads, numKvHeads, pos, partials, maxSplits, groupsTotal, out);
 }

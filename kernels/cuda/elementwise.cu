@@ -29,6 +29,14 @@ __global__ void embedKernel(const T* __restrict__ table, int64_t cols, const int
   out[int64_t(blockIdx.y) * outStride + c] = loadAsFloat(table, row * cols + c);
 }
 
+__global__ void embedInt8Kernel(const int8_t* __restrict__ table, const float* __restrict__ scales, int64_t cols,
+                                const int32_t* __restrict__ ids, float* __restrict__ out, int64_t outStride) {
+  const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (c >= cols) return;
+  const int64_t row = ids[blockIdx.y];
+  out[int64_t(blockIdx.y) * outStride + c] = float(table[row * cols + c]) * scales[row];
+}
+
 __device__ float blockSum(float v, float* scratch) {
   v = warpSum(v);
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -207,7 +215,7 @@ dim3 rowGrid(int rows, int cols, int threads) {
 }  // namespace
 
 void embedRows(const void* table, TableType type, int64_t cols, const int32_t* ids, int n, float* out,
-               int64_t outStride, cudaStream_t stream) {
+               int64_t outStride, cudaStream_t stream, const float* rowScales) {
   if (n <= 0) return;
   const dim3 grid(unsigned((cols + 255) / 256), unsigned(n));
   switch (type) {
@@ -219,6 +227,9 @@ void embedRows(const void* table, TableType type, int64_t cols, const int32_t* i
       break;
     case TableType::BF16:
       embedKernel<<<grid, 256, 0, stream>>>(static_cast<const __nv_bfloat16*>(table), cols, ids, out, outStride);
+      break;
+    case TableType::Int8:
+      embedInt8Kernel<<<grid, 256, 0, stream>>>(static_cast<const int8_t*>(table), rowScales, cols, ids, out, outStride);
       break;
   }
 }

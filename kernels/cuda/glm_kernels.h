@@ -11,8 +11,8 @@
 
 namespace glm::cuda {
 
-// Element types of a gathered table (the embedding keeps the checkpoint's dtype).
-enum class TableType { F32 = 0, F16 = 1, BF16 = 2 };
+// Element types of a gathered table (the embedding keeps the checkpoint's dtype, or is int8 per row).
+enum class TableType { F32 = 0, F16 = 1, BF16 = 2, Int8 = 3 };
 
 // Rotary parameters by value (kernel argument), so a captured graph needs no device copy.
 struct RopeArgs {
@@ -27,8 +27,9 @@ struct Position {
   const int64_t* device = nullptr;
 };
 
+// Int8: rowScales[r] (fp32) times the row's int8 values.
 void embedRows(const void* table, TableType type, int64_t cols, const int32_t* ids, int n, float* out,
-               int64_t outStride, cudaStream_t stream);
+               int64_t outStride, cudaStream_t stream, const float* rowScales = nullptr);
 // residual == nullptr: out = rmsNorm(x) * w. Else residual += x; out = rmsNorm(residual) * w.
 void rmsNorm(const float* x, int64_t xStride, float* residual, int64_t residualStride, const float* w, float eps,
              int rows, int cols, float* out, int64_t outStride, cudaStream_t stream);
@@ -41,12 +42,16 @@ void addBias(float* out, int64_t outStride, int rows, int cols, const float* bia
 // A decode GEMV's weight [m x k]: bf16, or quantized as engine/src/quant/quant_format.h lays it out (int8
 // rows with fp32 row scales; int4 in groups of 32 or 128 with fp16 scales). k % 8 == 0 (bf16), % 16
 // (int8), % 32 (int4); data 16-byte aligned.
+// Quantized kinds quantize x first (int8 in blocks of 32, fp32 scales) into xq, a scratch of
+// gemvInputScratchBytes(k) bytes, and multiply on dp4a.
 struct GemvWeight {
   enum Kind { Bf16, Int8, Int4G32, Int4G128 };
   Kind kind = Bf16;
   const void* data = nullptr;
   const void* scales = nullptr;
+  void* xq = nullptr;
 };
+int64_t gemvInputScratchBytes(int64_t k);
 // out[r] = W[r] . x + bias[r] for one fp32 row x (16-byte aligned).
 void gemv(const GemvWeight& w, int64_t m, int64_t k, const float* x, const float* bias, float* out,
           cudaStream_t stream);
@@ -76,6 +81,23 @@ void gemvRopeAppend(const GemvWeight& w, int64_t m, int64_t k, const float* x, c
 void ropeAppendKv(float* qkv, int64_t stride, int rows, int numHeads, int numKvHeads, int headDim,
                   const RopeArgs& rope, Position pos, uint16_t* kCache, uint16_t* vCache, int64_t capacity,
                   cudaStream_t stream);
+// The 8-bit KV cache (kv_int8.cu): per layer q [kvHeads][capacity][headDim] int8 and scales
+// [kvHeads][kvScaleStride(capacity)] fp32 (zeroed on allocation). ropeAppendKvInt8 is ropeAppendKv
+// quantizing each K and V vector (backend.h's rule; headDim even, <= 256). widenKvInt8 writes positions
+// [0, pos + rowsAfter) of a layer as bf16 [kvHeads][outCapacity][headDim] (headDim % 8 == 0) for the
+// prefill kernels; maxLen >= pos + rowsAfter bounds the grid (a recorded step passes the capacity).
+int64_t kvScaleStride(int64_t capacity);
+void ropeAppendKvInt8(float* qkv, int64_t stride, int rows, int numHeads, int numKvHeads, int headDim,
+                      const RopeArgs& rope, Position pos, int8_t* kCache, int8_t* vCache, float* kScales,
+                      float* vScales, int64_t capacity, cudaStream_t stream);
+void widenKvInt8(const int8_t* kCache, const int8_t* vCache, const float* kScales, const float* vScales,
+                 int numKvHeads, int headDim, int64_t capacity, Position pos, int rowsAfter, int64_t maxLen,
+                 uint16_t* kOut, uint16_t* vOut, int64_t outCapacity, cudaStream_t stream);
+// decodeAttention over an 8-bit cache (head dim 128): K and V widened to fp16 in shared memory with
+// their scales, fp16 tensor-core tiles.
+void decodeAttentionInt8(const float* qkv, int numHeads, int numKvHeads, Position pos, const int8_t* kCache,
+                         const int8_t* vCache, const float* kScales, const float* vScales, int64_t capacity,
+                         float scale, float* partials, int maxSplits, float* out, cudaStream_t stream);
 // Causal prefill attention, head dim 128 (tensor cores). Query rows at positions pos0.. over keys
 // [0, pos0 + rows). Q is read from qkv (already rotated). Runs the Hopper kernel (warpgroup MMA,
 // flash_attention_hopper.cu) where flashAttentionHopperUsable(), else the mma.sync FA2 kernel; both

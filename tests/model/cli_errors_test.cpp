@@ -117,6 +117,25 @@ TEST(Cli, WeightsOptionAndInfoByFormat) {
             j["memory_by_weights"]["int4"]["weights_bytes"].get<int64_t>());
 }
 
+TEST(Cli, KvCacheInt8OptionAndInfo) {
+  expectError(cli("bench -q --random-weights tiny --kv-cache int4 --contexts 8 -g 1"),
+              "KV cache type 'int4': choose f32, bf16 or int8");
+  const auto r = cli("bench -q --random-weights tiny --kv-cache int8 --weights int4 --contexts 8 -g 2");
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  EXPECT_NE(r.output.find("\"kv_cache_type\": \"int8\""), std::string::npos) << r.output;
+  // GLM-4-9B at 128K: the 8-bit cache is (128 + 4) / 256 of the bf16 one; with int4 weights in 9 GiB.
+  const auto i = cli("info --random-weights glm-4-9b --ctx 131072 --kv-cache int8 --weights int4 --json");
+  ASSERT_EQ(i.exitCode, 0) << i.output;
+  const auto j = nlohmann::json::parse(i.output);
+  EXPECT_EQ(j["kv_cache_type"], "int8");
+  const int64_t bf16Kv = j["memory_by_kv_cache"]["bf16"]["kv_cache_bytes"].get<int64_t>();
+  const int64_t int8Kv = j["memory_by_kv_cache"]["int8"]["kv_cache_bytes"].get<int64_t>();
+  EXPECT_EQ(bf16Kv, int64_t(40) * 131072 * 2 * 2 * 128 * 2);
+  EXPECT_EQ(int8Kv, int64_t(40) * 131072 * 2 * 2 * (128 + 4));
+  EXPECT_EQ(j["memory"]["kv_cache_bytes"].get<int64_t>(), int8Kv);
+  EXPECT_LT(j["memory"]["total_bytes"].get<int64_t>(), int64_t(9) << 30);
+}
+
 TEST(Cli, SelftestPassesOnCpu) {
   const auto r = cli("selftest -b cpu --fixtures " + quote(fixturesDir().string()));
   EXPECT_EQ(r.exitCode, 0) << r.output;

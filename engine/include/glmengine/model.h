@@ -36,12 +36,12 @@ struct LoadOptions {
   BackendKind backend = BackendKind::Auto;
   int64_t contextLength = 0;           // tokens the KV cache holds; 0 = min(model maximum, 8192)
   int threads = 0;                     // CPU threads; 0 = all cores
-  DType kvCacheType = DType::F32;      // F32 or BF16
+  DType kvCacheType = DType::F32;      // F32, BF16 or I8 (8-bit values, a scale per position and KV head)
   int prefillChunk = 256;              // tokens per forward pass while prefilling
   int gpuDevice = -1;                  // Vulkan device index (glmchat-cli devices); -1 = the best GPU
   // Linear layers as in the checkpoint, or quantized on load (int8 per row, int4 in groups; the result is
-  // cached in the user's cache folder). The embedding stays as stored; with a quantized format the output
-  // layer (LM head) is int8.
+  // cached in the user's cache folder). With a quantized format the output layer (LM head) and the
+  // embedding table are int8 per row.
   WeightFormat weights = WeightFormat::Native;
   // Told each long step of loading as it starts ("quantizing the weights to int4: no cache yet"), for a
   // progress label; progress then counts that step's units.
@@ -66,8 +66,8 @@ struct MemoryPlan {
 };
 MemoryPlan planMemory(const ModelConfig& config, int64_t contextLength, DType kvCacheType, int prefillChunk,
                       WeightFormat weights = WeightFormat::Native);
-// Bytes of the weights in a format: the linear layers in it, the output layer int8 when it is quantized,
-// the embedding and the norms as stored (F32 shapes: 4 bytes, else 2).
+// Bytes of the weights in a format: the linear layers in it, the output layer and the embedding int8 when
+// it is quantized (else as stored), the norms as stored (F32 shapes: 4 bytes, else 2).
 int64_t weightBytes(const ModelConfig& config, WeightFormat weights);
 // The prefill chunk to plan with when GPU memory is short: `preferred` if its plan fits, else the largest
 // of preferred/2, preferred/4, ... (not below 256 tokens) whose plan fits, else the smallest one tried.

@@ -22,6 +22,14 @@ std::string_view weightFormatName(WeightFormat f);  // "bf16", "int8", "int4", "
 // "bf16" (or "native"), "int8", "int4" (= "int4-g32"), "int4-g128"; throws glm::Error otherwise.
 WeightFormat parseWeightFormat(std::string_view name);
 
+// The KV cache's element type (--kv-cache): F32, BF16, or I8 = 8 bits per value with one fp32 scale per
+// (position, KV head) vector of K and of V (backend.h has the rule).
+std::string_view kvCacheName(DType t);  // "f32", "bf16", "int8"
+// "f32", "bf16", "int8"; throws glm::Error naming the choices otherwise.
+DType parseKvCacheType(std::string_view name);
+// Bytes one position of the cache takes per layer (K and V over all KV heads).
+int64_t kvCacheBytesPerPosition(DType t, int numKvHeads, int headDim);
+
 // Progress of a long operation: done of total units (bytes while loading, tokens while prefilling).
 // Return false to ask the operation to stop (it then throws glm::Cancelled).
 using ProgressFn = std::function<bool(int64_t done, int64_t total)>;

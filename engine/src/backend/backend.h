@@ -2,6 +2,7 @@
 // their memory; activations cross this interface as Tensor handles, weights as WeightHandles that know
 // their storage format (so 8-bit and 4-bit formats can be added without touching the model code).
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -79,6 +80,19 @@ struct AttentionShape {
   float scale = 0.0f;  // 1/sqrt(headDim)
 };
 
+// The 8-bit KV cache's rule (createKvCache with DType::I8) for one vector of n values: writes q, returns s.
+inline float quantizeKvVector(const float* x, int n, int8_t* q) {
+  float a = 0.0f;
+  for (int i = 0; i < n; ++i) a = std::fmax(a, std::fabs(x[i]));
+  if (!(a > 0.0f)) {  // all zero (or NaN: stored as zero rather than poisoning every later score)
+    for (int i = 0; i < n; ++i) q[i] = 0;
+    return 0.0f;
+  }
+  const float inv = 127.0f / a;
+  for (int i = 0; i < n; ++i) q[i] = int8_t(std::fmin(127.0f, std::fmax(-127.0f, std::nearbyint(x[i] * inv))));
+  return a / 127.0f;
+}
+
 // Checks every backend makes before an op, with one message each (inline: the GPU backend modules do not
 // link the engine's libraries).
 // Every id must index a row of the embedding table.
@@ -113,8 +127,17 @@ class Backend {
   }
   virtual WeightHandle uploadVector(const TensorView& view) = 0;     // norm weights
   virtual WeightHandle uploadEmbedding(const TensorView& view) = 0;  // [vocab x hidden] table
+  // The embedding table in int8 per row (q.format Int8, rows = vocabulary: quant_format.h's int8 layout),
+  // kept where the linear layers are quantized. embed() takes the handle like the other.
+  virtual WeightHandle uploadQuantizedEmbedding(const QuantizedView& q) {
+    throw Error(fmt::format("the {} backend has no kernels for an int8 embedding table yet", name()));
+  }
 
   virtual Tensor allocate(int64_t rows, int64_t cols) = 0;           // F32 activations
+  // dtype F32, BF16 or I8. I8 is the 8-bit cache (--kv-cache int8): every (layer, position, KV head)
+  // vector of K (after RoPE) and of V is stored as headDim int8 values q and one fp32 scale s:
+  // a = max |x|, s = a / 127, q = round-to-nearest-even(x * (127 / a)) (all q = 0 and s = 0 where a = 0);
+  // x is read back as q * s. How a backend lays out q and s is its own.
   virtual std::unique_ptr<KvCache> createKvCache(int numLayers, int numKvHeads, int headDim,
                                                  int64_t capacity, DType dtype) = 0;
 
@@ -226,6 +249,6 @@ std::unique_ptr<Backend> loadCudaBackend(std::string& reason);
 std::unique_ptr<Backend> loadVulkanBackend(int device, std::string& reason);
 
 // The interface version a backend library must be built against (checked when it is loaded).
-inline constexpr int kBackendAbiVersion = 5;
+inline constexpr int kBackendAbiVersion = 6;
 
 }  // namespace glm

@@ -21,7 +21,14 @@ ForwardWeights uploadWeights(Backend& backend, const ModelWeights& weights, cons
     return backend.uploadQuantized(*q, v);
   };
   const WeightFormat layerFormat = quant ? quant->format() : WeightFormat::Native;
-  f.embedding = backend.uploadEmbedding(*weights.embedding);
+  if (quant) {  // int8 per row, like the output layer (docs/QUANTIZATION.md says why)
+    const LinearView e = embeddingAsLinear(weights);
+    const QuantizedView* q = quant->find(quantKey(e, WeightFormat::Int8));
+    if (!q) throw Error(fmt::format("weight {}: missing from the quantized weights", quantKey(e, WeightFormat::Int8)));
+    f.embedding = backend.uploadQuantizedEmbedding(*q);
+  } else {
+    f.embedding = backend.uploadEmbedding(*weights.embedding);
+  }
   const int64_t total = int64_t(weights.layers.size()) + 1;
   for (size_t i = 0; i < weights.layers.size(); ++i) {
     const LayerWeights& l = weights.layers[i];

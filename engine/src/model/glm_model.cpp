@@ -46,19 +46,20 @@ int64_t weightBytes(const ModelConfig& c, WeightFormat weights) {
   const int64_t linears = quantizedBytes(weights, qkvRows, hidden) + quantizedBytes(weights, hidden, attnWidth) +
                           quantizedBytes(weights, 2 * ffn, hidden) + quantizedBytes(weights, hidden, ffn);
   const int64_t perLayerRest = ((c.postNorms ? 4 : 2) * hidden + (c.qkvBias ? qkvRows : 0)) * elem;
-  return c.numLayers * (linears + perLayerRest) + (vocab * hidden + hidden) * elem +
-         quantizedBytes(WeightFormat::Int8, vocab, hidden);
+  return c.numLayers * (linears + perLayerRest) + hidden * elem + 2 * quantizedBytes(WeightFormat::Int8, vocab, hidden);
 }
 
 MemoryPlan planMemory(const ModelConfig& c, int64_t contextLength, DType kvCacheType, int prefillChunk,
                       WeightFormat weights) {
   MemoryPlan p;
   p.weightBytes = weightBytes(c, weights);
-  p.kvCacheBytes = 2 * int64_t(c.numLayers) * contextLength * c.numKvHeads * c.headDim * int64_t(dtypeSize(kvCacheType));
+  p.kvCacheBytes = int64_t(c.numLayers) * contextLength * kvCacheBytesPerPosition(kvCacheType, c.numKvHeads, c.headDim);
   p.scratchBytes = GlmForward::scratchBytes(c, prefillChunk, 64);  // 64 = kMaxOutputsPerChunk
   // Quantized weights on a GPU: a prefill GEMM widens its layer's weight to bf16 first (the largest, gate/up).
   if (weights != WeightFormat::Native)
     p.scratchBytes += std::min<int64_t>(int64_t(2) * c.ffnHiddenSize * c.hiddenSize * 2, kMaxWidenedWeightBytes);
+  // An 8-bit cache on a GPU: prefill attention reads one layer's cache prefix widened to bf16.
+  if (kvCacheType == DType::I8) p.scratchBytes += int64_t(contextLength) * kvCacheBytesPerPosition(DType::BF16, c.numKvHeads, c.headDim);
   return p;
 }
 
@@ -400,16 +401,16 @@ std::unique_ptr<Model> Model::load(const LoadOptions& o, const ProgressFn& progr
   info.contextLength = o.contextLength > 0 ? o.contextLength : std::min<int64_t>(maxCtx, 8192);
   if (info.contextLength > maxCtx)
     throw Error(fmt::format("context length {} exceeds the model's maximum of {} positions", info.contextLength, maxCtx));
-  if (o.kvCacheType != DType::F32 && o.kvCacheType != DType::BF16)
-    throw Error(fmt::format("KV cache type {} is not supported (F32 or BF16)", dtypeName(o.kvCacheType)));
+  if (o.kvCacheType != DType::F32 && o.kvCacheType != DType::BF16 && o.kvCacheType != DType::I8)
+    throw Error(fmt::format("KV cache type {} is not supported (f32, bf16 or int8)", dtypeName(o.kvCacheType)));
 
   // Backend, then the memory plan checked against it, then the weights on it.
   model->backend_ = chooseBackend(o, info.backendReason);
   info.backend = model->backend_->name();
   info.kvCacheType = model->backend_->kvCacheType(o.kvCacheType);
   if (info.kvCacheType != o.kvCacheType)
-    info.notes.push_back(fmt::format("KV cache {} (the {} backend stores K/V as {})", dtypeName(info.kvCacheType),
-                                     info.backend, dtypeName(info.kvCacheType)));
+    info.notes.push_back(fmt::format("KV cache {} (the {} backend stores K/V as {})", kvCacheName(info.kvCacheType),
+                                     info.backend, kvCacheName(info.kvCacheType)));
   info.weights = o.weights;
   if (!model->backend_->supportsWeights(o.weights))
     throw Error(fmt::format("the {} backend has no kernels for {} weights yet: use --weights bf16 or the CPU backend",

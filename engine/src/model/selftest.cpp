@@ -298,6 +298,31 @@ class Checker {
     record(fmt::format("embedding {} rows {}", ids.size(), dtypeName(dt)), relError(ref, fetch(out)), 0.0);
   }
 
+  // The int8 embedding table of quantized models (uploadQuantizedEmbedding): rows read back exactly as
+  // their dequantized values q * scale.
+  void embedQuantized(int64_t vocab, int64_t dim) {
+    auto table = randomTensor(rng_, "embed", DType::BF16, {vocab, dim}, 0.0, 1.0);
+    LinearView lv;
+    lv.parts.push_back(&table.view);
+    lv.outFeatures = vocab;
+    lv.inFeatures = dim;
+    const QuantizedMatrix q = quantizeLinear(lv, WeightFormat::Int8);
+    WeightHandle h = b_.uploadQuantizedEmbedding(q.view);
+    std::uniform_int_distribution<int32_t> pick(0, int32_t(vocab - 1));
+    std::vector<int32_t> ids(13);
+    for (auto& id : ids) id = pick(rng_);
+    ids[0] = int32_t(vocab - 1);
+    Tensor out = b_.allocate(int64_t(ids.size()), dim);
+    b_.embed(h, ids, out);
+    std::vector<double> ref;
+    std::vector<float> row(static_cast<size_t>(dim));
+    for (int32_t id : ids) {
+      dequantizeRow(q.view, id, row.data());
+      ref.insert(ref.end(), row.begin(), row.end());
+    }
+    record(fmt::format("embedding {} rows int8 ({} x {})", ids.size(), vocab, dim), relError(ref, fetch(out)), 0.0);
+  }
+
   // The backend's own argmax (greedy sampling where the logits live): of two equal maxima the lower
   // index wins; -inf at the start is never chosen over a real value.
   void argmax(int64_t n) {
@@ -384,8 +409,16 @@ class Checker {
         dst[2 * i + 1] = b * c + a * s;
       }
     };
-    const bool bf16 = kvType == DType::BF16;
+    const bool bf16 = kvType == DType::BF16, i8 = kvType == DType::I8;
     auto roundKv = [&](double v) { return bf16 ? double(bf16ToFloat(floatToBf16(float(v)))) : double(float(v)); };
+    // I8: each vector through the cache's rule (quantizeKvVector) and back.
+    std::vector<float> vec(static_cast<size_t>(hd));
+    std::vector<int8_t> q8(static_cast<size_t>(hd));
+    auto quantizeKv = [&](double* x) {
+      for (int d = 0; d < hd; ++d) vec[size_t(d)] = float(x[d]);
+      const float s = quantizeKvVector(vec.data(), hd, q8.data());
+      for (int d = 0; d < hd; ++d) x[d] = double(float(q8[size_t(d)]) * s);
+    };
     std::vector<double> keys(size_t(total * nkv * hd)), values(size_t(total * nkv * hd));
     for (int64_t p = 0; p < total; ++p)
       for (int h = 0; h < nkv; ++h) {
@@ -393,9 +426,14 @@ class Checker {
         const float* v = all.data() + p * cols + int64_t(nh + nkv + h) * hd;
         double* kd = keys.data() + (p * nkv + h) * hd;
         rotate(k, p, kd);
+        double* vd = values.data() + (p * nkv + h) * hd;
         for (int d = 0; d < hd; ++d) {
           kd[d] = roundKv(kd[d]);
-          values[size_t((p * nkv + h) * hd + d)] = roundKv(v[d]);
+          vd[d] = roundKv(v[d]);
+        }
+        if (i8) {
+          quantizeKv(kd);
+          quantizeKv(vd);
         }
       }
     std::vector<double> ref(size_t(n * nh * hd));
@@ -425,9 +463,12 @@ class Checker {
         ref[size_t((r * nh + h) * hd + d)] = o / sum;
       }
     }
+    // I8: the reference quantizes K rotated in float64, the backend K rotated in fp32, so a value on a
+    // rounding boundary may land one step apart (a change of s/2 in one of 128 values).
     record(fmt::format("rope+attention {} ctx {}+{} {}/{} heads x{} KV {}", label, pos0, n, nh, nkv, hd,
-                       dtypeName(kvType)),
-           relError(ref, fetch(out)), kvType == DType::BF16 ? std::max(tol_.kernel, 1e-2) : std::max(tol_.kernel, 5e-5));
+                       kvCacheName(kvType)),
+           relError(ref, fetch(out)), kvType == DType::F32 ? std::max(tol_.kernel, 5e-5)
+           : kvType == DType::I8 ? std::max(tol_.kernel, 5e-3) : std::max(tol_.kernel, 1e-2));
   }
 
  private:
@@ -472,7 +513,7 @@ std::unique_ptr<Backend> makeBackend(const SelftestOptions& opt, std::string& sk
 // step). Each step's logits are compared (relative error and top-1).
 void checkDecodePath(Backend& b, BackendKind kind, int prompt, int steps, int chunk, bool narrow,
                      SelftestReport& report, const std::function<void(const SelftestCheck&)>& onCheck,
-                     WeightFormat weights = WeightFormat::Native) {
+                     WeightFormat weights = WeightFormat::Native, DType kvType = DType::BF16) {
   ModelConfig cfg = shapeConfig("glm-4-9b");
   cfg.numLayers = 2;
   cfg.vocabSize = 8192;
@@ -488,8 +529,8 @@ void checkDecodePath(Backend& b, BackendKind kind, int prompt, int steps, int ch
   const auto quant = weights == WeightFormat::Native ? nullptr : quantizeModel(bound, weights, {});
   GlmForward ref(*cpu, cfg, uploadWeights(*cpu, bound, {}, quant.get()), chunk, 1);
   GlmForward got(b, cfg, uploadWeights(b, bound, {}, quant.get()), chunk, 1);
-  auto refCache = cpu->createKvCache(cfg.numLayers, cfg.numKvHeads, cfg.headDim, prompt + steps, DType::BF16);
-  auto gotCache = b.createKvCache(cfg.numLayers, cfg.numKvHeads, cfg.headDim, prompt + steps, DType::BF16);
+  auto refCache = cpu->createKvCache(cfg.numLayers, cfg.numKvHeads, cfg.headDim, prompt + steps, kvType);
+  auto gotCache = b.createKvCache(cfg.numLayers, cfg.numKvHeads, cfg.headDim, prompt + steps, kvType);
   std::mt19937_64 rng(11);
   std::uniform_int_distribution<int32_t> pick(0, cfg.vocabSize - 1);
   std::vector<int32_t> ids(size_t(prompt + steps));
@@ -516,6 +557,7 @@ void checkDecodePath(Backend& b, BackendKind kind, int prompt, int steps, int ch
   };
   std::string label = narrow ? "model glm-4-9b attention, hidden 1024, x2 layers" : "model glm-4-9b x2 layers";
   if (weights != WeightFormat::Native) label += fmt::format(" ({} weights)", weightFormatName(weights));
+  if (kvType != DType::BF16) label += fmt::format(" ({} KV cache)", kvCacheName(kvType));
   compare(fmt::format("{}: prefill {} tokens (chunks of {})", label, prompt, chunk));
   double worst = 0;
   int topMismatch = 0;
@@ -661,12 +703,20 @@ SelftestReport runSelftest(const SelftestOptions& opt, const std::function<void(
   }
   if (!backend->supportsWeights(WeightFormat::Int8))
     report.notChecked.push_back("quantized weights (int8/int4): this backend has no kernels for them yet");
+  else
+    ck.embedQuantized(1000, 4096);
+  const bool kvInt8 = backend->kvCacheType(DType::I8) == DType::I8;
+  if (!kvInt8) report.notChecked.push_back("8-bit KV cache: this backend has no kernels for it yet");
 
   ModelConfig glm4 = shapeConfig("glm-4-9b");
   glm4.numHeads = 8;  // 4 query heads per KV head, as GLM-4 has 16: fewer keeps the float64 reference quick
   ck.attention(glm4, 0, 37, DType::F32, "glm-4 rope 5e6");
   ck.attention(glm4, 300, 1, DType::F32, "glm-4 decode");
   ck.attention(glm4, 129, 17, DType::BF16, "glm-4 bf16 cache");
+  if (kvInt8) {
+    ck.attention(glm4, 129, 17, DType::I8, "glm-4 int8 cache");
+    ck.attention(glm4, 300, 1, DType::I8, "glm-4 int8 cache decode");
+  }
   ModelConfig yarn = shapeConfig("tiny");
   yarn.rope.scaling = RopeScaling::Yarn;
   yarn.rope.factor = 4.0;
@@ -694,11 +744,21 @@ SelftestReport runSelftest(const SelftestOptions& opt, const std::function<void(
     mq.numHeads = 8;
     ck.attention(mq, 1000, 1, DType::BF16, "glm-4-1m 8/4 decode");
     ck.attention(mq, 33, 70, DType::BF16, "glm-4-1m 8/4 prefill");
+    if (kvInt8) {
+      ck.attention(full, 777, 131, DType::I8, "glm-4 32/2 chunk");
+      ck.attention(full, 4095, 1, DType::I8, "glm-4 32/2 decode");
+      ck.attention(mq, 1000, 1, DType::I8, "glm-4-1m 8/4 decode");
+    }
     if (!opt.quick) {
       ModelConfig longCfg = shapeConfig("glm-4-9b");
       longCfg.numHeads = 4;
       ck.attention(longCfg, 70001, 1, DType::BF16, "decode past 64K");
       ck.attention(longCfg, 65531, 259, DType::BF16, "prefill chunk past 64K");
+      if (kvInt8) {
+        ck.attention(longCfg, 70001, 1, DType::I8, "decode past 64K");
+        // Vulkan: lavapipe's key splits reading int8; on GPUs the cache widened to bf16 for flash attention.
+        ck.attention(longCfg, 65531, 259, DType::I8, "prefill chunk past 64K");
+      }
     }
     for (int n : {1, 2, 5, 64})
       ck.matmul(n, 4096, 4608, DType::BF16, true);
@@ -717,6 +777,13 @@ SelftestReport runSelftest(const SelftestOptions& opt, const std::function<void(
       for (WeightFormat f : {WeightFormat::Int8, WeightFormat::Int4G32})
         if (backend->supportsWeights(f))
           checkDecodePath(*backend, opt.backend, 300, 12, 128, softwareDevice, report, onCheck, f);
+      if (kvInt8) {
+        checkDecodePath(*backend, opt.backend, 300, 12, 128, softwareDevice, report, onCheck, WeightFormat::Native,
+                        DType::I8);
+        if (backend->supportsWeights(WeightFormat::Int4G32))
+          checkDecodePath(*backend, opt.backend, 300, 12, 128, softwareDevice, report, onCheck, WeightFormat::Int4G32,
+                          DType::I8);
+      }
     }
   }
 

@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr char kMagic[8] = {'G', 'L', 'M', 'Q', 'U', 'A', 'N', 'T'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // 2: the embedding table int8 as well
 constexpr int64_t kAlign = 64;
 
 int64_t alignUp(int64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
@@ -60,6 +60,8 @@ std::unique_ptr<QuantizedStore> quantizeModel(const ModelWeights& w, WeightForma
   for (const LayerWeights& l : w.layers)
     for (const LinearView* v : {&l.qkv, &l.attnOut, &l.gateUp, &l.down}) todo.push_back({v, format});
   todo.push_back({&w.output, WeightFormat::Int8});
+  const LinearView embedding = embeddingAsLinear(w);
+  todo.push_back({&embedding, WeightFormat::Int8});
   int64_t total = 0, done = 0;
   for (const auto& [v, f] : todo) total += v->outFeatures;
   auto store = std::make_unique<QuantizedStore>(format);
@@ -69,6 +71,14 @@ std::unique_ptr<QuantizedStore> quantizeModel(const ModelWeights& w, WeightForma
     if (progress && !progress(done, total)) throw Cancelled();
   }
   return store;
+}
+
+LinearView embeddingAsLinear(const ModelWeights& w) {
+  LinearView v;
+  v.parts = {w.embedding};
+  v.outFeatures = w.embedding->shape[0];
+  v.inFeatures = w.embedding->shape[1];
+  return v;
 }
 
 std::string quantKey(const LinearView& view, WeightFormat format) {

@@ -57,8 +57,12 @@ class QuantizedStore {
 };
 
 // Quantizes a model's linear layers on all cores: the four of every layer in `format`, the output layer
-// int8 (see LoadOptions::weights). progress counts rows; returning false cancels (glm::Cancelled).
+// and the embedding table int8 (see LoadOptions::weights). progress counts rows; returning false cancels
+// (glm::Cancelled).
 std::unique_ptr<QuantizedStore> quantizeModel(const ModelWeights& w, WeightFormat format, const ProgressFn& progress);
+
+// The embedding table seen as a linear layer (one part, no bias), as the quantizer and quantKey take it.
+LinearView embeddingAsLinear(const ModelWeights& w);
 
 // The store's key of a linear layer quantized to `format` (its first tensor's name and the format).
 std::string quantKey(const LinearView& view, WeightFormat format);

@@ -39,6 +39,27 @@ size_t dtypeSize(DType t) {
 
 bool dtypeIsFloatWeight(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
 
+std::string_view kvCacheName(DType t) {
+  switch (t) {
+    case DType::F32: return "f32";
+    case DType::BF16: return "bf16";
+    case DType::I8: return "int8";
+    default: return dtypeName(t);
+  }
+}
+
+DType parseKvCacheType(std::string_view name) {
+  if (name == "f32") return DType::F32;
+  if (name == "bf16") return DType::BF16;
+  if (name == "int8") return DType::I8;
+  throw Error(fmt::format("KV cache type '{}': choose f32, bf16 or int8", name));
+}
+
+int64_t kvCacheBytesPerPosition(DType t, int numKvHeads, int headDim) {
+  const int64_t perVector = t == DType::I8 ? headDim + 4 : int64_t(headDim) * int64_t(dtypeSize(t));
+  return 2 * int64_t(numKvHeads) * perVector;
+}
+
 }  // namespace glm
 
 namespace glm {

@@ -1,6 +1,6 @@
 // The CPU backend: the numerical reference of the engine. Activations, residual and accumulation are
 // fp32; weights are used in place from the memory-mapped checkpoint in their stored dtype (no fp32
-// copy); the KV cache is F32 (default) or BF16.
+// copy); the KV cache is F32 (default), BF16 or I8 (8-bit values and a scale per position and KV head).
 #include <omp.h>
 
 #include <algorithm>
@@ -14,6 +14,7 @@
 #include "backend/cpu/cpu_kernels.h"
 #include "backend/gpu_common.h"  // biasToF32Host: the host-side weight helpers every backend shares
 #include "glmengine/error.h"
+#include "quant/quant.h"
 #include "util/half.h"
 
 namespace glm {
@@ -42,8 +43,14 @@ struct CpuVector : Weight {
   DType dtype = DType::F32;
 };
 
+// The embedding table in int8 per row (format Int8), the quantized store's memory used in place.
+struct CpuQuantEmbedding : Weight {
+  QuantizedView q;
+};
+
 struct CpuKvCache : KvCache {
-  std::vector<std::byte> k, v;  // [layer][pos][kvHead][headDim]
+  std::vector<std::byte> k, v;  // [layer][pos][kvHead][headDim] elements of dtype
+  std::vector<float> ks, vs;    // I8: [layer][pos][kvHead] scales
   size_t layerStride() const { return size_t(capacity) * numKvHeads * headDim; }
   size_t posStride() const { return size_t(numKvHeads) * headDim; }
 };
@@ -100,6 +107,18 @@ class CpuBackend final : public Backend {
     return keep(std::move(w));
   }
 
+  WeightHandle uploadQuantizedEmbedding(const QuantizedView& q) override {
+    if (q.format != WeightFormat::Int8)
+      throw Error(fmt::format("CPU backend: {}: an embedding table must be int8, not {}", q.name, weightFormatName(q.format)));
+    auto w = std::make_unique<CpuQuantEmbedding>();
+    w->format = q.format;
+    w->rows = q.rows;
+    w->cols = q.cols;
+    w->q = q;
+    w->bytes = q.bytes();
+    return keep(std::move(w));
+  }
+
   WeightHandle uploadVector(const TensorView& view) override {
     auto w = std::make_unique<CpuVector>();
     w->rows = 1;
@@ -132,23 +151,32 @@ class CpuBackend final : public Backend {
 
   std::unique_ptr<KvCache> createKvCache(int numLayers, int numKvHeads, int headDim, int64_t capacity,
                                          DType dtype) override {
-    if (dtype != DType::F32 && dtype != DType::BF16)
-      throw Error(fmt::format("CPU backend: KV cache dtype {} is not supported (use F32 or BF16)", dtypeName(dtype)));
+    if (dtype != DType::F32 && dtype != DType::BF16 && dtype != DType::I8)
+      throw Error(fmt::format("CPU backend: KV cache dtype {} is not supported (use F32, BF16 or I8)", dtypeName(dtype)));
     auto c = std::make_unique<CpuKvCache>();
     c->setShape(numLayers, numKvHeads, headDim, capacity, dtype);
     const size_t bytes = size_t(numLayers) * c->layerStride() * dtypeSize(dtype);
+    const size_t scales = dtype == DType::I8 ? size_t(numLayers) * size_t(capacity) * size_t(numKvHeads) : 0;
     try {
       c->k.resize(bytes);
       c->v.resize(bytes);
+      c->ks.resize(scales);
+      c->vs.resize(scales);
     } catch (const std::bad_alloc&) {
       throw Error(fmt::format("CPU backend: cannot allocate the KV cache: {:.2f} GiB for {} tokens",
-                              2.0 * double(bytes) / double(1ull << 30), capacity));
+                              2.0 * double(bytes + 4 * scales) / double(1ull << 30), capacity));
     }
-    c->bytes = int64_t(2 * bytes);
+    c->bytes = int64_t(2 * (bytes + 4 * scales));
     return c;
   }
 
   void embed(WeightHandle table, std::span<const int32_t> ids, Tensor out) override {
+    if (table->format == WeightFormat::Int8) {  // only uploadQuantizedEmbedding makes such a table
+      const auto* t = static_cast<const CpuQuantEmbedding*>(table);
+      checkTokenIds(ids, t->rows);
+      for (size_t i = 0; i < ids.size(); ++i) dequantizeRow(t->q, ids[i], out.f32() + int64_t(i) * out.stride);
+      return;
+    }
     const auto* t = static_cast<const CpuVector*>(table);
     const size_t rowBytes = size_t(t->cols) * dtypeSize(t->dtype);
     checkTokenIds(ids, t->rows);
@@ -231,6 +259,12 @@ class CpuBackend final : public Backend {
       if (cache.dtype == DType::F32) {
         std::memcpy(reinterpret_cast<float*>(cache.k.data()) + off, k, count * sizeof(float));
         std::memcpy(reinterpret_cast<float*>(cache.v.data()) + off, v, count * sizeof(float));
+      } else if (cache.dtype == DType::I8) {
+        const size_t s0 = off / size_t(hd);  // [layer][pos][kvHead]
+        for (int h = 0; h < nkv; ++h) {
+          cache.ks[s0 + size_t(h)] = quantizeKvVector(k + h * hd, hd, reinterpret_cast<int8_t*>(cache.k.data()) + off + size_t(h) * hd);
+          cache.vs[s0 + size_t(h)] = quantizeKvVector(v + h * hd, hd, reinterpret_cast<int8_t*>(cache.v.data()) + off + size_t(h) * hd);
+        }
       } else {
         auto* kd = reinterpret_cast<uint16_t*>(cache.k.data()) + off;
         auto* vd = reinterpret_cast<uint16_t*>(cache.v.data()) + off;
@@ -249,7 +283,16 @@ class CpuBackend final : public Backend {
     const int group = nh / nkv;  // query head h reads KV head h / group
     const int64_t n = qkv.rows;
     const size_t layerOff = size_t(layer) * cache.layerStride();
-    const bool f32 = cache.dtype == DType::F32;
+    const bool f32 = cache.dtype == DType::F32, i8 = cache.dtype == DType::I8;
+    // I8: q . k = s_k * (q . k8), and p * v = (p * s_v) * v8.
+    auto dotI8 = [](const float* a, const int8_t* b, int len) {
+      float acc = 0.0f;
+      for (int d = 0; d < len; ++d) acc += a[d] * float(b[d]);
+      return acc;
+    };
+    auto axpyI8 = [](float alpha, const int8_t* x, float* y, int len) {
+      for (int d = 0; d < len; ++d) y[d] += alpha * float(x[d]);
+    };
     // One (query row, head) pair per work item; each keeps its scores in a thread-local buffer. Short
     // contexts run on one thread (see matmul: a parallel region is not free).
     const int64_t work = n * nh * (pos0 + n) * hd;
@@ -265,9 +308,11 @@ class CpuBackend final : public Backend {
           float maxScore = -INFINITY;
           for (int64_t j = 0; j < len; ++j) {
             const size_t off = layerOff + size_t(j) * cache.posStride() + size_t(kvh) * hd;
-            const float s = (f32 ? cpu::dot(q, reinterpret_cast<const float*>(cache.k.data()) + off, hd)
-                                 : cpu::dotBf16(q, reinterpret_cast<const uint16_t*>(cache.k.data()) + off, hd)) *
-                            shape.scale;
+            const float s =
+                (i8    ? dotI8(q, reinterpret_cast<const int8_t*>(cache.k.data()) + off, hd) * cache.ks[off / size_t(hd)]
+                 : f32 ? cpu::dot(q, reinterpret_cast<const float*>(cache.k.data()) + off, hd)
+                       : cpu::dotBf16(q, reinterpret_cast<const uint16_t*>(cache.k.data()) + off, hd)) *
+                shape.scale;
             scores[size_t(j)] = s;
             maxScore = std::max(maxScore, s);
           }
@@ -282,7 +327,10 @@ class CpuBackend final : public Backend {
           const float inv = float(1.0 / sum);
           for (int64_t j = 0; j < len; ++j) {
             const size_t off = layerOff + size_t(j) * cache.posStride() + size_t(kvh) * hd;
-            if (f32)
+            if (i8)
+              axpyI8(scores[size_t(j)] * inv * cache.vs[off / size_t(hd)],
+                     reinterpret_cast<const int8_t*>(cache.v.data()) + off, o, hd);
+            else if (f32)
               cpu::axpy(scores[size_t(j)] * inv, reinterpret_cast<const float*>(cache.v.data()) + off, o, hd);
             else
               cpu::axpyBf16(scores[size_t(j)] * inv, reinterpret_cast<const uint16_t*>(cache.v.data()) + off, o, hd);

@@ -71,28 +71,35 @@ struct CudaLinear : Weight {
   DeviceBuffer w;       // bf16 [rows x cols], the row blocks concatenated; or the quantized data
   DeviceBuffer scales;  // quantized: int8 fp32 per row, int4 fp16 per group (quant_format.h)
   DeviceBuffer bias;    // fp32 [rows] or empty
-  cuda::GemvWeight gemv() const {
+  cuda::GemvWeight gemv(void* xq) const {
     const auto kind = format == WeightFormat::Int8       ? cuda::GemvWeight::Int8
                       : format == WeightFormat::Int4G32  ? cuda::GemvWeight::Int4G32
                       : format == WeightFormat::Int4G128 ? cuda::GemvWeight::Int4G128
                                                          : cuda::GemvWeight::Bf16;
-    return {kind, w.ptr, scales.ptr};
+    return {kind, w.ptr, scales.ptr, xq};
   }
 };
 struct CudaVector : Weight {
   DeviceBuffer data;  // fp32
 };
 struct CudaEmbedding : Weight {
-  DeviceBuffer data;  // as stored (F32, F16 or BF16)
+  DeviceBuffer data;    // as stored (F32, F16 or BF16), or int8 rows
+  DeviceBuffer scales;  // Int8: fp32 per row
   cuda::TableType type = cuda::TableType::BF16;
 };
 
 struct CudaKvCache : KvCache {
-  DeviceBuffer k, v;  // bf16 [layer][kvHead][capacity][headDim]
+  DeviceBuffer k, v;    // bf16 or (I8) int8 [layer][kvHead][capacity][headDim]
+  DeviceBuffer ks, vs;  // I8: fp32 scales [layer][kvHead][kvScaleStride(capacity)]
   uint64_t serial = 0;
   int64_t layerElems() const { return int64_t(numKvHeads) * capacity * headDim; }
+  int64_t layerScales() const { return int64_t(numKvHeads) * cuda::kvScaleStride(capacity); }
   uint16_t* kLayer(int layer) const { return k.as<uint16_t>() + layer * layerElems(); }
   uint16_t* vLayer(int layer) const { return v.as<uint16_t>() + layer * layerElems(); }
+  int8_t* kLayer8(int layer) const { return k.as<int8_t>() + layer * layerElems(); }
+  int8_t* vLayer8(int layer) const { return v.as<int8_t>() + layer * layerElems(); }
+  float* kScales(int layer) const { return ks.as<float>() + layer * layerScales(); }
+  float* vScales(int layer) const { return vs.as<float>() + layer * layerScales(); }
 };
 
 
@@ -131,7 +138,7 @@ class CudaBackend final : public Backend {
                        gib(int64_t(freeB)));
   }
 
-  DType kvCacheType(DType) const override { return DType::BF16; }
+  DType kvCacheType(DType requested) const override { return requested == DType::I8 ? DType::I8 : DType::BF16; }
   int preferredPrefillChunk() const override { return 2048; }
 
   void checkMemory(const MemoryPlan& plan, int64_t contextLength) override {
@@ -169,6 +176,9 @@ class CudaBackend final : public Backend {
     check(cudaMemcpy(w->scales.ptr, q.scales, size_t(q.scaleBytes), cudaMemcpyHostToDevice), "scale upload");
     uploadBias(view, *w);
     w->bytes = w->w.bytes + w->scales.bytes + w->bias.bytes;
+    // The GEMV's quantized input row (one scratch for every layer: they run one after another).
+    if (const int64_t need = cuda::gemvInputScratchBytes(q.cols); need > xqScratch_.bytes)
+      xqScratch_.allocate(need, "the quantized GEMV input row");
     return keep(std::move(w));
   }
 
@@ -220,6 +230,22 @@ class CudaBackend final : public Backend {
     return keep(std::move(w));
   }
 
+  WeightHandle uploadQuantizedEmbedding(const QuantizedView& q) override {
+    if (q.format != WeightFormat::Int8)
+      throw Error(fmt::format("CUDA backend: {}: an embedding table must be int8, not {}", q.name, weightFormatName(q.format)));
+    auto w = std::make_unique<CudaEmbedding>();
+    w->format = q.format;
+    w->rows = q.rows;
+    w->cols = q.cols;
+    w->type = cuda::TableType::Int8;
+    w->data.allocate(q.dataBytes, "the embedding table (int8)");
+    check(cudaMemcpy(w->data.ptr, q.data, size_t(q.dataBytes), cudaMemcpyHostToDevice), "embedding upload");
+    w->scales.allocate(q.scaleBytes, "the embedding table's scales");
+    check(cudaMemcpy(w->scales.ptr, q.scales, size_t(q.scaleBytes), cudaMemcpyHostToDevice), "embedding upload");
+    w->bytes = w->data.bytes + w->scales.bytes;
+    return keep(std::move(w));
+  }
+
   Tensor allocate(int64_t rows, int64_t cols) override {
     auto buf = std::make_unique<DeviceBuffer>();
     buf->allocate(std::max<int64_t>(rows * cols, 1) * 4, "activations");
@@ -234,15 +260,27 @@ class CudaBackend final : public Backend {
   }
 
   std::unique_ptr<KvCache> createKvCache(int numLayers, int numKvHeads, int headDim, int64_t capacity,
-                                         DType) override {
+                                         DType dtype) override {
     auto c = std::make_unique<CudaKvCache>();
-    c->setShape(numLayers, numKvHeads, headDim, capacity, DType::BF16);
+    const bool i8 = dtype == DType::I8;
+    if (i8 && (headDim % 8 != 0 || headDim > 256))
+      throw Error(fmt::format("CUDA backend: an 8-bit KV cache needs a head dim that is a multiple of 8 and at most 256 "
+                              "(this model has {})", headDim));
+    c->setShape(numLayers, numKvHeads, headDim, capacity, i8 ? DType::I8 : DType::BF16);
     c->serial = ++cacheSerial_;
-    const int64_t bytes = int64_t(numLayers) * c->layerElems() * 2;
-    const std::string what = fmt::format("the KV cache for {} tokens ({:.2f} GiB for K and V)", capacity, gib(2 * bytes));
+    const int64_t bytes = int64_t(numLayers) * c->layerElems() * (i8 ? 1 : 2);
+    const int64_t scaleBytes = i8 ? int64_t(numLayers) * c->layerScales() * 4 : 0;
+    const std::string what =
+        fmt::format("the KV cache for {} tokens ({:.2f} GiB for K and V)", capacity, gib(2 * (bytes + scaleBytes)));
     c->k.allocate(bytes, what.c_str());
     c->v.allocate(bytes, what.c_str());
-    c->bytes = 2 * bytes;
+    if (i8) {  // zeroed: the decode kernel reads a tile's scales past the last key (times zero values)
+      c->ks.allocate(scaleBytes, what.c_str());
+      c->vs.allocate(scaleBytes, what.c_str());
+      check(cudaMemset(c->ks.ptr, 0, size_t(scaleBytes)), "KV scales (clear)");
+      check(cudaMemset(c->vs.ptr, 0, size_t(scaleBytes)), "KV scales (clear)");
+    }
+    c->bytes = 2 * (bytes + scaleBytes);
     return c;
   }
 
@@ -254,7 +292,8 @@ class CudaBackend final : public Backend {
       checkTokenIds(ids, t->rows);
       dev = uploadIds(ids);
     }
-    cuda::embedRows(t->data.ptr, t->type, t->cols, dev, int(ids.size()), out.f32(), out.stride, stream_);
+    cuda::embedRows(t->data.ptr, t->type, t->cols, dev, int(ids.size()), out.f32(), out.stride, stream_,
+                    t->scales.ptr ? t->scales.as<float>() : nullptr);
     checkLaunch("embed");
   }
 
@@ -288,7 +327,7 @@ class CudaBackend final : public Backend {
     if (pending_.holds(x) && aligned) {
       resolvePending({out});
       // x is matmulAddNorm's unscaled normed row: the GEMV applies the norm's scale.
-      cuda::gemvNormed(w->gemv(), w->rows, w->cols, x.f32(), bias, pending_.where, pending_.cols, pending_.eps,
+      cuda::gemvNormed(w->gemv(xqScratch_.ptr), w->rows, w->cols, x.f32(), bias, pending_.where, pending_.cols, pending_.eps,
                        out.f32(), stream_);
       checkLaunch("gemv (normed input)");
       return;
@@ -300,7 +339,7 @@ class CudaBackend final : public Backend {
     const bool tooLargeToWiden = quantized && w->rows * w->cols * 2 > kMaxWidenedWeightBytes;
     if (aligned && (x.rows <= 2 || (tooLargeToWiden && x.rows <= 64))) {
       for (int64_t r = 0; r < x.rows; ++r)
-        cuda::gemv(w->gemv(), w->rows, w->cols, x.f32() + r * x.stride, bias, out.f32() + r * out.stride, stream_);
+        cuda::gemv(w->gemv(xqScratch_.ptr), w->rows, w->cols, x.f32() + r * x.stride, bias, out.f32() + r * out.stride, stream_);
       checkLaunch("gemv");
       return;
     }
@@ -313,7 +352,7 @@ class CudaBackend final : public Backend {
                                 "(and is read as GEMVs only for up to 64 16-byte aligned rows)",
                                 w->rows, w->cols, x.rows));
       if (dequantScratch_.bytes < bytes) dequantScratch_.allocate(bytes, "dequantized weight scratch");
-      cuda::dequantizeToBf16(w->gemv(), w->rows, w->cols, dequantScratch_.as<uint16_t>(), stream_);
+      cuda::dequantizeToBf16(w->gemv(xqScratch_.ptr), w->rows, w->cols, dequantScratch_.as<uint16_t>(), stream_);
       checkLaunch("dequantizeToBf16");
       wBf16 = dequantScratch_.ptr;
     }
@@ -349,7 +388,7 @@ class CudaBackend final : public Backend {
     if (normSites_ == 0)
       check(cudaMemsetAsync(normSums_.ptr, 0, size_t(normSums_.bytes), stream_), "norm sums (clear)");
     double* sums = normSums_.as<double>() + int64_t(normSites_++) * cuda::normSumSlots();
-    cuda::gemvAddNorm(w->gemv(), w->rows, w->cols, x.f32(), w->bias.ptr ? w->bias.as<float>() : nullptr,
+    cuda::gemvAddNorm(w->gemv(xqScratch_.ptr), w->rows, w->cols, x.f32(), w->bias.ptr ? w->bias.as<float>() : nullptr,
                       residual.f32(), nw->data.as<float>(), normed.f32(), sums, stream_);
     checkLaunch("gemv (residual add, norm)");
     pending_ = {normed.data, normed.cols, sums, eps};
@@ -360,6 +399,13 @@ class CudaBackend final : public Backend {
     resolvePending({qkv});
     auto& cache = static_cast<CudaKvCache&>(cacheBase);
     checkKvCapacity(cache, pos0, qkv.rows);
+    if (cache.dtype == DType::I8) {
+      cuda::ropeAppendKvInt8(qkv.f32(), qkv.stride, int(qkv.rows), shape.numHeads, shape.numKvHeads, shape.headDim,
+                             ropeArgs(rope), position(pos0), cache.kLayer8(layer), cache.vLayer8(layer),
+                             cache.kScales(layer), cache.vScales(layer), cache.capacity, stream_);
+      checkLaunch("ropeAppendKv (int8 cache)");
+      return;
+    }
     cuda::ropeAppendKv(qkv.f32(), qkv.stride, int(qkv.rows), shape.numHeads, shape.numKvHeads, shape.headDim,
                        ropeArgs(rope), position(pos0), cache.kLayer(layer), cache.vLayer(layer), cache.capacity, stream_);
     checkLaunch("ropeAppendKv");
@@ -370,7 +416,8 @@ class CudaBackend final : public Backend {
     const auto* w = static_cast<const CudaLinear*>(wh);
     auto& cache = static_cast<CudaKvCache&>(cacheBase);
     const bool pending = pending_.holds(x);
-    const bool fuse = capturing_ && x.rows == 1 && qkv.rows == 1 && w->cols == x.cols && w->rows == qkv.cols &&
+    // The 8-bit cache quantizes per KV head (a block-wide max): the plain GEMV, then ropeAppendKv.
+    const bool fuse = capturing_ && cache.dtype != DType::I8 && x.rows == 1 && qkv.rows == 1 && w->cols == x.cols && w->rows == qkv.cols &&
                       qkv.cols == int64_t(shape.numHeads + 2 * shape.numKvHeads) * shape.headDim &&
                       shape.headDim % 2 == 0 && w->cols % 8 == 0 && (reinterpret_cast<uintptr_t>(x.data) & 15) == 0 &&
                       !gpu::tensorsOverlap(x, qkv);
@@ -381,7 +428,7 @@ class CudaBackend final : public Backend {
     checkKvCapacity(cache, pos0, 1);
     resolvePending({qkv});
     if (!pending) resolvePending({x});
-    cuda::gemvRopeAppend(w->gemv(), w->rows, w->cols, x.f32(), w->bias.ptr ? w->bias.as<float>() : nullptr,
+    cuda::gemvRopeAppend(w->gemv(xqScratch_.ptr), w->rows, w->cols, x.f32(), w->bias.ptr ? w->bias.as<float>() : nullptr,
                          pending ? pending_.where : nullptr, pending_.cols, pending_.eps, qkv.f32(), shape.numHeads,
                          shape.numKvHeads, shape.headDim, ropeArgs(rope), position(pos0), cache.kLayer(layer),
                          cache.vLayer(layer), cache.capacity, stream_);
@@ -394,6 +441,10 @@ class CudaBackend final : public Backend {
     const auto& cache = static_cast<const CudaKvCache&>(cacheBase);
     const int hd = shape.headDim;
     const bool fast = hd == 128 && (qkv.stride % 4) == 0 && (out.stride % 2) == 0;
+    if (cache.dtype == DType::I8) {
+      attentionInt8(qkv, shape, cache, layer, pos0, out, fast);
+      return;
+    }
     if (fast && qkv.rows == 1) {
       const int64_t need = cuda::decodePartialFloats(shape.numHeads, shape.numKvHeads, maxSplits_) * 4;
       if (decodePartials_.bytes < need) decodePartials_.allocate(need, "decode attention partials");  // relaxed capture allows it
@@ -411,6 +462,41 @@ class CudaBackend final : public Backend {
       cuda::attentionGeneric(qkv.f32(), qkv.stride, int(qkv.rows), shape.numHeads, shape.numKvHeads, hd, position(pos0),
                              cache.kLayer(layer), cache.vLayer(layer), cache.capacity, shape.scale, out.f32(), out.stride,
                              stream_);
+      checkLaunch("attentionGeneric");
+    }
+  }
+
+  // The 8-bit cache: decode reads it directly; prefill (and the generic kernel) read the layer's prefix
+  // widened to bf16 in kvWide_ (capacity positions: planMemory counts it).
+  void attentionInt8(Tensor qkv, const AttentionShape& shape, const CudaKvCache& cache, int layer, int64_t pos0,
+                     Tensor out, bool fast) {
+    if (fast && qkv.rows == 1) {
+      const int64_t need = cuda::decodePartialFloats(shape.numHeads, shape.numKvHeads, maxSplits_) * 4;
+      if (decodePartials_.bytes < need) decodePartials_.allocate(need, "decode attention partials");
+      cuda::decodeAttentionInt8(qkv.f32(), shape.numHeads, shape.numKvHeads, position(pos0), cache.kLayer8(layer),
+                                cache.vLayer8(layer), cache.kScales(layer), cache.vScales(layer), cache.capacity,
+                                shape.scale, decodePartials_.as<float>(), maxSplits_, out.f32(), stream_);
+      checkLaunch("decodeAttention (int8 cache)");
+      return;
+    }
+    const int hd = shape.headDim;
+    const int64_t half = int64_t(shape.numKvHeads) * cache.capacity * hd;  // elements of K (or V) widened
+    if (kvWide_.bytes < 2 * half * 2) kvWide_.allocate(2 * half * 2, "the widened KV prefix (8-bit cache, prefill)");
+    uint16_t* wk = kvWide_.as<uint16_t>();
+    uint16_t* wv = wk + half;
+    const int64_t maxLen = capturing_ ? cache.capacity : pos0 + qkv.rows;
+    cuda::widenKvInt8(cache.kLayer8(layer), cache.vLayer8(layer), cache.kScales(layer), cache.vScales(layer),
+                      shape.numKvHeads, hd, cache.capacity, position(pos0), int(qkv.rows), maxLen, wk, wv,
+                      cache.capacity, stream_);
+    checkLaunch("widen the 8-bit KV cache");
+    if (fast && !capturing_) {
+      cuda::flashAttentionPrefill(qkv.f32(), qkv.stride, int(qkv.rows), shape.numHeads, shape.numKvHeads, pos0, wk, wv,
+                                  cache.capacity, shape.scale, out.f32(), out.stride, stream_);
+      checkLaunch("flashAttentionPrefill");
+    } else {
+      if (hd > 256) throw Error(fmt::format("CUDA backend: head dim {} is not supported (at most 256)", hd));
+      cuda::attentionGeneric(qkv.f32(), qkv.stride, int(qkv.rows), shape.numHeads, shape.numKvHeads, hd, position(pos0),
+                             wk, wv, cache.capacity, shape.scale, out.f32(), out.stride, stream_);
       checkLaunch("attentionGeneric");
     }
   }
@@ -570,6 +656,8 @@ class CudaBackend final : public Backend {
   // GLM-4-9B's gate/up: 224 MB; at most kMaxWidenedWeightBytes). Larger ones (the output layer) run as GEMVs
   // for their few rows.
   DeviceBuffer dequantScratch_;
+  DeviceBuffer kvWide_;
+  DeviceBuffer xqScratch_;  // the decode GEMV's input row quantized to int8 (quantized weights)  // the 8-bit cache's prefix widened to bf16 (prefill attention)
   std::vector<unsigned char> bestHost_;
   struct {
     int32_t ids[16];
