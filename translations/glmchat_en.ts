@@ -9,34 +9,34 @@
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="256" />
+            <location filename="../app/core/chatcontroller.cpp" line="258" />
             <source>Cannot write %1: %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="270" />
+            <location filename="../app/core/chatcontroller.cpp" line="272" />
             <source>Cannot read %1: %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="276" />
+            <location filename="../app/core/chatcontroller.cpp" line="278" />
             <source>%1 is not valid JSON: %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="282" />
+            <location filename="../app/core/chatcontroller.cpp" line="284" />
             <source>Cannot import %1: %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="300" />
-            <location filename="../app/core/chatcontroller.cpp" line="589" />
-            <location filename="../app/core/chatcontroller.cpp" line="779" />
+            <location filename="../app/core/chatcontroller.cpp" line="302" />
+            <location filename="../app/core/chatcontroller.cpp" line="591" />
+            <location filename="../app/core/chatcontroller.cpp" line="781" />
             <source>Load a model first.</source>
             <translation type="unfinished" />
         </message>
         <message numerus="yes">
-            <location filename="../app/core/chatcontroller.cpp" line="616" />
+            <location filename="../app/core/chatcontroller.cpp" line="618" />
             <source>… %n more characters (copy the message to see all of it)</source>
             <translation>
                 <numerusform>… %n more character (copy the message to see all of it)</numerusform>
@@ -44,37 +44,37 @@
             </translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="656" />
+            <location filename="../app/core/chatcontroller.cpp" line="658" />
             <source>Untitled prompt</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="746" />
+            <location filename="../app/core/chatcontroller.cpp" line="748" />
             <source>Document: %1</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="755" />
+            <location filename="../app/core/chatcontroller.cpp" line="757" />
             <source>Summarize this document.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="759" />
+            <location filename="../app/core/chatcontroller.cpp" line="761" />
             <source>The document needs about %1 tokens but only %2 are free: choose Truncate or Summarize in parts.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="772" />
+            <location filename="../app/core/chatcontroller.cpp" line="774" />
             <source>truncated by the user to its first %1%</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="797" />
+            <location filename="../app/core/chatcontroller.cpp" line="799" />
             <source>Summarizing part %1 of %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="799" />
+            <location filename="../app/core/chatcontroller.cpp" line="801" />
             <source>This is part %1 of %2 of the document "%3". Summarize it, keeping every fact, name and number that matters.
 
 """
@@ -83,12 +83,12 @@
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="808" />
+            <location filename="../app/core/chatcontroller.cpp" line="810" />
             <source>Part %1: %2</source>
             <translation type="unfinished" />
         </message>
         <message numerus="yes">
-            <location filename="../app/core/chatcontroller.cpp" line="809" />
+            <location filename="../app/core/chatcontroller.cpp" line="811" />
             <source>summarized in %n parts</source>
             <translation>
                 <numerusform>summarized in %n part</numerusform>
@@ -96,12 +96,12 @@
             </translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="820" />
+            <location filename="../app/core/chatcontroller.cpp" line="822" />
             <source>Best GPU</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="828" />
+            <location filename="../app/core/chatcontroller.cpp" line="830" />
             <source>Best GPU (Vulkan: %1)</source>
             <translation type="unfinished" />
         </message>
@@ -243,27 +243,27 @@
     <context>
         <name>EngineWorker</name>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="70" />
+            <location filename="../app/core/engineworker.cpp" line="71" />
             <source>Loading was cancelled.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="75" />
+            <location filename="../app/core/engineworker.cpp" line="76" />
             <source>Could not load the model from %1: %2</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="122" />
+            <location filename="../app/core/engineworker.cpp" line="125" />
             <source>No model is loaded.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="166" />
+            <location filename="../app/core/engineworker.cpp" line="169" />
             <source>The conversation needs %1 tokens, more than the context of %2 tokens. Start a new conversation or load the model with a longer context.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="244" />
+            <location filename="../app/core/engineworker.cpp" line="247" />
             <source>Generation failed: %1</source>
             <translation type="unfinished" />
         </message>
@@ -423,27 +423,32 @@
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/ModelPicker.qml" line="73" />
+            <location filename="../app/qml/ModelPicker.qml" line="74" />
             <source>recent</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/ModelPicker.qml" line="75" />
+            <location filename="../app/qml/ModelPicker.qml" line="76" />
             <source>cannot be used</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/ModelPicker.qml" line="75" />
-            <source>%1 · %2 parameters · needs %3 (%4)</source>
+            <location filename="../app/qml/ModelPicker.qml" line="76" />
+            <source>%1 · %2 parameters · needs %3 (%4, %5 KV cache)</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/ModelPicker.qml" line="83" />
+            <location filename="../app/qml/ModelPicker.qml" line="84" />
             <source>by weight format: %1</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/ModelPicker.qml" line="103" />
+            <location filename="../app/qml/ModelPicker.qml" line="92" />
+            <source>by KV cache: %1</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/ModelPicker.qml" line="112" />
             <source>Open a GLM model folder</source>
             <translation type="unfinished" />
         </message>
@@ -780,6 +785,7 @@
         </message>
         <message>
             <location filename="../app/qml/SettingsDialog.qml" line="83" />
+            <location filename="../app/qml/SettingsDialog.qml" line="98" />
             <source>int8 (half the memory)</source>
             <translation type="unfinished" />
         </message>
@@ -795,51 +801,66 @@
         </message>
         <message>
             <location filename="../app/qml/SettingsDialog.qml" line="90" />
+            <source>KV cache</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/SettingsDialog.qml" line="98" />
+            <source>bf16</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/SettingsDialog.qml" line="99" />
+            <source>f32 (CPU only; GPUs keep bf16)</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../app/qml/SettingsDialog.qml" line="104" />
             <source>Context length</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="95" />
+            <location filename="../app/qml/SettingsDialog.qml" line="109" />
             <source>%1 tokens</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="106" />
+            <location filename="../app/qml/SettingsDialog.qml" line="120" />
             <source>Now: %1 on %2, context %3 tokens. %4</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="107" />
+            <location filename="../app/qml/SettingsDialog.qml" line="121" />
             <source>No model loaded.</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="111" />
+            <location filename="../app/qml/SettingsDialog.qml" line="125" />
             <source>Reload the model with these settings</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="115" />
+            <location filename="../app/qml/SettingsDialog.qml" line="129" />
             <source>This conversation</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="116" />
+            <location filename="../app/qml/SettingsDialog.qml" line="130" />
             <source>Temperature</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="126" />
+            <location filename="../app/qml/SettingsDialog.qml" line="140" />
             <source>Top-p</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="136" />
+            <location filename="../app/qml/SettingsDialog.qml" line="150" />
             <source>Longest reply</source>
             <translation type="unfinished" />
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="147" />
+            <location filename="../app/qml/SettingsDialog.qml" line="161" />
             <source>Shortcuts: Ctrl+N new chat · Ctrl+F search · Ctrl+, settings · Esc stop · Ctrl+Shift+P system prompts</source>
             <translation type="unfinished" />
         </message>

@@ -9,71 +9,71 @@
             <translation>新对话</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="256" />
+            <location filename="../app/core/chatcontroller.cpp" line="258" />
             <source>Cannot write %1: %2</source>
             <translation>无法写入 %1：%2</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="270" />
+            <location filename="../app/core/chatcontroller.cpp" line="272" />
             <source>Cannot read %1: %2</source>
             <translation>无法读取 %1：%2</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="276" />
+            <location filename="../app/core/chatcontroller.cpp" line="278" />
             <source>%1 is not valid JSON: %2</source>
             <translation>%1 不是有效的 JSON：%2</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="282" />
+            <location filename="../app/core/chatcontroller.cpp" line="284" />
             <source>Cannot import %1: %2</source>
             <translation>无法导入 %1：%2</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="300" />
-            <location filename="../app/core/chatcontroller.cpp" line="589" />
-            <location filename="../app/core/chatcontroller.cpp" line="779" />
+            <location filename="../app/core/chatcontroller.cpp" line="302" />
+            <location filename="../app/core/chatcontroller.cpp" line="591" />
+            <location filename="../app/core/chatcontroller.cpp" line="781" />
             <source>Load a model first.</source>
             <translation>请先加载模型。</translation>
         </message>
         <message numerus="yes">
-            <location filename="../app/core/chatcontroller.cpp" line="616" />
+            <location filename="../app/core/chatcontroller.cpp" line="618" />
             <source>… %n more characters (copy the message to see all of it)</source>
             <translation>
                 <numerusform>…… 还有 %n 个字符（复制消息可查看全文）</numerusform>
             </translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="656" />
+            <location filename="../app/core/chatcontroller.cpp" line="658" />
             <source>Untitled prompt</source>
             <translation>未命名提示词</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="746" />
+            <location filename="../app/core/chatcontroller.cpp" line="748" />
             <source>Document: %1</source>
             <translation>文档：%1</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="755" />
+            <location filename="../app/core/chatcontroller.cpp" line="757" />
             <source>Summarize this document.</source>
             <translation>请总结这份文档。</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="759" />
+            <location filename="../app/core/chatcontroller.cpp" line="761" />
             <source>The document needs about %1 tokens but only %2 are free: choose Truncate or Summarize in parts.</source>
             <translation>该文档约需 %1 个词元，但上下文只剩 %2 个：请选择“截断”或“分段总结”。</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="772" />
+            <location filename="../app/core/chatcontroller.cpp" line="774" />
             <source>truncated by the user to its first %1%</source>
             <translation>已按用户选择截断为前 %1%</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="797" />
+            <location filename="../app/core/chatcontroller.cpp" line="799" />
             <source>Summarizing part %1 of %2</source>
             <translation>正在总结第 %1 部分，共 %2 部分</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="799" />
+            <location filename="../app/core/chatcontroller.cpp" line="801" />
             <source>This is part %1 of %2 of the document "%3". Summarize it, keeping every fact, name and number that matters.
 
 """
@@ -86,24 +86,24 @@
 """</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="808" />
+            <location filename="../app/core/chatcontroller.cpp" line="810" />
             <source>Part %1: %2</source>
             <translation>第 %1 部分：%2</translation>
         </message>
         <message numerus="yes">
-            <location filename="../app/core/chatcontroller.cpp" line="809" />
+            <location filename="../app/core/chatcontroller.cpp" line="811" />
             <source>summarized in %n parts</source>
             <translation>
                 <numerusform>分 %n 部分总结</numerusform>
             </translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="820" />
+            <location filename="../app/core/chatcontroller.cpp" line="822" />
             <source>Best GPU</source>
             <translation>最佳 GPU</translation>
         </message>
         <message>
-            <location filename="../app/core/chatcontroller.cpp" line="828" />
+            <location filename="../app/core/chatcontroller.cpp" line="830" />
             <source>Best GPU (Vulkan: %1)</source>
             <translation>最佳 GPU（Vulkan：%1）</translation>
         </message>
@@ -245,27 +245,27 @@
     <context>
         <name>EngineWorker</name>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="70" />
+            <location filename="../app/core/engineworker.cpp" line="71" />
             <source>Loading was cancelled.</source>
             <translation>已取消加载。</translation>
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="75" />
+            <location filename="../app/core/engineworker.cpp" line="76" />
             <source>Could not load the model from %1: %2</source>
             <translation>无法从 %1 加载模型：%2</translation>
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="122" />
+            <location filename="../app/core/engineworker.cpp" line="125" />
             <source>No model is loaded.</source>
             <translation>尚未加载模型。</translation>
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="166" />
+            <location filename="../app/core/engineworker.cpp" line="169" />
             <source>The conversation needs %1 tokens, more than the context of %2 tokens. Start a new conversation or load the model with a longer context.</source>
             <translation>此对话需要 %1 个词元，超过了 %2 个词元的上下文。请开始新对话，或以更长的上下文重新加载模型。</translation>
         </message>
         <message>
-            <location filename="../app/core/engineworker.cpp" line="244" />
+            <location filename="../app/core/engineworker.cpp" line="247" />
             <source>Generation failed: %1</source>
             <translation>生成失败：%1</translation>
         </message>
@@ -424,22 +424,31 @@
             <translation>在 ~/models 和 Hugging Face 缓存中没有找到 GLM 模型。请打开一个模型文件夹（含 config.json、*.safetensors 和分词器）。</translation>
         </message>
         <message>
-            <location filename="../app/qml/ModelPicker.qml" line="73" />
+            <location filename="../app/qml/ModelPicker.qml" line="74" />
             <source>recent</source>
             <translation>最近使用</translation>
         </message>
         <message>
-            <location filename="../app/qml/ModelPicker.qml" line="75" />
+            <location filename="../app/qml/ModelPicker.qml" line="76" />
             <source>cannot be used</source>
             <translation>无法使用</translation>
         </message>
         <message>
-            <location filename="../app/qml/ModelPicker.qml" line="75" />
-            <source>%1 · %2 parameters · needs %3 (%4)</source>
-            <translation>%1 · %2 参数 · 需要 %3（%4）</translation>
+            <location filename="../app/qml/ModelPicker.qml" line="76" />
+            <source>%1 · %2 parameters · needs %3 (%4, %5 KV cache)</source>
+            <translation>%1 · %2 参数 · 需要 %3（%4，KV 缓存 %5）</translation>
         </message>
         <message>
-            <location filename="../app/qml/ModelPicker.qml" line="83" />
+            <location filename="../app/qml/ModelPicker.qml" line="92" />
+            <source>by KV cache: %1</source>
+            <translation>按 KV 缓存：%1</translation>
+        </message>
+        <message>
+            <source>%1 · %2 parameters · needs %3 (%4)</source>
+            <translation type="vanished">%1 · %2 参数 · 需要 %3（%4）</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/ModelPicker.qml" line="84" />
             <source>by weight format: %1</source>
             <translation>按权重格式：%1</translation>
         </message>
@@ -448,7 +457,7 @@
             <translation type="vanished">%1 · %2 参数 · 需要 %3</translation>
         </message>
         <message>
-            <location filename="../app/qml/ModelPicker.qml" line="103" />
+            <location filename="../app/qml/ModelPicker.qml" line="112" />
             <source>Open a GLM model folder</source>
             <translation>打开 GLM 模型文件夹</translation>
         </message>
@@ -785,6 +794,7 @@
         </message>
         <message>
             <location filename="../app/qml/SettingsDialog.qml" line="83" />
+            <location filename="../app/qml/SettingsDialog.qml" line="98" />
             <source>int8 (half the memory)</source>
             <translation>int8（约一半内存）</translation>
         </message>
@@ -800,51 +810,66 @@
         </message>
         <message>
             <location filename="../app/qml/SettingsDialog.qml" line="90" />
+            <source>KV cache</source>
+            <translation>KV 缓存</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/SettingsDialog.qml" line="98" />
+            <source>bf16</source>
+            <translation>bf16</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/SettingsDialog.qml" line="99" />
+            <source>f32 (CPU only; GPUs keep bf16)</source>
+            <translation>f32（仅 CPU；GPU 使用 bf16）</translation>
+        </message>
+        <message>
+            <location filename="../app/qml/SettingsDialog.qml" line="104" />
             <source>Context length</source>
             <translation>上下文长度</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="95" />
+            <location filename="../app/qml/SettingsDialog.qml" line="109" />
             <source>%1 tokens</source>
             <translation>%1 个词元</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="106" />
+            <location filename="../app/qml/SettingsDialog.qml" line="120" />
             <source>Now: %1 on %2, context %3 tokens. %4</source>
             <translation>当前：%1，运行于 %2，上下文 %3 个词元。%4</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="107" />
+            <location filename="../app/qml/SettingsDialog.qml" line="121" />
             <source>No model loaded.</source>
             <translation>未加载模型。</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="111" />
+            <location filename="../app/qml/SettingsDialog.qml" line="125" />
             <source>Reload the model with these settings</source>
             <translation>用这些设置重新加载模型</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="115" />
+            <location filename="../app/qml/SettingsDialog.qml" line="129" />
             <source>This conversation</source>
             <translation>当前对话</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="116" />
+            <location filename="../app/qml/SettingsDialog.qml" line="130" />
             <source>Temperature</source>
             <translation>温度</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="126" />
+            <location filename="../app/qml/SettingsDialog.qml" line="140" />
             <source>Top-p</source>
             <translation>Top-p</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="136" />
+            <location filename="../app/qml/SettingsDialog.qml" line="150" />
             <source>Longest reply</source>
             <translation>最长回复（词元）</translation>
         </message>
         <message>
-            <location filename="../app/qml/SettingsDialog.qml" line="147" />
+            <location filename="../app/qml/SettingsDialog.qml" line="161" />
             <source>Shortcuts: Ctrl+N new chat · Ctrl+F search · Ctrl+, settings · Esc stop · Ctrl+Shift+P system prompts</source>
             <translation>快捷键：Ctrl+N 新聊天 · Ctrl+F 搜索 · Ctrl+, 设置 · Esc 停止 · Ctrl+Shift+P 系统提示词</translation>
         </message>

@@ -20,6 +20,8 @@ int AppSettings::contextLength() const { return settings_->value("engine/context
 void AppSettings::setContextLength(int v) { set("engine/contextLength", v); }
 QString AppSettings::weights() const { return settings_->value("engine/weights", "bf16").toString(); }
 void AppSettings::setWeights(const QString& v) { set("engine/weights", v); }
+QString AppSettings::kvCache() const { return settings_->value("engine/kvCache", "bf16").toString(); }
+void AppSettings::setKvCache(const QString& v) { set("engine/kvCache", v); }
 int AppSettings::gpuDevice() const { return settings_->value("engine/gpuDevice", -1).toInt(); }
 void AppSettings::setGpuDevice(int v) { set("engine/gpuDevice", v); }
 QString AppSettings::modelPath() const { return settings_->value("engine/modelPath").toString(); }

@@ -16,6 +16,7 @@ class AppSettings : public QObject {
   Q_PROPERTY(QString backend READ backend WRITE setBackend NOTIFY changed)    // auto, cuda, vulkan, cpu
   Q_PROPERTY(int contextLength READ contextLength WRITE setContextLength NOTIFY changed)
   Q_PROPERTY(QString weights READ weights WRITE setWeights NOTIFY changed)  // bf16, int8, int4, int4-g128
+  Q_PROPERTY(QString kvCache READ kvCache WRITE setKvCache NOTIFY changed)  // f32, bf16, int8
   Q_PROPERTY(int gpuDevice READ gpuDevice WRITE setGpuDevice NOTIFY changed)  // Vulkan device; -1 = best GPU
   Q_PROPERTY(QString modelPath READ modelPath WRITE setModelPath NOTIFY changed)
   Q_PROPERTY(QStringList recentModels READ recentModels NOTIFY changed)
@@ -31,6 +32,8 @@ class AppSettings : public QObject {
   int contextLength() const;
   QString weights() const;
   void setWeights(const QString& v);
+  QString kvCache() const;
+  void setKvCache(const QString& v);
   void setContextLength(int v);
   int gpuDevice() const;
   void setGpuDevice(int v);

@@ -56,10 +56,12 @@ ChatController::ChatController(const QString& dataDirectory, QObject* parent)
   modelCatalog_ = new ModelCatalog(this);
   modelCatalog_->setContextLength(settings_->contextLength());
   modelCatalog_->setWeights(settings_->weights());
+  modelCatalog_->setKvCache(settings_->kvCache());
   connect(settings_, &AppSettings::changed, this,
           [this] {
             modelCatalog_->setContextLength(settings_->contextLength());
             modelCatalog_->setWeights(settings_->weights());
+            modelCatalog_->setKvCache(settings_->kvCache());
           });
   connect(&store_, &ConversationStore::conversationsChanged, this, &ChatController::currentConversationChanged);
 
@@ -701,7 +703,7 @@ void ChatController::loadModel(const QString& path) {
   emit modelChanged();
   emit loadProgressChanged();
   LoadRequest request{path, settings_->backend(), settings_->contextLength(), 0, settings_->gpuDevice(),
-                      settings_->weights()};
+                      settings_->weights(), settings_->kvCache()};
   QMetaObject::invokeMethod(worker(), "loadModel", Qt::QueuedConnection, Q_ARG(LoadRequest, request));
 }
 

@@ -46,6 +46,8 @@ class ChatController : public QObject {
   Q_PROPERTY(QString modelName READ modelName NOTIFY modelChanged)
   Q_PROPERTY(QString modelPath READ modelPath NOTIFY modelChanged)
   Q_PROPERTY(QString backend READ backend NOTIFY modelChanged)
+  Q_PROPERTY(QString modelWeights READ modelWeights NOTIFY modelChanged)
+  Q_PROPERTY(QString modelKvCache READ modelKvCache NOTIFY modelChanged)
   Q_PROPERTY(QString backendReason READ backendReason NOTIFY modelChanged)
   Q_PROPERTY(QString modelMemory READ modelMemory NOTIFY modelChanged)
   Q_PROPERTY(int contextLength READ contextLength NOTIFY modelChanged)
@@ -114,6 +116,9 @@ class ChatController : public QObject {
   QString modelPath() const { return modelInfo_.value("path").toString(); }
   QString backend() const { return modelInfo_.value("backend").toString(); }
   QString backendReason() const { return modelInfo_.value("backendReason").toString(); }
+  // The loaded model's weight format and KV cache type as the engine reports them ("int4", "int8").
+  QString modelWeights() const { return modelInfo_.value("weights").toString(); }
+  QString modelKvCache() const { return modelInfo_.value("kvCache").toString(); }
   QString modelMemory() const;
   int contextLength() const { return modelInfo_.value("contextLength").toInt(); }
   QString lastError() const { return lastError_; }

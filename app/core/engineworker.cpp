@@ -49,6 +49,7 @@ void EngineWorker::loadModel(const LoadRequest& request) {
   try {
     options.backend = glm::parseBackendKind(request.backend.toLower().toStdString());
     options.weights = glm::parseWeightFormat(request.weights.toLower().toStdString());
+    options.kvCacheType = glm::parseKvCacheType(request.kvCache.toLower().toStdString());
     // The context the user chose applies to every model; a model trained for fewer positions gets
     // its own maximum instead of an error.
     if (options.contextLength > 0 && std::filesystem::exists(options.path / "config.json")) {
@@ -84,6 +85,8 @@ void EngineWorker::loadModel(const LoadRequest& request) {
                                {"contextLength", qint64(info.contextLength)},
                                {"parameterCount", qint64(info.parameterCount)},
                                {"memoryBytes", qint64(info.memory.total())},
+                               {"weights", fromStd(std::string(glm::weightFormatName(info.weights)))},
+                               {"kvCache", fromStd(std::string(glm::kvCacheName(info.kvCacheType)))},
                                {"family", fromStd(std::string(glm::familyName(info.config.family)))}});
 }
 

@@ -36,6 +36,7 @@ struct LoadRequest {
   int threads = 0;                           // 0: all cores
   int gpuDevice = -1;                        // Vulkan device index; -1: the best GPU
   QString weights = QStringLiteral("bf16");  // bf16, int8, int4, int4-g128 (quantized on load, cached)
+  QString kvCache = QStringLiteral("bf16");  // f32, bf16, int8 (GPU backends store f32 as bf16)
 };
 
 class EngineWorker : public QObject {

@@ -26,6 +26,10 @@ FoundModel inspectModelFolder(const QString& path) {
     const glm::MemoryPlan onePlan = glm::planMemory(config, 1, glm::DType::F32, 256);
     const glm::MemoryPlan twoPlan = glm::planMemory(config, 2, glm::DType::F32, 256);
     m.kvBytesPerToken = twoPlan.kvCacheBytes - onePlan.kvCacheBytes;
+    for (glm::DType t : {glm::DType::F32, glm::DType::BF16, glm::DType::I8})
+      m.kvBytesPerTokenByType[QString::fromStdString(std::string(glm::kvCacheName(t)))] =
+          int64_t(config.numLayers) * glm::kvCacheBytesPerPosition(t, config.numKvHeads, config.headDim);
+    m.kvWidenedBytesPerToken = glm::kvCacheBytesPerPosition(glm::DType::BF16, config.numKvHeads, config.headDim);
     m.weightBytes = onePlan.weightBytes + onePlan.scratchBytes;
     for (glm::WeightFormat f : {glm::WeightFormat::Native, glm::WeightFormat::Int8, glm::WeightFormat::Int4G32,
                                 glm::WeightFormat::Int4G128}) {
@@ -87,24 +91,42 @@ ModelCatalog::ModelCatalog(QObject* parent) : QAbstractListModel(parent) {
 
 int ModelCatalog::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : rows_.size(); }
 
-qint64 ModelCatalog::memoryBytes(const FoundModel& m, const QString& format) const {
+qint64 ModelCatalog::memoryBytes(const FoundModel& m, const QString& format, const QString& kvCache) const {
   const qint64 ctx = m.contextLength > 0 ? std::min<qint64>(contextLength_, m.contextLength) : contextLength_;
-  return m.weightBytesByFormat.value(format, m.weightBytes) + m.kvBytesPerToken * ctx;
+  // An 8-bit cache: a GPU's prefill reads one layer's prefix widened to bf16 (planMemory counts it).
+  const qint64 perToken = m.kvBytesPerTokenByType.value(kvCache, m.kvBytesPerToken) +
+                          (kvCache == QLatin1String("int8") ? m.kvWidenedBytesPerToken : 0);
+  return m.weightBytesByFormat.value(format, m.weightBytes) + perToken * ctx;
 }
 
 QString ModelCatalog::memoryByWeightsText(const FoundModel& m) const {
   if (!m.error.isEmpty()) return {};
   QStringList parts;
   for (const char* f : {"bf16", "int8", "int4", "int4-g128"})
-    parts << QStringLiteral("%1 %2").arg(QLatin1String(f), formatBytes(memoryBytes(m, QLatin1String(f))));
+    parts << QStringLiteral("%1 %2").arg(QLatin1String(f), formatBytes(memoryBytes(m, QLatin1String(f), kvCache_)));
   return parts.join(QStringLiteral(" · "));
+}
+
+QString ModelCatalog::memoryByKvCacheText(const FoundModel& m) const {
+  if (!m.error.isEmpty()) return {};
+  QStringList parts;
+  for (const char* t : {"f32", "bf16", "int8"})
+    parts << QStringLiteral("%1 %2").arg(QLatin1String(t), formatBytes(memoryBytes(m, weights_, QLatin1String(t))));
+  return parts.join(QStringLiteral(" · "));
+}
+
+void ModelCatalog::setKvCache(const QString& type) {
+  if (type == kvCache_) return;
+  kvCache_ = type;
+  emit kvCacheChanged();
+  if (!rows_.isEmpty()) emit dataChanged(index(0), index(rows_.size() - 1), {MemoryRole, MemoryByWeightsRole});
 }
 
 void ModelCatalog::setWeights(const QString& format) {
   if (format == weights_) return;
   weights_ = format;
   emit weightsChanged();
-  if (!rows_.isEmpty()) emit dataChanged(index(0), index(rows_.size() - 1), {MemoryRole});
+  if (!rows_.isEmpty()) emit dataChanged(index(0), index(rows_.size() - 1), {MemoryRole, MemoryByKvCacheRole});
 }
 
 QString ModelCatalog::formatBytes(qint64 bytes) { return QLocale().formattedDataSize(bytes, 1, QLocale::DataSizeSIFormat); }
@@ -120,8 +142,9 @@ QVariant ModelCatalog::data(const QModelIndex& index, int role) const {
     case ParametersRole:
       return m.parameterCount >= 1'000'000'000 ? QStringLiteral("%1B").arg(m.parameterCount / 1e9, 0, 'f', 1)
                                                : QStringLiteral("%1M").arg(m.parameterCount / 1e6, 0, 'f', 1);
-    case MemoryRole: return m.error.isEmpty() ? formatBytes(memoryBytes(m, weights_)) : QString();
+    case MemoryRole: return m.error.isEmpty() ? formatBytes(memoryBytes(m, weights_, kvCache_)) : QString();
     case MemoryByWeightsRole: return memoryByWeightsText(m);
+    case MemoryByKvCacheRole: return memoryByKvCacheText(m);
     case RecentRole: return m.recent;
     case ErrorRole: return m.error;
   }
@@ -131,14 +154,15 @@ QVariant ModelCatalog::data(const QModelIndex& index, int role) const {
 QHash<int, QByteArray> ModelCatalog::roleNames() const {
   return {{NameRole, "name"},     {PathRole, "path"},     {FamilyRole, "family"}, {ParametersRole, "parameters"},
           {MemoryRole, "memory"}, {RecentRole, "recent"}, {ErrorRole, "error"},
-          {MemoryByWeightsRole, "memoryByWeights"}};
+          {MemoryByWeightsRole, "memoryByWeights"}, {MemoryByKvCacheRole, "memoryByKvCache"}};
 }
 
 void ModelCatalog::setContextLength(int tokens) {
   if (tokens == contextLength_) return;
   contextLength_ = tokens;
   emit contextLengthChanged();
-  if (!rows_.isEmpty()) emit dataChanged(index(0), index(rows_.size() - 1), {MemoryRole, MemoryByWeightsRole});
+  if (!rows_.isEmpty())
+    emit dataChanged(index(0), index(rows_.size() - 1), {MemoryRole, MemoryByWeightsRole, MemoryByKvCacheRole});
 }
 
 void ModelCatalog::refresh(const QStringList& recent) {
@@ -150,7 +174,7 @@ void ModelCatalog::refresh(const QStringList& recent) {
 
 QString ModelCatalog::memoryText(const QString& path) const {
   for (const FoundModel& m : rows_)
-    if (m.path == path && m.error.isEmpty()) return formatBytes(memoryBytes(m, weights_));
+    if (m.path == path && m.error.isEmpty()) return formatBytes(memoryBytes(m, weights_, kvCache_));
   const FoundModel m = inspectModelFolder(path);
-  return m.error.isEmpty() ? formatBytes(memoryBytes(m, weights_)) : QString();
+  return m.error.isEmpty() ? formatBytes(memoryBytes(m, weights_, kvCache_)) : QString();
 }

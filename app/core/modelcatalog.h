@@ -14,7 +14,9 @@ struct FoundModel {
   qint64 contextLength = 0;  // the model's maximum
   qint64 weightBytes = 0;  // bf16 (+ scratch); by format: weightBytesByFormat
   QHash<QString, qint64> weightBytesByFormat;  // "bf16", "int8", "int4", "int4-g128" -> weights + scratch
-  qint64 kvBytesPerToken = 0;
+  qint64 kvBytesPerToken = 0;                  // f32; by type: kvBytesPerTokenByType
+  QHash<QString, qint64> kvBytesPerTokenByType;  // "f32", "bf16", "int8" -> KV cache bytes per token
+  qint64 kvWidenedBytesPerToken = 0;             // int8 cache: one layer's prefix widened for prefill
   bool recent = false;
   QString error;           // why it cannot be used ("" when fine)
 };
@@ -34,10 +36,12 @@ class ModelCatalog : public QAbstractListModel {
   Q_PROPERTY(bool scanning READ scanning NOTIFY scanningChanged)
   Q_PROPERTY(int contextLength READ contextLength WRITE setContextLength NOTIFY contextLengthChanged)
   Q_PROPERTY(QString weights READ weights WRITE setWeights NOTIFY weightsChanged)
+  Q_PROPERTY(QString kvCache READ kvCache WRITE setKvCache NOTIFY kvCacheChanged)
  public:
   enum Role {
     NameRole = Qt::UserRole + 1, PathRole, FamilyRole, ParametersRole, MemoryRole, RecentRole, ErrorRole,
-    MemoryByWeightsRole  // "bf16 22.6 GB · int8 14.6 GB · ..." at the chosen context
+    MemoryByWeightsRole,  // "bf16 22.6 GB · int8 14.6 GB · ..." at the chosen context and KV cache type
+    MemoryByKvCacheRole   // "f32 ... · bf16 ... · int8 ..." at the chosen context and weight format
   };
   explicit ModelCatalog(QObject* parent = nullptr);
 
@@ -50,8 +54,12 @@ class ModelCatalog : public QAbstractListModel {
   void setContextLength(int tokens);
   QString weights() const { return weights_; }
   void setWeights(const QString& format);
-  // The memory of every weight format at the chosen context, as text.
+  QString kvCache() const { return kvCache_; }
+  void setKvCache(const QString& type);
+  // The memory of every weight format (KV cache type) at the chosen context and KV cache type (weight
+  // format), as text.
   QString memoryByWeightsText(const FoundModel& m) const;
+  QString memoryByKvCacheText(const FoundModel& m) const;
   Q_INVOKABLE void refresh(const QStringList& recent);
   // Bytes a model folder needs at the chosen context (weights + KV cache), as text ("4.2 GB").
   Q_INVOKABLE QString memoryText(const QString& path) const;
@@ -62,11 +70,13 @@ class ModelCatalog : public QAbstractListModel {
   void scanningChanged();
   void contextLengthChanged();
   void weightsChanged();
+  void kvCacheChanged();
 
  private:
-  qint64 memoryBytes(const FoundModel& m, const QString& format) const;
+  qint64 memoryBytes(const FoundModel& m, const QString& format, const QString& kvCache) const;
   QFutureWatcher<QList<FoundModel>> watcher_;
   QList<FoundModel> rows_;
   int contextLength_ = 8192;
   QString weights_ = QStringLiteral("bf16");
+  QString kvCache_ = QStringLiteral("bf16");
 };

@@ -60,6 +60,7 @@ ColumnLayout {
                     required property string parameters
                     required property string memory
                     required property string memoryByWeights
+                    required property string memoryByKvCache
                     required property bool recent
                     required property string error
                     width: foundColumn.width
@@ -72,7 +73,7 @@ ColumnLayout {
                             Label { text: entry.name; font.bold: true; color: Theme.text; Layout.fillWidth: true; elide: Text.ElideRight }
                             Label { visible: entry.recent; text: qsTr("recent"); color: Theme.accent; font.pixelSize: 12 }
                             Label {
-                                text: entry.error.length > 0 ? qsTr("cannot be used") : qsTr("%1 · %2 parameters · needs %3 (%4)").arg(entry.family).arg(entry.parameters).arg(entry.memory).arg(ChatController.settings.weights)
+                                text: entry.error.length > 0 ? qsTr("cannot be used") : qsTr("%1 · %2 parameters · needs %3 (%4, %5 KV cache)").arg(entry.family).arg(entry.parameters).arg(entry.memory).arg(ChatController.settings.weights).arg(ChatController.settings.kvCache)
                                 color: entry.error.length > 0 ? Theme.danger : Theme.mutedText
                                 font.pixelSize: 12
                             }
@@ -81,6 +82,14 @@ ColumnLayout {
                             visible: entry.error.length === 0
                             Layout.fillWidth: true
                             text: qsTr("by weight format: %1").arg(entry.memoryByWeights)
+                            color: Theme.mutedText
+                            font.pixelSize: 11
+                            elide: Text.ElideRight
+                        }
+                        Label {
+                            visible: entry.error.length === 0
+                            Layout.fillWidth: true
+                            text: qsTr("by KV cache: %1").arg(entry.memoryByKvCache)
                             color: Theme.mutedText
                             font.pixelSize: 11
                             elide: Text.ElideRight

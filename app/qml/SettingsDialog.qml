@@ -87,6 +87,20 @@ Dialog {
             onActivated: ChatController.settings.weights = currentValue
         }
 
+        Label { text: qsTr("KV cache") }
+        ComboBox {
+            id: kvCacheChoice
+            objectName: "kvCacheChoice"
+            Layout.fillWidth: true
+            textRole: "label"
+            valueRole: "value"
+            // What the context is kept in: int8 holds twice the tokens in the same memory, a little less exact.
+            model: [{ label: qsTr("bf16"), value: "bf16" }, { label: qsTr("int8 (half the memory)"), value: "int8" },
+                    { label: qsTr("f32 (CPU only; GPUs keep bf16)"), value: "f32" }]
+            Component.onCompleted: currentIndex = Math.max(0, indexOfValue(ChatController.settings.kvCache))
+            onActivated: ChatController.settings.kvCache = currentValue
+        }
+
         Label { text: qsTr("Context length") }
         ComboBox {
             id: contextChoice

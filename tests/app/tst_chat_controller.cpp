@@ -226,6 +226,30 @@ class ChatControllerTest : public QObject {
     QVERIFY(QTest::qWaitFor([&] { return !readyAgain.isEmpty(); }, 30000));
     QCOMPARE(controller_->modelState(), QStringLiteral("ready"));
   }
+
+  // The KV cache type: the picker lists the memory of every type, the chosen one drives its "needs" figure,
+  // and a reload opens the model with that cache (the engine reports it back).
+  void kvCacheChoiceReachesThePickerAndTheEngine() {
+    ModelCatalog* catalog = controller_->modelCatalog();
+    const FoundModel tiny = inspectModelFolder(QStringLiteral(GLM_TINY_MODEL));
+    QVERIFY2(tiny.error.isEmpty(), qPrintable(tiny.error));
+    const QString byType = catalog->memoryByKvCacheText(tiny);
+    for (const char* t : {"f32 ", "bf16 ", "int8 "}) QVERIFY2(byType.contains(QLatin1String(t)), qPrintable(byType));
+    QVERIFY(tiny.kvBytesPerTokenByType.value("int8") < tiny.kvBytesPerTokenByType.value("bf16"));
+    QVERIFY(tiny.kvBytesPerTokenByType.value("bf16") < tiny.kvBytesPerTokenByType.value("f32"));
+    const QString before = catalog->memoryText(QStringLiteral(GLM_TINY_MODEL));
+    controller_->settings()->setKvCache(QStringLiteral("f32"));
+    QCOMPARE(catalog->kvCache(), QStringLiteral("f32"));
+    QVERIFY2(catalog->memoryText(QStringLiteral(GLM_TINY_MODEL)) != before, qPrintable(before));
+
+    controller_->settings()->setKvCache(QStringLiteral("int8"));
+    QSignalSpy ready(controller_.get(), &ChatController::modelReady);
+    controller_->reloadModel();
+    QVERIFY(QTest::qWaitFor([&] { return !ready.isEmpty(); }, 30000));
+    QCOMPARE(controller_->modelState(), QStringLiteral("ready"));
+    QCOMPARE(controller_->modelKvCache(), QStringLiteral("int8"));
+    controller_->settings()->setKvCache(QStringLiteral("bf16"));
+  }
 };
 
 QTEST_MAIN(ChatControllerTest)

@@ -9,6 +9,11 @@ from pathlib import Path
 ZH = {
     '%1 · %2 parameters · needs %3 (%4)': '%1 · %2 参数 · 需要 %3（%4）',
     'by weight format: %1': '按权重格式：%1',
+    '%1 · %2 parameters · needs %3 (%4, %5 KV cache)': '%1 · %2 参数 · 需要 %3（%4，KV 缓存 %5）',
+    'by KV cache: %1': '按 KV 缓存：%1',
+    'KV cache': 'KV 缓存',
+    'bf16': 'bf16',
+    'f32 (CPU only; GPUs keep bf16)': 'f32（仅 CPU；GPU 使用 bf16）',
     'Weights': '权重',
     'bf16 (as downloaded)': 'bf16（下载时的格式）',
     'int8 (half the memory)': 'int8（约一半内存）',
