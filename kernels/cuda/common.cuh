@@ -123,6 +123,24 @@ __device__ __forceinline__ void onlineSoftmaxStep(float (&s)[NT][4], float (&row
 
 constexpr float kLog2e = 1.4426950408889634f;
 
+// A quantized GEMV's input row (gemv.cu, GemvWeight::xq): q [k] int8, then at byte (k + 15) / 16 * 16 the
+// fp32 scale of each 32-block, then the int32 sums of q. One full warp quantizes block b from its lanes'
+// values (value lane of the block; lanes past k pass 0 and write nothing).
+__device__ __forceinline__ void quantizeBlock32(float v, int64_t k, int64_t b, int lane, void* xq) {
+  const float a = warpMax(fabsf(v));
+  const float inv = a > 0.0f ? 127.0f / a : 0.0f;
+  const int q = int(fminf(127.0f, fmaxf(-127.0f, rintf(v * inv))));
+  auto* base = static_cast<unsigned char*>(xq);
+  const int64_t i = b * 32 + lane;
+  if (i < k) reinterpret_cast<int8_t*>(base)[i] = int8_t(q);
+  const int sum = __reduce_add_sync(0xffffffffu, q);
+  if (lane == 0) {
+    const int64_t so = (k + 15) / 16 * 16;
+    reinterpret_cast<float*>(base + so)[b] = a > 0.0f ? a / 127.0f : 0.0f;
+    reinterpret_cast<int*>(base + so + (k + 31) / 32 * 4)[b] = sum;
+  }
+}
+
 // Rotates one RoPE pair (a, b) = (x[2i], x[2i+1]) of a head at position pos: angle float(pos) * invFreq[i]
 // in fp32 as the references compute it, accurate cosf/sinf (angles reach 1e5+ radians at long context),
 // times the YaRN attention factor. The one definition for ropeAppendKv and the QKV GEMV's epilogue.

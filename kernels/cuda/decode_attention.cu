@@ -312,7 +312,7 @@ __global__ void __launch_bounds__(D::kThreads, 2)
 // in shared memory.
 __global__ void __launch_bounds__(D::kCombineThreads)
     decodeCombineKernel(int nh, int nkv, Position pos, const float* __restrict__ partials, int maxSplits,
-                        int groupsTotal, float* __restrict__ out) {
+                        int groupsTotal, float* __restrict__ out, void* xq) {
   constexpr int kVec = D::kCombineSlice / 4, kGroups = D::kCombineThreads / kVec;
   __shared__ float4 red[kGroups][kVec + 1];
   __shared__ float redM[kGroups], redL[kGroups];
@@ -358,7 +358,11 @@ __global__ void __launch_bounds__(D::kCombineThreads)
       sum += reinterpret_cast<const float*>(&red[g][v])[e] * f;
       lAll += redL[g] * f;
     }
-    out[h * D::kHeadDim + blockIdx.y * D::kCombineSlice + tid] = sum / lAll;
+    const float result = sum / lAll;
+    out[h * D::kHeadDim + blockIdx.y * D::kCombineSlice + tid] = result;
+    // The slice is one 32-block of the row: quantized here for the quantized o-projection GEMV.
+    static_assert(D::kCombineSlice == 32, "one warp quantizes one 32-block");
+    if (xq) quantizeBlock32(result, int64_t(nh) * D::kHeadDim, int64_t(h) * (D::kHeadDim / 32) + blockIdx.y, tid, xq);
   }
 }
 
@@ -385,26 +389,26 @@ int64_t decodePartialFloats(int numHeads, int numKvHeads, int maxSplits) {
 
 void decodeAttention(const float* qkv, int numHeads, int numKvHeads, Position pos, const uint16_t* kCache,
                      const uint16_t* vCache, int64_t capacity, float scale, float* partials, int maxSplits,
-                     float* out, cudaStream_t stream) {
+                     float* out, cudaStream_t stream, void* xq) {
   const int group = numHeads / numKvHeads, headGroups = (group + 15) / 16;
   const int groupsTotal = numKvHeads * headGroups;
   const dim3 grid(unsigned(maxSplits / D::kWarps), unsigned(groupsTotal));
   decodeAttentionKernel<false><<<grid, D::kThreads, D::kSmemBytes, stream>>>(
       qkv, numHeads, numKvHeads, pos, kCache, vCache, nullptr, nullptr, capacity, scale * kLog2e, partials, maxSplits);
   decodeCombineKernel<<<dim3(unsigned(numHeads), unsigned(D::kHeadDim / D::kCombineSlice)), D::kCombineThreads, 0,
-                        stream>>>(numHeads, numKvHeads, pos, partials, maxSplits, groupsTotal, out);
+                        stream>>>(numHeads, numKvHeads, pos, partials, maxSplits, groupsTotal, out, xq);
 }
 
 void decodeAttentionInt8(const float* qkv, int numHeads, int numKvHeads, Position pos, const int8_t* kCache,
                          const int8_t* vCache, const float* kScales, const float* vScales, int64_t capacity,
-                         float scale, float* partials, int maxSplits, float* out, cudaStream_t stream) {
+                         float scale, float* partials, int maxSplits, float* out, cudaStream_t stream, void* xq) {
   const int group = numHeads / numKvHeads, headGroups = (group + 15) / 16;
   const int groupsTotal = numKvHeads * headGroups;
   const dim3 grid(unsigned(maxSplits / D::kWarps), unsigned(groupsTotal));
   decodeAttentionKernel<true><<<grid, D::kThreads, D::kSmemBytes, stream>>>(
       qkv, numHeads, numKvHeads, pos, kCache, vCache, kScales, vScales, capacity, scale * kLog2e, partials, maxSplits);
   decodeCombineKernel<<<dim3(unsigned(numHeads), unsigned(D::kHeadDim / D::kCombineSlice)), D::kCombineThreads, 0,
-                        stream>>>(numHeads, numKvHeads, pos, partials, maxSplits, groupsTotal, out);
+                        stream>>>(numHeads, numKvHeads, pos, partials, maxSplits, groupsTotal, out, xq);
 }
 
 }  // namespace glm::cuda

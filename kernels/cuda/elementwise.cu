@@ -29,12 +29,25 @@ __global__ void embedKernel(const T* __restrict__ table, int64_t cols, const int
   out[int64_t(blockIdx.y) * outStride + c] = loadAsFloat(table, row * cols + c);
 }
 
+// int8 rows (possibly in mapped host memory: 4 bytes per thread, so a warp reads 128 contiguous bytes)
+// times the row's scale.
 __global__ void embedInt8Kernel(const int8_t* __restrict__ table, const float* __restrict__ scales, int64_t cols,
                                 const int32_t* __restrict__ ids, float* __restrict__ out, int64_t outStride) {
-  const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t c = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * 4;
   if (c >= cols) return;
   const int64_t row = ids[blockIdx.y];
-  out[int64_t(blockIdx.y) * outStride + c] = float(table[row * cols + c]) * scales[row];
+  const float s = scales[row];
+  float* o = out + int64_t(blockIdx.y) * outStride + c;
+  const int8_t* src = table + row * cols + c;
+  if (c + 4 <= cols && (cols & 3) == 0) {
+    const char4 q = *reinterpret_cast<const char4*>(src);
+    o[0] = float(q.x) * s;
+    o[1] = float(q.y) * s;
+    o[2] = float(q.z) * s;
+    o[3] = float(q.w) * s;
+  } else {
+    for (int64_t j = 0; j < 4 && c + j < cols; ++j) o[j] = float(src[j]) * s;
+  }
 }
 
 __device__ float blockSum(float v, float* scratch) {
@@ -127,6 +140,21 @@ __global__ void swiGluKernel(const float* g, int64_t gs, int ffn, float* out, in
     const float a = gr[c], u = gr[ffn + c];
     orow[c] = a / (1.0f + expf(-a)) * u;
   }
+}
+
+// One row, one warp per 32 outputs: the SwiGLU row and its quantized copy (quantizeBlock32).
+__global__ void swiGluQuantKernel(const float* g, int ffn, float* out, void* xq) {
+  const int64_t b = int64_t(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5);
+  if (b * 32 >= ffn) return;
+  const int lane = threadIdx.x & 31;
+  const int64_t c = b * 32 + lane;
+  float v = 0.0f;
+  if (c < ffn) {
+    const float a = g[c], u = g[ffn + c];
+    v = a / (1.0f + expf(-a)) * u;
+    out[c] = v;
+  }
+  quantizeBlock32(v, ffn, b, lane, xq);
 }
 
 __global__ void toBf16Kernel(const float* x, int64_t xs, int cols, __nv_bfloat16* out) {
@@ -229,7 +257,7 @@ void embedRows(const void* table, TableType type, int64_t cols, const int32_t* i
       embedKernel<<<grid, 256, 0, stream>>>(static_cast<const __nv_bfloat16*>(table), cols, ids, out, outStride);
       break;
     case TableType::Int8:
-      embedInt8Kernel<<<grid, 256, 0, stream>>>(static_cast<const int8_t*>(table), rowScales, cols, ids, out, outStride);
+      embedInt8Kernel<<<dim3(unsigned((cols + 1023) / 1024), unsigned(n)), 256, 0, stream>>>(static_cast<const int8_t*>(table), rowScales, cols, ids, out, outStride);
       break;
   }
 }
@@ -255,8 +283,13 @@ void addRows(float* residual, int64_t residualStride, const float* x, int64_t xS
 }
 
 void swiGlu(const float* gateUp, int64_t gateUpStride, int rows, int ffn, float* out, int64_t outStride,
-            cudaStream_t stream) {
+            cudaStream_t stream, void* xq) {
   if (rows <= 0) return;
+  if (xq && rows == 1) {
+    const int blocks = (ffn + 31) / 32;
+    swiGluQuantKernel<<<unsigned((blocks + 7) / 8), 256, 0, stream>>>(gateUp, ffn, out, xq);
+    return;
+  }
   swiGluKernel<<<rowGrid(rows, ffn, 256), 256, 0, stream>>>(gateUp, gateUpStride, ffn, out, outStride);
 }
 

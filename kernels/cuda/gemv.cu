@@ -73,17 +73,7 @@ __global__ void quantizeXKernel(const float* __restrict__ x, int64_t k, void* xq
   if (b >= blocks) return;
   const int lane = threadIdx.x & 31;
   const int64_t i = b * 32 + lane;
-  const float v = i < k ? x[i] : 0.0f;
-  const float a = warpMax(fabsf(v));
-  const float inv = a > 0.0f ? 127.0f / a : 0.0f;
-  const int q = int(fminf(127.0f, fmaxf(-127.0f, rintf(v * inv))));
-  auto* base = static_cast<unsigned char*>(xq);
-  if (i < k) reinterpret_cast<int8_t*>(base)[i] = int8_t(q);
-  const int sum = __reduce_add_sync(0xffffffffu, q);
-  if (lane == 0) {
-    reinterpret_cast<float*>(base + xqScaleOffset(k))[b] = a > 0.0f ? a / 127.0f : 0.0f;
-    reinterpret_cast<int*>(base + xqScaleOffset(k) + blocks * 4)[b] = sum;
-  }
+  quantizeBlock32(i < k ? x[i] : 0.0f, k, b, lane, xq);
 }
 
 // Byte i of u as the float 2^23 + byte (0x4B is the exponent of 2^23).
@@ -344,7 +334,7 @@ unsigned gemvBlocks(int64_t m) {
 
 // Quantized kinds: x into w.xq first (the GEMV kernels read it from there).
 void quantizeX(const GemvWeight& w, int64_t k, const float* x, cudaStream_t stream) {
-  if (w.kind == GemvWeight::Bf16) return;
+  if (w.kind == GemvWeight::Bf16 || w.xqReady) return;
   const int64_t blocks = (k + 31) / 32;
   quantizeXKernel<<<unsigned((blocks + 7) / 8), 256, 0, stream>>>(x, k, w.xq);
 }

@@ -35,8 +35,9 @@ void rmsNorm(const float* x, int64_t xStride, float* residual, int64_t residualS
              int rows, int cols, float* out, int64_t outStride, cudaStream_t stream);
 void addRows(float* residual, int64_t residualStride, const float* x, int64_t xStride, int rows, int cols,
              cudaStream_t stream);
+// xq != nullptr (one row): also writes the row quantized as a quantized GEMV reads its input (GemvWeight::xq).
 void swiGlu(const float* gateUp, int64_t gateUpStride, int rows, int ffn, float* out, int64_t outStride,
-            cudaStream_t stream);
+            cudaStream_t stream, void* xq = nullptr);
 void toBf16(const float* x, int64_t xStride, int rows, int cols, uint16_t* out, cudaStream_t stream);
 void addBias(float* out, int64_t outStride, int rows, int cols, const float* bias, cudaStream_t stream);
 // A decode GEMV's weight [m x k]: bf16, or quantized as engine/src/quant/quant_format.h lays it out (int8
@@ -50,6 +51,7 @@ struct GemvWeight {
   const void* data = nullptr;
   const void* scales = nullptr;
   void* xq = nullptr;
+  bool xqReady = false;  // xq already holds x quantized (its producer wrote it: swiGlu, decodeAttention)
 };
 int64_t gemvInputScratchBytes(int64_t k);
 // out[r] = W[r] . x + bias[r] for one fp32 row x (16-byte aligned).
@@ -97,7 +99,8 @@ void widenKvInt8(const int8_t* kCache, const int8_t* vCache, const float* kScale
 // their scales, fp16 tensor-core tiles.
 void decodeAttentionInt8(const float* qkv, int numHeads, int numKvHeads, Position pos, const int8_t* kCache,
                          const int8_t* vCache, const float* kScales, const float* vScales, int64_t capacity,
-                         float scale, float* partials, int maxSplits, float* out, cudaStream_t stream);
+                         float scale, float* partials, int maxSplits, float* out, cudaStream_t stream,
+                         void* xq = nullptr);
 // Causal prefill attention, head dim 128 (tensor cores). Query rows at positions pos0.. over keys
 // [0, pos0 + rows). Q is read from qkv (already rotated). Runs the Hopper kernel (warpgroup MMA,
 // flash_attention_hopper.cu) where flashAttentionHopperUsable(), else the mma.sync FA2 kernel; both
@@ -118,9 +121,10 @@ bool flashAttentionHopperUsable();
 // m16 tile, `maxSplits` splits per (KV head, 16-head group), then the combine kernel.
 // partials: decodePartialFloats(...) floats of scratch.
 int64_t decodePartialFloats(int numHeads, int numKvHeads, int maxSplits);
+// xq != nullptr: the output row also quantized for a quantized GEMV (GemvWeight::xq).
 void decodeAttention(const float* qkv, int numHeads, int numKvHeads, Position pos, const uint16_t* kCache,
                      const uint16_t* vCache, int64_t capacity, float scale, float* partials, int maxSplits,
-                     float* out, cudaStream_t stream);
+                     float* out, cudaStream_t stream, void* xq = nullptr);
 // Any head dim up to 256, any rows: simple and slow (the tiny fixture models and odd shapes).
 void attentionGeneric(const float* qkv, int64_t qkvStride, int rows, int numHeads, int numKvHeads, int headDim,
                       Position pos, const uint16_t* kCache, const uint16_t* vCache, int64_t capacity, float scale,

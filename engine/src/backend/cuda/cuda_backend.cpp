@@ -82,10 +82,22 @@ struct CudaLinear : Weight {
 struct CudaVector : Weight {
   DeviceBuffer data;  // fp32
 };
+// Pinned host memory the GPU reads directly (mapped, through unified addressing).
+struct PinnedHostBuffer {
+  void* ptr = nullptr;
+  PinnedHostBuffer() = default;
+  PinnedHostBuffer(const PinnedHostBuffer&) = delete;
+  PinnedHostBuffer& operator=(const PinnedHostBuffer&) = delete;
+  ~PinnedHostBuffer() {
+    if (ptr) cudaFreeHost(ptr);
+  }
+};
 struct CudaEmbedding : Weight {
-  DeviceBuffer data;    // as stored (F32, F16 or BF16), or int8 rows
-  DeviceBuffer scales;  // Int8: fp32 per row
+  DeviceBuffer data;        // as stored (F32, F16 or BF16)
+  PinnedHostBuffer host;    // Int8: the rows, in host memory (the kernel reads one row per token over the bus)
+  DeviceBuffer scales;      // Int8: fp32 per row
   cuda::TableType type = cuda::TableType::BF16;
+  const void* table() const { return host.ptr ? host.ptr : data.ptr; }
 };
 
 struct CudaKvCache : KvCache {
@@ -238,11 +250,20 @@ class CudaBackend final : public Backend {
     w->rows = q.rows;
     w->cols = q.cols;
     w->type = cuda::TableType::Int8;
-    w->data.allocate(q.dataBytes, "the embedding table (int8)");
-    check(cudaMemcpy(w->data.ptr, q.data, size_t(q.dataBytes), cudaMemcpyHostToDevice), "embedding upload");
+    // The rows stay in pinned host memory, as llama.cpp keeps its token embeddings on the CPU: a token
+    // reads one 4 KB row (a few microseconds over PCIe, once per step), and GLM-4-9B's 0.58 GiB table
+    // leaves the GPU (the int4 + 8-bit KV plan at 128K then fits 9 GiB).
+    if (cudaHostAlloc(&w->host.ptr, size_t(q.dataBytes), cudaHostAllocMapped) != cudaSuccess) {
+      cudaGetLastError();
+      w->host.ptr = nullptr;
+      w->data.allocate(q.dataBytes, "the embedding table (int8)");  // no pinned memory: on the device then
+      check(cudaMemcpy(w->data.ptr, q.data, size_t(q.dataBytes), cudaMemcpyHostToDevice), "embedding upload");
+    } else {
+      std::memcpy(w->host.ptr, q.data, size_t(q.dataBytes));
+    }
     w->scales.allocate(q.scaleBytes, "the embedding table's scales");
     check(cudaMemcpy(w->scales.ptr, q.scales, size_t(q.scaleBytes), cudaMemcpyHostToDevice), "embedding upload");
-    w->bytes = w->data.bytes + w->scales.bytes;
+    w->bytes = w->data.bytes + w->scales.bytes;  // GPU memory only
     return keep(std::move(w));
   }
 
@@ -292,7 +313,7 @@ class CudaBackend final : public Backend {
       checkTokenIds(ids, t->rows);
       dev = uploadIds(ids);
     }
-    cuda::embedRows(t->data.ptr, t->type, t->cols, dev, int(ids.size()), out.f32(), out.stride, stream_,
+    cuda::embedRows(t->table(), t->type, t->cols, dev, int(ids.size()), out.f32(), out.stride, stream_,
                     t->scales.ptr ? t->scales.as<float>() : nullptr);
     checkLaunch("embed");
   }
@@ -324,10 +345,11 @@ class CudaBackend final : public Backend {
                               w->cols));
     const float* bias = w->bias.ptr ? w->bias.as<float>() : nullptr;
     const bool aligned = (reinterpret_cast<uintptr_t>(x.data) & 15) == 0 && w->cols % 8 == 0;
+    const cuda::GemvWeight gw = gemvOf(w, x);
     if (pending_.holds(x) && aligned) {
       resolvePending({out});
       // x is matmulAddNorm's unscaled normed row: the GEMV applies the norm's scale.
-      cuda::gemvNormed(w->gemv(xqScratch_.ptr), w->rows, w->cols, x.f32(), bias, pending_.where, pending_.cols, pending_.eps,
+      cuda::gemvNormed(gw, w->rows, w->cols, x.f32(), bias, pending_.where, pending_.cols, pending_.eps,
                        out.f32(), stream_);
       checkLaunch("gemv (normed input)");
       return;
@@ -339,7 +361,7 @@ class CudaBackend final : public Backend {
     const bool tooLargeToWiden = quantized && w->rows * w->cols * 2 > kMaxWidenedWeightBytes;
     if (aligned && (x.rows <= 2 || (tooLargeToWiden && x.rows <= 64))) {
       for (int64_t r = 0; r < x.rows; ++r)
-        cuda::gemv(w->gemv(xqScratch_.ptr), w->rows, w->cols, x.f32() + r * x.stride, bias, out.f32() + r * out.stride, stream_);
+        cuda::gemv(gw, w->rows, w->cols, x.f32() + r * x.stride, bias, out.f32() + r * out.stride, stream_);
       checkLaunch("gemv");
       return;
     }
@@ -384,11 +406,12 @@ class CudaBackend final : public Backend {
     }
     // A row still unscaled other than `normed` (which this call rewrites whole) is scaled now; x and residual
     // cannot be it (they do not overlap normed, and any other row is resolved here).
+    const cuda::GemvWeight gw = gemvOf(w, x);
     if (pending_.data != normed.data) resolvePending({});
     if (normSites_ == 0)
       check(cudaMemsetAsync(normSums_.ptr, 0, size_t(normSums_.bytes), stream_), "norm sums (clear)");
     double* sums = normSums_.as<double>() + int64_t(normSites_++) * cuda::normSumSlots();
-    cuda::gemvAddNorm(w->gemv(xqScratch_.ptr), w->rows, w->cols, x.f32(), w->bias.ptr ? w->bias.as<float>() : nullptr,
+    cuda::gemvAddNorm(gw, w->rows, w->cols, x.f32(), w->bias.ptr ? w->bias.as<float>() : nullptr,
                       residual.f32(), nw->data.as<float>(), normed.f32(), sums, stream_);
     checkLaunch("gemv (residual add, norm)");
     pending_ = {normed.data, normed.cols, sums, eps};
@@ -426,9 +449,10 @@ class CudaBackend final : public Backend {
       return;
     }
     checkKvCapacity(cache, pos0, 1);
+    const cuda::GemvWeight gw = gemvOf(w, x);
     resolvePending({qkv});
     if (!pending) resolvePending({x});
-    cuda::gemvRopeAppend(w->gemv(xqScratch_.ptr), w->rows, w->cols, x.f32(), w->bias.ptr ? w->bias.as<float>() : nullptr,
+    cuda::gemvRopeAppend(gw, w->rows, w->cols, x.f32(), w->bias.ptr ? w->bias.as<float>() : nullptr,
                          pending ? pending_.where : nullptr, pending_.cols, pending_.eps, qkv.f32(), shape.numHeads,
                          shape.numKvHeads, shape.headDim, ropeArgs(rope), position(pos0), cache.kLayer(layer),
                          cache.vLayer(layer), cache.capacity, stream_);
@@ -448,10 +472,12 @@ class CudaBackend final : public Backend {
     if (fast && qkv.rows == 1) {
       const int64_t need = cuda::decodePartialFloats(shape.numHeads, shape.numKvHeads, maxSplits_) * 4;
       if (decodePartials_.bytes < need) decodePartials_.allocate(need, "decode attention partials");  // relaxed capture allows it
+      void* xq = quantizedInputFor(out);
       cuda::decodeAttention(qkv.f32(), shape.numHeads, shape.numKvHeads, position(pos0), cache.kLayer(layer),
                             cache.vLayer(layer), cache.capacity, shape.scale, decodePartials_.as<float>(), maxSplits_,
-                            out.f32(), stream_);
+                            out.f32(), stream_, xq);
       checkLaunch("decodeAttention");
+      if (xq) xqFor_ = out.data;
     } else if (fast && !capturing_) {
       cuda::flashAttentionPrefill(qkv.f32(), qkv.stride, int(qkv.rows), shape.numHeads, shape.numKvHeads, pos0,
                                   cache.kLayer(layer), cache.vLayer(layer), cache.capacity, shape.scale, out.f32(),
@@ -475,8 +501,10 @@ class CudaBackend final : public Backend {
       if (decodePartials_.bytes < need) decodePartials_.allocate(need, "decode attention partials");
       cuda::decodeAttentionInt8(qkv.f32(), shape.numHeads, shape.numKvHeads, position(pos0), cache.kLayer8(layer),
                                 cache.vLayer8(layer), cache.kScales(layer), cache.vScales(layer), cache.capacity,
-                                shape.scale, decodePartials_.as<float>(), maxSplits_, out.f32(), stream_);
+                                shape.scale, decodePartials_.as<float>(), maxSplits_, out.f32(), stream_,
+                                quantizedInputFor(out));
       checkLaunch("decodeAttention (int8 cache)");
+      if (quantizedInputFor(out)) xqFor_ = out.data;
       return;
     }
     const int hd = shape.headDim;
@@ -503,8 +531,10 @@ class CudaBackend final : public Backend {
 
   void swiGlu(Tensor gateUp, Tensor out) override {
     resolvePending({gateUp, out});
-    cuda::swiGlu(gateUp.f32(), gateUp.stride, int(gateUp.rows), int(out.cols), out.f32(), out.stride, stream_);
+    void* xq = quantizedInputFor(out);
+    cuda::swiGlu(gateUp.f32(), gateUp.stride, int(gateUp.rows), int(out.cols), out.f32(), out.stride, stream_, xq);
     checkLaunch("swiGlu");
+    if (xq) xqFor_ = out.data;
   }
 
   void gatherRows(Tensor src, std::span<const int64_t> rows, Tensor dst) override {
@@ -622,11 +652,28 @@ class CudaBackend final : public Backend {
   // Scales the row matmulAddNorm left unscaled before an op other than the GEMV that reads it touches it
   // (or, with no tensors given, in any case).
   void resolvePending(std::initializer_list<Tensor> touched) {
+    xqFor_ = nullptr;  // every op that writes a tensor passes here first: a quantized copy is then stale
     if (!pending_.touchedBy(touched)) return;
     cuda::scaleNormed(pending_.row().f32(), pending_.cols, pending_.where, pending_.eps, stream_);
     checkLaunch("scaleNormed");
     pending_ = {};
   }
+  // The GEMV operand of w for input x: quantized kinds take x's quantized copy when its producer (the
+  // op just before) wrote one, else quantize it first. Call before resolvePending.
+  cuda::GemvWeight gemvOf(const CudaLinear* w, const Tensor& x) {
+    cuda::GemvWeight g = w->gemv(xqScratch_.ptr);
+    g.xqReady = g.kind != cuda::GemvWeight::Bf16 && xqFor_ != nullptr && xqFor_ == x.data && x.rows == 1;
+    xqFor_ = nullptr;
+    return g;
+  }
+  // Where a one-row output should also be written quantized (the model has quantized weights and the row
+  // fits the scratch), or nullptr.
+  void* quantizedInputFor(const Tensor& out) const {
+    const bool fits = xqScratch_.ptr && out.rows == 1 && out.cols % 32 == 0 && out.stride == out.cols &&
+                      cuda::gemvInputScratchBytes(out.cols) <= xqScratch_.bytes;
+    return fits ? xqScratch_.ptr : nullptr;
+  }
+
   cuda::Position position(int64_t host) const {
     cuda::Position p;
     p.host = host;
@@ -657,7 +704,8 @@ class CudaBackend final : public Backend {
   // for their few rows.
   DeviceBuffer dequantScratch_;
   DeviceBuffer kvWide_;
-  DeviceBuffer xqScratch_;  // the decode GEMV's input row quantized to int8 (quantized weights)  // the 8-bit cache's prefix widened to bf16 (prefill attention)
+  DeviceBuffer xqScratch_;
+  const void* xqFor_ = nullptr;  // the row whose quantized copy xqScratch_ holds (written by the op before)  // the decode GEMV's input row quantized to int8 (quantized weights)  // the 8-bit cache's prefix widened to bf16 (prefill attention)
   std::vector<unsigned char> bestHost_;
   struct {
     int32_t ids[16];
