@@ -11,6 +11,8 @@
 // merges the splits.
 // Bytes: 4·L·HEAD_DIM per KV head (K and V bf16) read once. FLOPs 4·L·HEAD_DIM·GROUP.
 // Grid: (splits, KV heads of this buffer). Needs HEAD_DIM % (8 * THREADS_PER_KEY) == 0.
+// KV_INT8 (the 8-bit cache, rope_append.comp's layout): 8 dims per 8-byte load instead of 16; a key's
+// partial dots are multiplied by its scale, V is widened to q * s into shared memory. Bytes: 2·L·(HEAD_DIM + 4).
 #extension GL_KHR_shader_subgroup_shuffle : require
 #extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
@@ -18,6 +20,7 @@ layout(local_size_x = 128) in;
 layout(constant_id = 0) const uint HEAD_DIM = 128;
 layout(constant_id = 1) const uint GROUP = 16;
 layout(constant_id = 2) const uint TILE = 32;  // keys per tile: 32 on GPUs, 16 where shared memory is 32 KiB
+layout(constant_id = 3) const bool KV_INT8 = false;
 const uint THREADS_PER_KEY = 128 / TILE;
 const uint DIMS = HEAD_DIM / THREADS_PER_KEY;  // per invocation in the score phase
 const uint VECS = DIMS / 8;                     // uvec4 per invocation per key (K)
@@ -28,10 +31,15 @@ const uint OUTS = (HEAD_DIM + 127) / 128;       // dims per invocation in the ou
 layout(std430, binding = 0) readonly buffer Q { float qv[]; };
 layout(std430, binding = 1) readonly buffer KCache { uvec4 kc4[]; };
 layout(std430, binding = 2) readonly buffer VCache { uvec4 vc4[]; };
+layout(std430, binding = 1) readonly buffer KCacheInt8 { uvec2 kq2[]; };  // KV_INT8: 8 values per entry
+layout(std430, binding = 1) readonly buffer KCacheScales { float kScales[]; };
+layout(std430, binding = 2) readonly buffer VCacheInt8 { uvec2 vq2[]; };
+layout(std430, binding = 2) readonly buffer VCacheScales { float vScales[]; };
 layout(std430, binding = 3) writeonly buffer Part { float part[]; };
 layout(std430, binding = 4) readonly buffer Step { uint stepIn[]; };
 layout(push_constant) uniform PC {
   uint qOff; uint kvHead0; uint kvOff; uint capacity; uint pos; uint useStepPosition; float scale; uint splits;
+  uint scaleOff;  // KV_INT8: the scales' first float in each cache buffer
 } pc;
 
 // Queries, padded by one vec4 after every 8 (qIndex): the THREADS_PER_KEY invocations of a key read
@@ -49,6 +57,20 @@ float dot8(uvec4 k, vec4 a, vec4 b) {
 
 uint qIndex(uint v) { return v + v / 8; }
 
+// Four int8 of a word as floats (a byte q + 128 under the exponent of 2^23 is 2^23 + 128 + q).
+vec4 int8x4(uint w) {
+  const uint u = w ^ 0x80808080u;
+  return uintBitsToFloat(uvec4(u & 0xffu, (u >> 8) & 0xffu, (u >> 16) & 0xffu, u >> 24) | 0x4b000000u) - 8388736.0;
+}
+
+// 8 values of the cache (8-element unit `unit`: 16 bytes of bf16 or, KV_INT8, 8 bytes in .xy).
+uvec4 loadK(uint unit) { return KV_INT8 ? uvec4(kq2[unit], 0u, 0u) : kc4[unit]; }
+uvec4 loadV(uint unit) { return KV_INT8 ? uvec4(vq2[unit], 0u, 0u) : vc4[unit]; }
+
+float dotK(uvec4 k, vec4 a, vec4 b) {
+  return KV_INT8 ? dot(int8x4(k.x), a) + dot(int8x4(k.y), b) : dot8(k, a, b);
+}
+
 void main() {
   const uint t = gl_LocalInvocationID.x, split = gl_WorkGroupID.x, kvLocal = gl_WorkGroupID.y;
   const uint kvHead = pc.kvHead0 + kvLocal;
@@ -56,7 +78,8 @@ void main() {
   const uint chunk = ((L + pc.splits - 1) / pc.splits + TILE - 1) / TILE * TILE;
   const uint kBegin = min(split * chunk, L), kEnd = min(kBegin + chunk, L);
   const uint rowVecs = HEAD_DIM / 8;
-  const uint cacheVec = (pc.kvOff + kvLocal * pc.capacity * HEAD_DIM) / 8;  // uvec4 index of key 0
+  const uint cacheVec = (pc.kvOff + kvLocal * pc.capacity * HEAD_DIM) / 8;  // 8-element unit of key 0
+  const uint scale0 = pc.scaleOff + kvLocal * pc.capacity;                 // KV_INT8: scale of key 0
   const uint myKey = t / THREADS_PER_KEY, part0 = t % THREADS_PER_KEY;     // score phase
   const uint d0 = part0 * DIMS;
 
@@ -73,44 +96,56 @@ void main() {
     [[unroll]] for (uint i = 0; i < OUTS; ++i) o[g][i] = 0.0;
 
   uvec4 nextK[VECS], nextV[V_LOADS];
+  float nextKs = 1.0, nextVs[V_LOADS];  // KV_INT8: the scales of those keys
   // Loads are never conditional (a branch per load would serialise them): out-of-range keys read a
   // valid key of the split (or key 0) and are masked afterwards.
   const uint lastKey = max(kEnd, 1) - 1;
   {
     const uint key = kBegin + myKey;
     [[unroll]] for (uint i = 0; i < VECS; ++i) {
-      const uvec4 w = kc4[cacheVec + min(key, lastKey) * rowVecs + d0 / 8 + i];
+      const uvec4 w = loadK(cacheVec + min(key, lastKey) * rowVecs + d0 / 8 + i);
       nextK[i] = key < kEnd ? w : uvec4(0);
     }
+    if (KV_INT8) nextKs = kScales[scale0 + min(key, lastKey)];
     [[unroll]] for (uint i = 0; i < V_LOADS; ++i) {
       const uint e = min(t + 128 * i, V_VECS - 1), vk = kBegin + e / rowVecs;
-      const uvec4 w = vc4[cacheVec + min(vk, lastKey) * rowVecs + e % rowVecs];
+      const uvec4 w = loadV(cacheVec + min(vk, lastKey) * rowVecs + e % rowVecs);
       nextV[i] = vk < kEnd ? w : uvec4(0);
+      nextVs[i] = KV_INT8 ? vScales[scale0 + min(vk, lastKey)] : 1.0;
     }
   }
   for (uint k0 = kBegin; k0 < kEnd; k0 += TILE) {
     uvec4 curK[VECS];
     [[unroll]] for (uint i = 0; i < VECS; ++i) curK[i] = nextK[i];
+    const float curKs = nextKs;
     barrier();  // the previous tile's vs and sc are no longer read
     [[unroll]] for (uint i = 0; i < V_LOADS; ++i) {
       const uint e = t + 128 * i;
       if (e < V_VECS) {
         const uvec4 w = nextV[i];
         const uint b = e * 8;
-        vs[b] = bf16Lo(w.x); vs[b + 1] = bf16Hi(w.x); vs[b + 2] = bf16Lo(w.y); vs[b + 3] = bf16Hi(w.y);
-        vs[b + 4] = bf16Lo(w.z); vs[b + 5] = bf16Hi(w.z); vs[b + 6] = bf16Lo(w.w); vs[b + 7] = bf16Hi(w.w);
+        if (KV_INT8) {
+          const vec4 lo = int8x4(w.x) * nextVs[i], hi = int8x4(w.y) * nextVs[i];
+          vs[b] = lo.x; vs[b + 1] = lo.y; vs[b + 2] = lo.z; vs[b + 3] = lo.w;
+          vs[b + 4] = hi.x; vs[b + 5] = hi.y; vs[b + 6] = hi.z; vs[b + 7] = hi.w;
+        } else {
+          vs[b] = bf16Lo(w.x); vs[b + 1] = bf16Hi(w.x); vs[b + 2] = bf16Lo(w.y); vs[b + 3] = bf16Hi(w.y);
+          vs[b + 4] = bf16Lo(w.z); vs[b + 5] = bf16Hi(w.z); vs[b + 6] = bf16Lo(w.w); vs[b + 7] = bf16Hi(w.w);
+        }
       }
     }
     {  // the next tile's loads, in flight while this one is used
       const uint key = k0 + TILE + myKey;
       [[unroll]] for (uint i = 0; i < VECS; ++i) {
-        const uvec4 w = kc4[cacheVec + min(key, lastKey) * rowVecs + d0 / 8 + i];
+        const uvec4 w = loadK(cacheVec + min(key, lastKey) * rowVecs + d0 / 8 + i);
         nextK[i] = key < kEnd ? w : uvec4(0);
       }
+      if (KV_INT8) nextKs = kScales[scale0 + min(key, lastKey)];
       [[unroll]] for (uint i = 0; i < V_LOADS; ++i) {
         const uint e = min(t + 128 * i, V_VECS - 1), vk = k0 + TILE + e / rowVecs;
-        const uvec4 w = vc4[cacheVec + min(vk, lastKey) * rowVecs + e % rowVecs];
+        const uvec4 w = loadV(cacheVec + min(vk, lastKey) * rowVecs + e % rowVecs);
         nextV[i] = vk < kEnd ? w : uvec4(0);
+        if (KV_INT8) nextVs[i] = vScales[scale0 + min(vk, lastKey)];
       }
     }
     // Partial dots of my key's DIMS with every head's query.
@@ -118,9 +153,9 @@ void main() {
       float s = 0.0;
       [[unroll]] for (uint i = 0; i < VECS; ++i) {
         const uint qb = (g * HEAD_DIM + d0) / 4 + 2 * i;
-        s += dot8(curK[i], qs[qIndex(qb)], qs[qIndex(qb + 1)]);
+        s += dotK(curK[i], qs[qIndex(qb)], qs[qIndex(qb + 1)]);
       }
-      sc[myKey][part0][g] = s;
+      sc[myKey][part0][g] = KV_INT8 ? s * curKs : s;
     }
     barrier();
     // Softmax statistics: 8 invocations per head (heads t / 8), each over TILE / 8 keys, combined with

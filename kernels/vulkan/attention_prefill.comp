@@ -8,26 +8,36 @@
 // With splits > 1 (long contexts on a software device, which mis-executes very long-running
 // workgroups) split z covers keys [z * keysPerSplit, ...) and writes unnormalised partials
 // [split][row][head] -> (HEAD_DIM outputs, max, sum) that attention_combine_rows.comp merges.
+// KV_INT8 (the 8-bit cache, rope_append.comp's layout): K and V widened to q * s into the shared tiles.
 // FLOPs 4·rows·keys·HEAD_DIM per head (half of that under the causal mask).
 #extension GL_KHR_shader_subgroup_shuffle : require
 #include "common.glsl"
 layout(local_size_x = 128) in;
 layout(constant_id = 0) const uint HEAD_DIM = 128;
+layout(constant_id = 1) const bool KV_INT8 = false;
 const uint BR = 32, BC = 16, DPL = HEAD_DIM / 4;
 
 layout(std430, binding = 0) readonly buffer Q { float qv[]; };
 layout(std430, binding = 1) readonly buffer KCache { uint16_t kc[]; };
 layout(std430, binding = 2) readonly buffer VCache { uint16_t vc[]; };
+layout(std430, binding = 1) readonly buffer KCacheInt8 { uint kq[]; };  // KV_INT8: 4 values per word
+layout(std430, binding = 1) readonly buffer KCacheScales { float kScales[]; };
+layout(std430, binding = 2) readonly buffer VCacheInt8 { uint vq[]; };
+layout(std430, binding = 2) readonly buffer VCacheScales { float vScales[]; };
 layout(std430, binding = 3) writeonly buffer Out { float outv[]; };
 layout(std430, binding = 4) readonly buffer Step { uint stepIn[]; };
 layout(std430, binding = 5) writeonly buffer Part { float part[]; };
 layout(push_constant) uniform PC {
   uint qOff; uint qStride; uint rows; uint numHeads; uint groupSize; uint kvHead0; uint kvOff; uint capacity;
   uint pos0; float scale; uint oOff; uint oStride; uint useStepPosition; uint keysPerSplit;
+  uint scaleOff;  // KV_INT8: the scales' first float in each cache buffer
 } pc;
 
 shared float ks[BC][HEAD_DIM + 1];
 shared float vs[BC][HEAD_DIM + 1];
+
+// Signed byte e of an int8 array read as words.
+float int8At(uint word, uint e) { return float(int(word << (24 - 8 * (e & 3u))) >> 24); }
 
 void main() {
   const uint t = gl_LocalInvocationID.x, lane = t % 4;
@@ -55,8 +65,15 @@ void main() {
     for (uint e = t; e < BC * HEAD_DIM; e += 128) {
       const uint j = e / HEAD_DIM, d = e % HEAD_DIM, key = k0 + j;
       const bool ok = key < keys;
-      ks[j][d] = ok ? bf16ToFloat(kc[cacheBase + key * HEAD_DIM + d]) : 0.0;
-      vs[j][d] = ok ? bf16ToFloat(vc[cacheBase + key * HEAD_DIM + d]) : 0.0;
+      const uint c = cacheBase + key * HEAD_DIM + d;
+      if (KV_INT8) {
+        const uint sIdx = pc.scaleOff + kvLocal * pc.capacity + key;
+        ks[j][d] = ok ? int8At(kq[c >> 2], c) * kScales[sIdx] : 0.0;
+        vs[j][d] = ok ? int8At(vq[c >> 2], c) * vScales[sIdx] : 0.0;
+      } else {
+        ks[j][d] = ok ? bf16ToFloat(kc[c]) : 0.0;
+        vs[j][d] = ok ? bf16ToFloat(vc[c]) : 0.0;
+      }
     }
     barrier();
     float s[BC];

@@ -1,6 +1,6 @@
 #version 450
-// Prefill matmul, portable path: out[r, m] = x[r, :] . W[m, :] (+ bias[m]); x fp32 [rows x K], W bf16
-// [M x K] widened in shared memory, fp32 everywhere. 64 x 64 output tile per workgroup, 16-deep K
+// Prefill matmul, portable path: out[r, m] = x[r, :] . W[m, :] (+ bias[biasOff + m]); x fp32 [rows x K],
+// W bf16 [M x K] widened in shared memory, fp32 everywhere. 64 x 64 output tile per workgroup, 16-deep K
 // steps, each invocation a 4 x 4 block. Any K, M, rows. Grid: (ceil(M / 64), ceil(rows / 64)).
 // FLOPs 2·rows·M·K; bytes from memory ~ (rows·K·4)·M/64 + (M·K·2)·rows/64.
 #include "common.glsl"
@@ -13,6 +13,7 @@ layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Out { float outv[]; };
 layout(push_constant) uniform PC {
   uint xOff; uint xStride; uint rows; uint K; uint M; uint outOff; uint outStride; uint hasBias;
+  uint biasOff;  // bias of output feature m: bias[biasOff + m] (a slice of a larger weight's rows)
 } pc;
 
 shared float xs[BK][BN + 1];
@@ -49,7 +50,7 @@ void main() {
     if (n >= pc.rows) continue;
     for (uint j = 0; j < 4; ++j) {
       const uint m = mBase + tm + j;
-      if (m < pc.M) outv[pc.outOff + n * pc.outStride + m] = acc[i][j] + (pc.hasBias != 0 ? bias[m] : 0.0);
+      if (m < pc.M) outv[pc.outOff + n * pc.outStride + m] = acc[i][j] + (pc.hasBias != 0 ? bias[pc.biasOff + m] : 0.0);
     }
   }
 }

@@ -1,6 +1,6 @@
 #version 450
 // Prefill matmul on NVIDIA tensor cores through GL_NV_cooperative_matrix:
-//   O[r, m] = sum_k X[r, k] * W[m, k] + (hasBias ? bias[m] : 0)
+//   O[r, m] = sum_k X[r, k] * W[m, k] + (hasBias ? bias[biasOff + m] : 0)
 // X fp32 [rows x K] (clamped to +-65504, converted to fp16), W bf16 [M x K] row-major (widened and
 // converted to fp16), fp32 accumulation (16x16x16 fp16 x fp16 -> fp32 cooperative matrices).
 //
@@ -38,6 +38,7 @@ layout(std430, set = 0, binding = 3) writeonly buffer OBuf { float ov[]; };
 
 layout(push_constant) uniform PC {
   uint xOff; uint xStride; uint rows; uint K; uint M; uint oOff; uint oStride; uint hasBias;
+  uint biasOff;  // bias of output feature m: biasv[biasOff + m] (a slice of a larger weight's rows)
 } pc;
 
 #define F16M fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
@@ -164,7 +165,7 @@ void main() {
   // (the last barrier above guarantees no subgroup still reads the K-loop stages)
   const uint eb = sg * E_SG;
   const uint gm = mBase + 32u * wm + lane;  // this lane's output feature
-  const float b = (pc.hasBias != 0u && gm < pc.M) ? biasv[gm] : 0.0;
+  const float b = (pc.hasBias != 0u && gm < pc.M) ? biasv[pc.biasOff + gm] : 0.0;
   [[unroll]] for (uint i = 0u; i < 4u; ++i) {
     coopMatStoreNV(acc[2u * i + 0u], sh, eb + 0u, ES4, false);  // features 0..15 of the 32
     coopMatStoreNV(acc[2u * i + 1u], sh, eb + 4u, ES4, false);  // features 16..31

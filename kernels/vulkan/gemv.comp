@@ -1,12 +1,19 @@
 #version 450
-// Decode matmul: out[t, m] = W[m, :] . x[t, :] (+ bias[m]) for up to 4 token rows t; W bf16 [M x K]
-// row-major, read once at bandwidth with 16-byte loads (8 weights) and widened in registers; fp32
-// accumulation. A workgroup owns ROWS_PER_WORKGROUP output features; its subgroups take them two at a
-// time: the lanes stride along K with two rows and two K steps in flight per lane, then one subgroup
-// reduction per (row, token) — no shared memory, no barrier, any subgroup size. Grid:
-// ceil(M / ROWS_PER_WORKGROUP) workgroups, laid out (x, y) past 65535.
-// Needs K % 8 == 0 and 16-byte aligned x rows.
-// Bytes: 2·M·K weights + 4·K·tokens read, 4·M·tokens written; FLOPs 2·M·K·tokens.
+// Decode matmul: out[t, m] = W[m, :] . x[t, :] (+ bias[m]) for up to 4 token rows t; W [M x K] row-major,
+// read once at bandwidth with 16-byte loads and widened in registers; fp32 accumulation. A workgroup owns
+// ROWS_PER_WORKGROUP output features; its subgroups take them two at a time: the lanes stride along K with
+// two rows and two K steps in flight per lane, then one subgroup reduction per (row, token) — no shared
+// memory, no barrier, any subgroup size. Grid: ceil(M / ROWS_PER_WORKGROUP) workgroups, laid out (x, y)
+// past 65535. Needs K % CHUNK == 0 and 16-byte aligned x rows.
+//
+// The weight kind (quant/quant_format.h), one 16-byte load = one CHUNK of a row:
+//   bf16 (default): 8 weights.
+//   WEIGHT_INT8 (*_int8): 16 int8 weights; the row's fp32 scale multiplies the row's dot product once.
+//   WEIGHT_INT4 (*_int4): 32 weights as nibbles q + 8 (low nibble = even column); one fp16 scale per
+//     GROUP_SIZE (32 or 128, a specialization constant) columns multiplies each chunk's dot product.
+// The quantized values become floats without int->float conversions: a byte or nibble n placed under the
+// exponent of 2^23 is the float 2^23 + n, and one subtraction of 2^23 + offset leaves q exactly.
+// Bytes: M·K·(2 | 1 | 1/2) weights (+ scales) + 4·K·tokens read, 4·M·tokens written; FLOPs 2·M·K·tokens.
 #include "common.glsl"
 layout(local_size_x = 256) in;
 const uint ROWS_PER_SUBGROUP = 2, ROWS_PER_WORKGROUP = 16;
@@ -26,12 +33,28 @@ layout(std430, binding = 3) buffer Residual { float outv[]; };  // out = the res
 layout(std430, binding = 4) readonly buffer NormW { float normW[]; };
 layout(std430, binding = 5) writeonly buffer Normed { float normed[]; };
 layout(std430, binding = 6) writeonly buffer Partials { float partials[]; };
+#define SCALES_BINDING 7
 #else
 layout(std430, binding = 3) writeonly buffer Out { float outv[]; };
+#define SCALES_BINDING 4
 #endif
 #ifdef NORMED_IN
 layout(std430, binding = 4) readonly buffer Partials { float partials[]; };
+#undef SCALES_BINDING
+#define SCALES_BINDING 5
 #endif
+// The scales of a quantized weight follow the variant's other bindings.
+#if defined(WEIGHT_INT8)
+const uint CHUNK = 16;
+layout(std430, binding = SCALES_BINDING) readonly buffer Scales { float rowScales[]; };
+#elif defined(WEIGHT_INT4)
+const uint CHUNK = 32;
+layout(constant_id = 0) const uint GROUP_SIZE = 32;
+layout(std430, binding = SCALES_BINDING) readonly buffer Scales { uint16_t groupScales[]; };
+#else
+const uint CHUNK = 8;
+#endif
+const uint XV = CHUNK / 4;  // vec4s of x per chunk
 layout(push_constant) uniform PC {
   uint xOff; uint xStride; uint tokens; uint K; uint M; uint outOff; uint outStride; uint hasBias; uint gridX;
 #if defined(ADD_NORM) || defined(NORMED_IN)
@@ -39,43 +62,99 @@ layout(push_constant) uniform PC {
 #endif
 } pc;
 
-float dot8(uvec4 w, vec4 a, vec4 b) {
+#if defined(WEIGHT_INT8) || defined(WEIGHT_INT4)
+// The four bytes of u (each < 256) as floats 2^23 + byte: each byte put under the exponent of 2^23.
+vec4 bytesUnderExponent(uint u) {
+  return uintBitsToFloat(uvec4(u & 0xffu, (u >> 8) & 0xffu, (u >> 16) & 0xffu, u >> 24) | 0x4b000000u);
+}
+#endif
+#if defined(WEIGHT_INT8)
+// 16 int8: q + 128 = q XOR 0x80 per byte, so 2^23 + 128 + q less (2^23 + 128) is q.
+float chunkDot(uvec4 w, vec4 x[XV]) {
+  const uvec4 u = w ^ 0x80808080u;
+  const float c = 8388736.0;
+  return dot(bytesUnderExponent(u.x) - c, x[0]) + dot(bytesUnderExponent(u.y) - c, x[1]) +
+         dot(bytesUnderExponent(u.z) - c, x[2]) + dot(bytesUnderExponent(u.w) - c, x[3]);
+}
+#elif defined(WEIGHT_INT4)
+// 8 nibbles of one word (columns in order) against x columns a, b: the low nibbles of the 4 bytes are the
+// even columns, the high nibbles the odd ones; each masked to bytes, 2^23 + q + 8 less (2^23 + 8) is q.
+float nibblesDot(uint w, vec4 a, vec4 b) {
+  const float c = 8388616.0;
+  const vec4 even = bytesUnderExponent(w & 0x0f0f0f0fu) - c, odd = bytesUnderExponent((w >> 4) & 0x0f0f0f0fu) - c;
+  return dot(even, vec4(a.xz, b.xz)) + dot(odd, vec4(a.yw, b.yw));
+}
+float chunkDot(uvec4 w, vec4 x[XV]) {
+  return nibblesDot(w.x, x[0], x[1]) + nibblesDot(w.y, x[2], x[3]) + nibblesDot(w.z, x[4], x[5]) +
+         nibblesDot(w.w, x[6], x[7]);
+}
+#else
+float chunkDot(uvec4 w, vec4 x[XV]) {
+  const vec4 a = x[0], b = x[1];
   return bf16Lo(w.x) * a.x + bf16Hi(w.x) * a.y + bf16Lo(w.y) * a.z + bf16Hi(w.y) * a.w +
          bf16Lo(w.z) * b.x + bf16Hi(w.z) * b.y + bf16Lo(w.w) * b.z + bf16Hi(w.w) * b.w;
+}
+#endif
+
+// The factor of chunk c of row m's dot product (int4: its group's scale; otherwise 1, folded away).
+float chunkScale(uint m, uint c) {
+#if defined(WEIGHT_INT4)
+  return unpackHalf2x16(uint(groupScales[m * (pc.K / GROUP_SIZE) + c * CHUNK / GROUP_SIZE])).x;
+#else
+  return 1.0;
+#endif
+}
+
+// The factor of row m's whole dot product (int8: the row's scale).
+float rowScale(uint m) {
+#if defined(WEIGHT_INT8)
+  return rowScales[m];
+#else
+  return 1.0;
+#endif
+}
+
+void loadX(uint xb, uint c, out vec4 x[XV]) {
+  for (uint v = 0; v < XV; ++v) x[v] = x4[xb + XV * c + v];
 }
 
 // Rows m0 and r1 of W against x (the caller checks m0 < M). Returns (lane 0) the sum of squares of the
 // rows' new residual values under ADD_NORM, else 0.
 float rowPair(uint m0, uint r1, float scale) {
   const uint lane = gl_SubgroupInvocationID, width = gl_SubgroupSize;
-  const uint k8 = pc.K / 8;  // uvec4 per weight row
-  const uint base0 = m0 * k8, base1 = r1 * k8;
+  const uint kc = pc.K / CHUNK;  // 16-byte chunks per weight row
+  const uint base0 = m0 * kc, base1 = r1 * kc;
   float acc[ROWS_PER_SUBGROUP][4];
   for (uint r = 0; r < ROWS_PER_SUBGROUP; ++r)
     for (uint j = 0; j < 4; ++j) acc[r][j] = 0.0;
   uint i = lane;
-  for (; i + width < k8; i += 2 * width) {  // two K steps per iteration: four 16-byte loads in flight
+  for (; i + width < kc; i += 2 * width) {  // two K steps per iteration: four 16-byte loads in flight
     const uvec4 a0 = w4[base0 + i], a1 = w4[base1 + i], b0 = w4[base0 + i + width], b1 = w4[base1 + i + width];
+    const float sa0 = chunkScale(m0, i), sa1 = chunkScale(r1, i);
+    const float sb0 = chunkScale(m0, i + width), sb1 = chunkScale(r1, i + width);
     for (uint j = 0; j < pc.tokens; ++j) {
       const uint xb = (pc.xOff + j * pc.xStride) / 4;
-      const vec4 xa = x4[xb + 2 * i], xb2 = x4[xb + 2 * i + 1];
-      const vec4 ya = x4[xb + 2 * (i + width)], yb = x4[xb + 2 * (i + width) + 1];
-      acc[0][j] += dot8(a0, xa, xb2) + dot8(b0, ya, yb);
-      acc[1][j] += dot8(a1, xa, xb2) + dot8(b1, ya, yb);
+      vec4 xa[XV], xc[XV];
+      loadX(xb, i, xa);
+      loadX(xb, i + width, xc);
+      acc[0][j] += sa0 * chunkDot(a0, xa) + sb0 * chunkDot(b0, xc);
+      acc[1][j] += sa1 * chunkDot(a1, xa) + sb1 * chunkDot(b1, xc);
     }
   }
-  if (i < k8) {
+  if (i < kc) {
     const uvec4 a0 = w4[base0 + i], a1 = w4[base1 + i];
+    const float sa0 = chunkScale(m0, i), sa1 = chunkScale(r1, i);
     for (uint j = 0; j < pc.tokens; ++j) {
-      const uint xb = (pc.xOff + j * pc.xStride) / 4;
-      const vec4 xa = x4[xb + 2 * i], xb2 = x4[xb + 2 * i + 1];
-      acc[0][j] += dot8(a0, xa, xb2);
-      acc[1][j] += dot8(a1, xa, xb2);
+      vec4 xa[XV];
+      loadX((pc.xOff + j * pc.xStride) / 4, i, xa);
+      acc[0][j] += sa0 * chunkDot(a0, xa);
+      acc[1][j] += sa1 * chunkDot(a1, xa);
     }
   }
+  const float f0 = rowScale(m0), f1 = rowScale(r1);
   float squares = 0.0;
   for (uint j = 0; j < pc.tokens; ++j) {
-    const float s0 = subgroupAdd(acc[0][j]) * scale, s1 = subgroupAdd(acc[1][j]) * scale;
+    const float s0 = subgroupAdd(acc[0][j]) * scale * f0, s1 = subgroupAdd(acc[1][j]) * scale * f1;
     if (lane == 0) {
       const uint o = pc.outOff + j * pc.outStride;
 #ifdef SWIGLU

@@ -89,13 +89,18 @@ bool hasExtension(VkPhysicalDevice d, const char* name) {
 }
 
 // Shader name -> number of storage-buffer bindings (set 0, bindings 0..n-1).
+// A quantized-weight variant (name_int8 / name_int4 of gemv and embed) binds its scales after the others.
 int bindingCount(const std::string& shader) {
+  for (const char* suffix : {"_int8", "_int4"})
+    if (shader.size() > 5 && shader.compare(shader.size() - 5, 5, suffix) == 0)
+      return bindingCount(shader.substr(0, shader.size() - 5)) + 1;
   static const std::map<std::string, int> counts = {
       {"embed", 3},           {"rms_norm", 4},          {"add", 2},           {"swiglu", 2},
       {"argmax", 2},          {"argmax_final", 2},      {"gemv", 4},          {"gemv_add_norm", 7},
       {"gemv_normed", 5},     {"gemv_swiglu", 4},       {"gemv_normed_swiglu", 5},     {"scale_normed", 2},      {"gemm", 4},          {"gemm_cm", 4},
       {"rope_append", 5},     {"rope_append_fp64", 5},  {"attention_prefill", 6}, {"flash_attn_cm", 4},
-      {"attention_decode", 5}, {"attention_combine", 2}, {"attention_combine_rows", 2}};
+      {"attention_decode", 5}, {"attention_combine", 2}, {"attention_combine_rows", 2},
+      {"dequantize", 3},      {"kv_dequantize", 2}};
   const auto it = counts.find(shader);
   if (it == counts.end()) throw Error(fmt::format("Vulkan backend: no binding table for shader '{}'", shader));
   return it->second;
@@ -562,6 +567,11 @@ void Context::hostBarrier(VkCommandBuffer cb) {
 }
 
 void Context::dispatch(Pipeline& p, std::initializer_list<VkBuffer> buffers, const void* push, uint32_t pushBytes,
+                       uint32_t gx, uint32_t gy, uint32_t gz) {
+  dispatch(p, std::span<const VkBuffer>(buffers.begin(), buffers.size()), push, pushBytes, gx, gy, gz);
+}
+
+void Context::dispatch(Pipeline& p, std::span<const VkBuffer> buffers, const void* push, uint32_t pushBytes,
                        uint32_t gx, uint32_t gy, uint32_t gz) {
   if (int(buffers.size()) != p.bindings)
     throw Error(fmt::format("Vulkan backend: {} buffers bound to a shader with {} bindings", buffers.size(), p.bindings));

@@ -9,6 +9,7 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,8 @@ class Context {
   // Records into the current command buffer (or the step recording, see beginRecording).
   void dispatch(Pipeline& p, std::initializer_list<VkBuffer> buffers, const void* push, uint32_t pushBytes,
                 uint32_t gx, uint32_t gy = 1, uint32_t gz = 1);
+  void dispatch(Pipeline& p, std::span<const VkBuffer> buffers, const void* push, uint32_t pushBytes, uint32_t gx,
+                uint32_t gy = 1, uint32_t gz = 1);
   void copy(VkBuffer src, VkBuffer dst, const std::vector<VkBufferCopy>& regions);
   void fill(VkBuffer dst, int64_t offset, int64_t bytes, uint32_t value);
   // Small host data (<= 64 KiB, multiple of 4 bytes) written in command-buffer order. Always goes into

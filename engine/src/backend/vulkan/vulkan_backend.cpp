@@ -30,6 +30,7 @@ namespace {
 
 using vk::Buffer;
 using vk::Context;
+using vk::Pipeline;
 
 using gpu::gib;
 
@@ -39,24 +40,43 @@ constexpr uint32_t kGemmCmBM = 128, kGemmCmBN = 128, kFlashCmBR = 64;
 constexpr uint32_t kGemmBM = 64, kGemmBN = 64, kPrefillBR = 32, kGemvRowsPerWorkgroup = 16;
 constexpr int64_t kSoftwareKeysPerWorkgroup = 8192;
 
+// A linear layer: bf16 in one buffer, or quantized (quant/quant_format.h) in row blocks that each fit one
+// storage buffer (GLM-4-9B's int8 output layer is 620 MB; lavapipe allows 128 MiB per buffer).
 struct VkLinear : Weight {
-  std::unique_ptr<Buffer> w, bias;  // bf16 [rows x cols]; fp32 [rows] or null
+  struct Block {
+    std::unique_ptr<Buffer> w;       // bf16 [rows x cols], or the quantized data of these rows
+    std::unique_ptr<Buffer> scales;  // quantized: int8 fp32 per row, int4 fp16 per group; else null
+    std::unique_ptr<Buffer> bias;    // fp32 [rows] or null
+    int64_t row0 = 0, rows = 0;
+  };
+  std::vector<Block> blocks;
+  bool quantized() const { return format != WeightFormat::Native; }
+  // Weights per 16-byte load of the decode GEMV (gemv.comp's CHUNK); K must be a multiple.
+  int64_t chunk() const { return format == WeightFormat::Int8 ? 16 : isInt4(format) ? 32 : 8; }
 };
 struct VkVector : Weight {
   std::unique_ptr<Buffer> data;  // fp32
 };
 struct VkEmbedding : Weight {
-  std::unique_ptr<Buffer> data;  // as stored
-  uint32_t type = 2;             // 0 F32, 1 F16, 2 BF16
+  struct Block {
+    std::unique_ptr<Buffer> data, scales;  // int8: rows x cols int8 and rows fp32 scales
+    int64_t row0 = 0, rows = 0;
+  };
+  std::vector<Block> blocks;  // as stored: one; int8: row blocks that each fit one storage buffer
+  uint32_t type = 2;          // 0 F32, 1 F16, 2 BF16, 3 int8 per row (embed_int8)
 };
 
 // The KV cache: per layer, K and V in one or more buffers of whole KV heads ([kvHead][capacity][headDim]
-// bf16), split where the device limits the size of one storage buffer.
+// bf16), split where the device limits the size of one storage buffer. The 8-bit cache (I8) holds q as
+// [kvHead][capacity][headDim] int8 from byte 0 and the scales as [kvHead][capacity] fp32 after them (float
+// scaleOff) in each buffer: headDim + 4 bytes per (position, KV head) of K and of V.
 struct VkKvCache : KvCache {
   struct Segment {
     std::unique_ptr<Buffer> k, v;
     int kvHead0 = 0, kvHeads = 0;
+    uint32_t scaleOff = 0;  // I8
   };
+  bool int8() const { return dtype == DType::I8; }
   std::vector<std::vector<Segment>> layers;
   uint64_t serial = 0;
 };
@@ -66,6 +86,12 @@ uint32_t u32(int64_t v, const char* what) {
   return uint32_t(v);
 }
 uint32_t ceilDiv(int64_t a, int64_t b) { return uint32_t((a + b - 1) / b); }
+
+// A positive byte count from the environment (test knobs), else `fallback`.
+int64_t envBytes(const char* name, int64_t fallback) {
+  const char* v = std::getenv(name);
+  return v && std::atoll(v) > 0 ? std::min<int64_t>(fallback, std::atoll(v)) : fallback;
+}
 
 class VulkanBackend final : public Backend {
  public:
@@ -88,6 +114,12 @@ class VulkanBackend final : public Backend {
     normPartials_ = deviceBuffer(int64_t(kNormSites) * kNormPartialsPerSite * 4, "fused norm partial sums");
     fuseOps_ = !std::getenv("GLMCHAT_VULKAN_NO_FUSE");  // diagnosis: the unfused decode step
     ropeShader_ = f.fp64 && !std::getenv("GLMCHAT_VULKAN_ROPE_FP32") ? "rope_append_fp64" : "rope_append";
+    // Quantized weights: row blocks and widened slices at most one storage buffer each; a weight larger
+    // than kMaxWidenedWeightBytes as bf16 is never widened. Tests lower both to reach these paths with small
+    // models (GLMCHAT_VULKAN_MAX_WEIGHT_BUFFER_BYTES, GLMCHAT_VULKAN_MAX_WIDEN_BYTES).
+    weightBufferLimit_ = envBytes("GLMCHAT_VULKAN_MAX_WEIGHT_BUFFER_BYTES", f.maxBufferBytes);
+    widenLimit_ = envBytes("GLMCHAT_VULKAN_MAX_WIDEN_BYTES", kMaxWidenedWeightBytes);
+    widenKvAlways_ = std::getenv("GLMCHAT_VULKAN_WIDEN_KV") != nullptr;
   }
   ~VulkanBackend() override {
     try {
@@ -98,7 +130,7 @@ class VulkanBackend final : public Backend {
 
   std::string name() const override { return "vulkan"; }
   std::string describe() const override { return ctx_.describe(); }
-  DType kvCacheType(DType) const override { return DType::BF16; }
+  DType kvCacheType(DType requested) const override { return requested == DType::I8 ? DType::I8 : DType::BF16; }
   int preferredPrefillChunk() const override { return ctx_.features().isCpu ? 256 : 2048; }
 
   void checkMemory(const MemoryPlan& plan, int64_t contextLength) override {
@@ -110,27 +142,75 @@ class VulkanBackend final : public Backend {
 
   WeightHandle uploadLinear(const LinearView& view, WeightFormat format) override {
     auto w = std::make_unique<VkLinear>();
-    w->format = format;
+    w->format = WeightFormat::Native;
     w->rows = view.outFeatures;
     w->cols = view.inFeatures;
     const std::string what = view.parts.empty() ? "a weight matrix" : fmt::format("weight {}", view.parts[0]->name);
-    w->w = ctx_.createBuffer(w->rows * w->cols * 2, true, what);
+    VkLinear::Block& b = w->blocks.emplace_back();
+    b.rows = w->rows;
+    b.w = ctx_.createBuffer(w->rows * w->cols * 2, true, what);
     std::vector<uint16_t> staging;
     int64_t row = 0;
     for (const TensorView* p : view.parts) {
       const int64_t n = gpu::elementsOf(*p);
       staging.resize(size_t(n));
       gpu::toBf16Host(p->data, p->dtype, n, staging.data(), "Vulkan");
-      ctx_.upload(w->w->buffer, row * w->cols * 2, staging.data(), n * 2);
+      ctx_.upload(b.w->buffer, row * w->cols * 2, staging.data(), n * 2);
       row += p->shape[0];
     }
     if (view.hasBias()) {
       const std::vector<float> bias = gpu::biasToF32Host(view, "Vulkan");
-      w->bias = ctx_.createBuffer(w->rows * 4, true, what + " (bias)");
-      ctx_.upload(w->bias->buffer, 0, bias.data(), w->rows * 4);
+      b.bias = ctx_.createBuffer(w->rows * 4, true, what + " (bias)");
+      ctx_.upload(b.bias->buffer, 0, bias.data(), w->rows * 4);
     }
     ctx_.finish();
-    w->bytes = w->w->bytes + (w->bias ? w->bias->bytes : 0);
+    w->bytes = b.w->bytes + (b.bias ? b.bias->bytes : 0);
+    return keep(std::move(w));
+  }
+
+  bool supportsWeights(WeightFormat f) const override {
+    return f == WeightFormat::Native || f == WeightFormat::Int8 || isInt4(f);
+  }
+
+  // The quantized data and scales as stored (the shaders read the layouts of quant_format.h), in row blocks
+  // of at most weightBufferLimit_ bytes; the bias widened to fp32.
+  WeightHandle uploadQuantized(const QuantizedView& q, const LinearView& view) override {
+    if (!supportsWeights(q.format) || q.format == WeightFormat::Native)
+      throw Error(fmt::format("Vulkan backend: {}: uploadQuantized got format {}", q.name, weightFormatName(q.format)));
+    if (q.rows != view.outFeatures || q.cols != view.inFeatures)
+      throw Error(fmt::format("Vulkan backend: quantized weight {} is {} x {}, the layer {} x {}", q.name, q.rows,
+                              q.cols, view.outFeatures, view.inFeatures));
+    auto w = std::make_unique<VkLinear>();
+    w->format = q.format;
+    w->rows = q.rows;
+    w->cols = q.cols;
+    if (q.cols % w->chunk() != 0 || q.group != int4Group(q.format))
+      throw Error(fmt::format("Vulkan backend: quantized weight {} has {} columns in groups of {}; the {} shaders need "
+                              "a multiple of {} (groups of {})",
+                              q.name, q.cols, q.group, weightFormatName(q.format), w->chunk(), int4Group(q.format)));
+    const int64_t rowBytes = quantizedDataBytes(q.format, 1, q.cols), scaleBytes = quantizedScaleBytes(q.format, 1, q.cols);
+    if (q.dataBytes != q.rows * rowBytes || q.scaleBytes != q.rows * scaleBytes)
+      throw Error(fmt::format("Vulkan backend: quantized weight {} has {} data and {} scale bytes, {} x {} {} needs {} "
+                              "and {}", q.name, q.dataBytes, q.scaleBytes, q.rows, q.cols, weightFormatName(q.format),
+                              q.rows * rowBytes, q.rows * scaleBytes));
+    const std::vector<float> bias = view.hasBias() ? gpu::biasToF32Host(view, "Vulkan") : std::vector<float>();
+    const int64_t perBlock = std::max<int64_t>(1, weightBufferLimit_ / rowBytes);
+    for (int64_t row0 = 0; row0 < q.rows; row0 += perBlock) {
+      VkLinear::Block& b = w->blocks.emplace_back();
+      b.row0 = row0;
+      b.rows = std::min(perBlock, q.rows - row0);
+      const std::string what = fmt::format("quantized weight {} (rows {}..{})", q.name, row0, row0 + b.rows - 1);
+      b.w = ctx_.createBuffer(b.rows * rowBytes, true, what);
+      ctx_.upload(b.w->buffer, 0, q.data + row0 * rowBytes, b.rows * rowBytes);
+      b.scales = ctx_.createBuffer(b.rows * scaleBytes, true, what + " (scales)");
+      ctx_.upload(b.scales->buffer, 0, static_cast<const char*>(q.scales) + row0 * scaleBytes, b.rows * scaleBytes);
+      if (!bias.empty()) {
+        b.bias = ctx_.createBuffer(b.rows * 4, true, what + " (bias)");
+        ctx_.upload(b.bias->buffer, 0, bias.data() + row0, b.rows * 4);
+      }
+      w->bytes += b.w->bytes + b.scales->bytes + (b.bias ? b.bias->bytes : 0);
+    }
+    ctx_.finish();
     return keep(std::move(w));
   }
 
@@ -156,10 +236,41 @@ class VulkanBackend final : public Backend {
       case DType::BF16: w->type = 2; break;
       default: throw Error(fmt::format("Vulkan backend: embedding dtype {} is not supported", dtypeName(view.dtype)));
     }
-    w->data = ctx_.createBuffer(int64_t(view.bytes), true, fmt::format("embedding table {}", view.name));
-    ctx_.upload(w->data->buffer, 0, view.data, int64_t(view.bytes));
+    VkEmbedding::Block& b = w->blocks.emplace_back();
+    b.rows = w->rows;
+    b.data = ctx_.createBuffer(int64_t(view.bytes), true, fmt::format("embedding table {}", view.name));
+    ctx_.upload(b.data->buffer, 0, view.data, int64_t(view.bytes));
     ctx_.finish();
-    w->bytes = w->data->bytes;
+    w->bytes = b.data->bytes;
+    return keep(std::move(w));
+  }
+
+  // int8 rows and their fp32 scales, in row blocks of at most weightBufferLimit_ bytes (embed_int8 runs
+  // once per block and writes the ids that fall in it).
+  WeightHandle uploadQuantizedEmbedding(const QuantizedView& q) override {
+    if (q.format != WeightFormat::Int8 || q.dataBytes != q.rows * q.cols || q.scaleBytes != q.rows * 4)
+      throw Error(fmt::format("Vulkan backend: embedding {} must be int8 per row ({} x {}: {} data and {} scale bytes); "
+                              "it is {} with {} and {}", q.name, q.rows, q.cols, q.rows * q.cols, q.rows * 4,
+                              weightFormatName(q.format), q.dataBytes, q.scaleBytes));
+    auto w = std::make_unique<VkEmbedding>();
+    w->format = q.format;
+    w->rows = q.rows;
+    w->cols = q.cols;
+    w->type = 3;
+    const int64_t perBlock = std::max<int64_t>(1, (weightBufferLimit_ - 3) / q.cols);  // rounded up to words
+    for (int64_t row0 = 0; row0 < q.rows; row0 += perBlock) {
+      VkEmbedding::Block& b = w->blocks.emplace_back();
+      b.row0 = row0;
+      b.rows = std::min(perBlock, q.rows - row0);
+      const std::string what = fmt::format("int8 embedding table {} (rows {}..{})", q.name, row0, row0 + b.rows - 1);
+      const int64_t bytes = b.rows * q.cols;
+      b.data = ctx_.createBuffer((bytes + 3) / 4 * 4, true, what);  // read as 32-bit words
+      ctx_.upload(b.data->buffer, 0, q.data + row0 * q.cols, bytes);
+      b.scales = ctx_.createBuffer(b.rows * 4, true, what + " (scales)");
+      ctx_.upload(b.scales->buffer, 0, static_cast<const float*>(q.scales) + row0, b.rows * 4);
+      w->bytes += b.data->bytes + b.scales->bytes;
+    }
+    ctx_.finish();
     return keep(std::move(w));
   }
 
@@ -176,11 +287,14 @@ class VulkanBackend final : public Backend {
   }
 
   std::unique_ptr<KvCache> createKvCache(int numLayers, int numKvHeads, int headDim, int64_t capacity,
-                                         DType) override {
+                                         DType dtype) override {
     auto c = std::make_unique<VkKvCache>();
-    c->setShape(numLayers, numKvHeads, headDim, capacity, DType::BF16);
+    c->setShape(numLayers, numKvHeads, headDim, capacity, kvCacheType(dtype));
     c->serial = ++cacheSerial_;
-    const int64_t headBytes = capacity * headDim * 2;
+    if (c->int8() && (headDim % 8 != 0 || headDim > 256))
+      throw Error(fmt::format("Vulkan backend: the 8-bit KV cache needs a head dim that is a multiple of 8 and at most "
+                              "256, not {}", headDim));
+    const int64_t headBytes = capacity * (c->int8() ? headDim + 4 : headDim * 2);
     const int64_t limit = ctx_.features().maxBufferBytes;
     if (headBytes > limit)
       throw Error(fmt::format("Vulkan device {}: one KV head of {} tokens needs {:.2f} GiB in one buffer but the device "
@@ -198,6 +312,7 @@ class VulkanBackend final : public Backend {
         const std::string what = fmt::format("the KV cache for {} tokens (layer {})", capacity, l);
         s.k = ctx_.createBuffer(headBytes * s.kvHeads, true, what);
         s.v = ctx_.createBuffer(headBytes * s.kvHeads, true, what);
+        if (c->int8()) s.scaleOff = u32(int64_t(s.kvHeads) * capacity * headDim / 4, "scale offset");
         c->bytes += s.k->bytes + s.v->bytes;
         c->layers[size_t(l)].push_back(std::move(s));
       }
@@ -213,9 +328,19 @@ class VulkanBackend final : public Backend {
       idsBuf = uploadIds(ids);
     }
     const auto o = ref(out);
+    const uint32_t rows = u32(int64_t(ids.size()), "rows");
+    if (t->type == 3) {
+      for (const auto& b : t->blocks) {
+        const uint32_t push[6] = {u32(t->cols, "cols"), 0, o.elem, u32(out.stride, "stride"), u32(b.row0, "row"),
+                                  u32(b.rows, "rows")};
+        ctx_.dispatch(ctx_.pipeline("embed_int8"), {b.data->buffer, idsBuf, o.buffer, b.scales->buffer}, push,
+                      sizeof push, ceilDiv(t->cols, 256), rows);
+      }
+      return;
+    }
     const uint32_t push[4] = {u32(t->cols, "cols"), 0, o.elem, u32(out.stride, "stride")};
-    ctx_.dispatch(ctx_.pipeline("embed", {t->type}), {t->data->buffer, idsBuf, o.buffer}, push, sizeof push,
-                  ceilDiv(t->cols, 256), u32(int64_t(ids.size()), "rows"));
+    ctx_.dispatch(ctx_.pipeline("embed", {t->type}), {t->blocks[0].data->buffer, idsBuf, o.buffer}, push, sizeof push,
+                  ceilDiv(t->cols, 256), rows);
   }
 
   void rmsNorm(Tensor x, WeightHandle w, float eps, Tensor out) override {
@@ -238,37 +363,66 @@ class VulkanBackend final : public Backend {
       throw Error(fmt::format("Vulkan matmul: x has {} columns and out {}, the weight is {} x {}", x.cols, out.cols,
                               w->rows, w->cols));
     const auto xr = ref(x), o = ref(out);
-    const VkBuffer bias = w->bias ? w->bias->buffer : dummy_->buffer;
-    const uint32_t hasBias = w->bias ? 1 : 0;
-    const bool vectorOk = w->cols % 8 == 0 && xr.elem % 4 == 0 && x.stride % 4 == 0;
+    const bool vectorOk = w->cols % w->chunk() == 0 && xr.elem % 4 == 0 && x.stride % 4 == 0;
     if (pending_.holds(x) && vectorOk) {
       resolvePending({out});
       // x is matmulAddNorm's unscaled normed row: the GEMV applies the norm's scale.
-      const auto [gx, gy] = gemvGrid(w->rows);
-      const NormGemvPush push{xr.elem, u32(x.stride, "stride"), 1, u32(w->cols, "K"), u32(w->rows, "M"), o.elem,
-                              u32(out.stride, "stride"), hasBias, gx, pending_.where.first, pending_.where.second,
-                              u32(pending_.cols, "cols"), pending_.eps, 0};
-      ctx_.dispatch(ctx_.pipeline("gemv_normed"), {w->w->buffer, xr.buffer, bias, o.buffer, normPartials_->buffer}, &push,
-                    sizeof push, gx, gy);
+      for (const auto& b : w->blocks) {
+        const auto [gx, gy] = gemvGrid(b.rows);
+        const NormGemvPush push{xr.elem, u32(x.stride, "stride"), 1, u32(w->cols, "K"), u32(b.rows, "M"),
+                                o.elem + u32(b.row0, "row"), u32(out.stride, "stride"), b.bias ? 1u : 0u, gx,
+                                pending_.where.first, pending_.where.second, u32(pending_.cols, "cols"), pending_.eps, 0};
+        dispatchWeight("gemv_normed", *w, b, {b.w->buffer, xr.buffer, biasOf(b), o.buffer, normPartials_->buffer}, &push,
+                       sizeof push, gx, gy);
+      }
       return;
     }
     resolvePending({x, out});
-    if (x.rows <= 4 && vectorOk) {  // decode: stream the weight once at bandwidth
-      const auto [gx, gy] = gemvGrid(w->rows);
-      const uint32_t push[9] = {xr.elem, u32(x.stride, "stride"), u32(x.rows, "rows"), u32(w->cols, "K"),
-                                u32(w->rows, "M"), o.elem, u32(out.stride, "stride"), hasBias, gx};
-      ctx_.dispatch(ctx_.pipeline("gemv"), {w->w->buffer, xr.buffer, bias, o.buffer}, push, sizeof push, gx, gy);
+    // Decode: stream the weight once at bandwidth. A quantized weight too large to widen for the GEMM (the
+    // output layer of a prefill chunk's few logit rows) runs as GEMVs too, 4 token rows per pass.
+    const bool tooLargeToWiden = w->quantized() && w->rows * w->cols * 2 > widenLimit_;
+    if (vectorOk && (x.rows <= 4 || tooLargeToWiden)) {
+      for (int64_t r0 = 0; r0 < x.rows; r0 += 4)
+        for (const auto& b : w->blocks) {
+          const auto [gx, gy] = gemvGrid(b.rows);
+          const uint32_t push[9] = {xr.elem + u32(r0 * x.stride, "offset"), u32(x.stride, "stride"),
+                                    u32(std::min<int64_t>(4, x.rows - r0), "rows"), u32(w->cols, "K"), u32(b.rows, "M"),
+                                    o.elem + u32(r0 * out.stride + b.row0, "offset"), u32(out.stride, "stride"),
+                                    b.bias ? 1u : 0u, gx};
+          dispatchWeight("gemv", *w, b, {b.w->buffer, xr.buffer, biasOf(b), o.buffer}, push, sizeof push, gx, gy);
+        }
       return;
     }
-    const uint32_t push[8] = {xr.elem, u32(x.stride, "stride"), u32(x.rows, "rows"), u32(w->cols, "K"),
-                              u32(w->rows, "M"), o.elem, u32(out.stride, "stride"), hasBias};
-    if (ctx_.features().nvCooperativeMatrix && w->cols % 32 == 0) {
-      ctx_.dispatch(ctx_.pipeline("gemm_cm"), {xr.buffer, w->w->buffer, bias, o.buffer}, push, sizeof push,
-                    ceilDiv(w->rows, kGemmCmBM), ceilDiv(x.rows, kGemmCmBN));
+    if (!w->quantized()) {
+      const auto& b = w->blocks[0];
+      gemm(x, b.w->buffer, b, 0, w->rows, o.buffer, o.elem, out.stride);
       return;
     }
-    ctx_.dispatch(ctx_.pipeline("gemm"), {xr.buffer, w->w->buffer, bias, o.buffer}, push, sizeof push,
-                  ceilDiv(w->rows, kGemmBM), ceilDiv(x.rows, kGemmBN));
+    if (tooLargeToWiden)
+      throw Error(fmt::format("Vulkan backend: a quantized {} x {} weight is too large to widen for a {}-row matmul and "
+                              "runs as GEMVs only on 16-byte aligned rows",
+                              w->rows, w->cols, x.rows));
+    // Prefill: widen the weight to bf16 in slices of rows (the whole weight where it fits one buffer), then
+    // the same GEMM as for bf16 weights on each slice.
+    const int64_t rowBytes = w->cols * 2;
+    const int64_t sliceRows = std::max<int64_t>(1, std::min(widenLimit_, weightBufferLimit_) / rowBytes);
+    const int64_t scratchBytes = std::min(sliceRows, w->rows) * rowBytes;
+    if (!widened_ || widened_->bytes < scratchBytes) {
+      if (widened_) ctx_.finish();  // in flight
+      widened_.reset();
+      widened_ = ctx_.createBuffer(scratchBytes, true, "dequantized weight scratch");
+    }
+    const uint32_t kind = w->format == WeightFormat::Int8 ? 0 : 1, group = uint32_t(std::max(int4Group(w->format), 1));
+    for (const auto& b : w->blocks)
+      for (int64_t s0 = 0; s0 < b.rows; s0 += sliceRows) {
+        const int64_t n = std::min(sliceRows, b.rows - s0);
+        const uint32_t groups = ceilDiv(n * w->cols / w->chunk(), 256);
+        const uint32_t gx = std::min<uint32_t>(groups, 65535);
+        const uint32_t push[4] = {u32(w->cols, "K"), u32(s0, "row"), u32(n, "rows"), gx};
+        ctx_.dispatch(ctx_.pipeline("dequantize", {kind, group}), {b.w->buffer, b.scales->buffer, widened_->buffer}, push,
+                      sizeof push, gx, ceilDiv(groups, gx));
+        gemm(x, widened_->buffer, b, u32(s0, "row"), n, o.buffer, o.elem + u32(b.row0 + s0, "offset"), out.stride);
+      }
   }
 
   void matmulAddNorm(Tensor x, WeightHandle wh, Tensor residual, WeightHandle norm, float eps, Tensor normed,
@@ -278,7 +432,7 @@ class VulkanBackend final : public Backend {
     const auto xr = ref(x), rr = ref(residual), nr = ref(normed);
     const uint32_t groups = ceilDiv(w->rows, kGemvRowsPerWorkgroup);
     const bool fuse = fuseOps_ && ctx_.recording() && normSites_ < kNormSites && xr.elem % 4 == 0 &&
-                      groups <= kNormPartialsPerSite &&
+                      groups <= kNormPartialsPerSite && w->blocks.size() == 1 && w->cols % w->chunk() == 0 &&
                       gpu::addNormOperandsFit(x, residual, normed, w->rows, w->cols, nw->cols);
     if (!fuse) {
       Backend::matmulAddNorm(x, wh, residual, norm, eps, normed, scratch);
@@ -289,13 +443,13 @@ class VulkanBackend final : public Backend {
     if (pending_.data != normed.data) resolvePending({});
     const uint32_t pOff = uint32_t(normSites_++) * kNormPartialsPerSite;
     const auto [gx, gy] = gemvGrid(w->rows);
+    const auto& b = w->blocks[0];
     const NormGemvPush push{xr.elem, u32(x.stride, "stride"), 1, u32(w->cols, "K"), u32(w->rows, "M"), rr.elem,
-                            u32(residual.stride, "stride"), w->bias ? 1u : 0u, gx, pOff, groups,
+                            u32(residual.stride, "stride"), b.bias ? 1u : 0u, gx, pOff, groups,
                             u32(residual.cols, "cols"), eps, nr.elem};
-    ctx_.dispatch(ctx_.pipeline("gemv_add_norm"),
-                  {w->w->buffer, xr.buffer, w->bias ? w->bias->buffer : dummy_->buffer, rr.buffer, nw->data->buffer,
-                   nr.buffer, normPartials_->buffer},
-                  &push, sizeof push, gx, gy);
+    dispatchWeight("gemv_add_norm", *w, b,
+                   {b.w->buffer, xr.buffer, biasOf(b), rr.buffer, nw->data->buffer, nr.buffer, normPartials_->buffer},
+                   &push, sizeof push, gx, gy);
     pending_ = {normed.data, normed.cols, {pOff, groups}, eps};
   }
 
@@ -314,13 +468,14 @@ class VulkanBackend final : public Backend {
       struct {
         uint32_t qkvOff, qkvStride, numHeads, numKvHeads, headDim, pairs;
         float scaling;
-        uint32_t pos0, useStep, qHeads, kvHead0, kvOff, capacity;
+        uint32_t pos0, useStep, qHeads, kvHead0, kvOff, capacity, scaleOff;
       } push{q.elem, u32(qkv.stride, "stride"), u32(shape.numHeads, "heads"), u32(shape.numKvHeads, "kv heads"),
              u32(shape.headDim, "head dim"), u32(rope.rotaryDim / 2, "pairs"), rope.attentionScaling,
              u32(pos0, "position"), ctx_.recording() ? 1u : 0u, first ? u32(shape.numHeads, "heads") : 0u,
-             u32(seg.kvHead0, "kv head"), 0, u32(cache.capacity, "capacity")};
-      ctx_.dispatch(ctx_.pipeline(ropeShader_), {q.buffer, freq, seg.k->buffer, seg.v->buffer, stepInputs_->buffer},
-                    &push, sizeof push, u32(qkv.rows, "rows"), push.qHeads + u32(seg.kvHeads, "kv heads"));
+             u32(seg.kvHead0, "kv head"), 0, u32(cache.capacity, "capacity"), seg.scaleOff};
+      ctx_.dispatch(ctx_.pipeline(ropeShader_, {cache.int8() ? 1u : 0u}),
+                    {q.buffer, freq, seg.k->buffer, seg.v->buffer, stepInputs_->buffer}, &push, sizeof push,
+                    u32(qkv.rows, "rows"), push.qHeads + u32(seg.kvHeads, "kv heads"));
       first = false;
     }
   }
@@ -351,10 +506,10 @@ class VulkanBackend final : public Backend {
         struct {
           uint32_t qOff, kvHead0, kvOff, capacity, pos, useStep;
           float scale;
-          uint32_t splits;
+          uint32_t splits, scaleOff;
         } push{q.elem, u32(seg.kvHead0, "kv head"), 0, u32(cache.capacity, "capacity"), u32(pos0, "position"),
-               step ? 1u : 0u, shape.scale, splits};
-        ctx_.dispatch(ctx_.pipeline("attention_decode", {uint32_t(hd), uint32_t(group), tile}),
+               step ? 1u : 0u, shape.scale, splits, seg.scaleOff};
+        ctx_.dispatch(ctx_.pipeline("attention_decode", {uint32_t(hd), uint32_t(group), tile, cache.int8() ? 1u : 0u}),
                       {q.buffer, seg.k->buffer, seg.v->buffer, decodePartials_->buffer, stepInputs_->buffer}, &push,
                       sizeof push, splits, u32(seg.kvHeads, "kv heads"));
       }
@@ -379,22 +534,36 @@ class VulkanBackend final : public Backend {
       }
       partBuf = prefillPartials_->buffer;
     }
+    // The 8-bit cache: the portable shaders read it as it is; for the tensor-core shader (bf16 operands) the
+    // keys [0, pos0 + rows) of each cache buffer are widened to bf16 first (GLMCHAT_VULKAN_WIDEN_KV=1: on the
+    // portable path too, to test that path on any device).
+    const bool widenKv = cache.int8() && !step && (tensorCores || widenKvAlways_);
     for (const auto& seg : segs) {
+      VkBuffer k = seg.k->buffer, v = seg.v->buffer;
+      int64_t capacity = cache.capacity;
+      if (widenKv) {
+        widenKvCache(seg, hd, cache.capacity, keys);
+        k = kvWidened_[0]->buffer;
+        v = kvWidened_[1]->buffer;
+        capacity = keys;
+      }
+      const bool readInt8 = cache.int8() && !widenKv;
       struct {
         uint32_t qOff, qStride, rows, numHeads, groupSize, kvHead0, kvOff, capacity, pos0;
         float scale;
-        uint32_t oOff, oStride, useStep, keysPerSplit;
+        uint32_t oOff, oStride, useStep, keysPerSplit, scaleOff;
       } push{q.elem, u32(qkv.stride, "stride"), u32(qkv.rows, "rows"), u32(shape.numHeads, "heads"), uint32_t(group),
-             u32(seg.kvHead0, "kv head"), 0, u32(cache.capacity, "capacity"), u32(pos0, "position"), shape.scale,
-             o.elem, u32(out.stride, "stride"), step ? 1u : 0u, keySplits > 1 ? uint32_t(kSoftwareKeysPerWorkgroup) : 0u};
+             u32(seg.kvHead0, "kv head"), 0, u32(capacity, "capacity"), u32(pos0, "position"), shape.scale,
+             o.elem, u32(out.stride, "stride"), step ? 1u : 0u, keySplits > 1 ? uint32_t(kSoftwareKeysPerWorkgroup) : 0u,
+             readInt8 ? seg.scaleOff : 0u};
       const uint32_t heads = uint32_t(seg.kvHeads * group);
       if (tensorCores)
-        ctx_.dispatch(ctx_.pipeline("flash_attn_cm"), {q.buffer, seg.k->buffer, seg.v->buffer, o.buffer}, &push,
-                      12 * 4, ceilDiv(qkv.rows, kFlashCmBR), heads);
+        ctx_.dispatch(ctx_.pipeline("flash_attn_cm"), {q.buffer, k, v, o.buffer}, &push, 12 * 4,
+                      ceilDiv(qkv.rows, kFlashCmBR), heads);
       else
-        ctx_.dispatch(ctx_.pipeline("attention_prefill", {uint32_t(hd)}),
-                      {q.buffer, seg.k->buffer, seg.v->buffer, o.buffer, stepInputs_->buffer, partBuf}, &push,
-                      sizeof push, ceilDiv(qkv.rows, kPrefillBR), heads, keySplits);
+        ctx_.dispatch(ctx_.pipeline("attention_prefill", {uint32_t(hd), readInt8 ? 1u : 0u}),
+                      {q.buffer, k, v, o.buffer, stepInputs_->buffer, partBuf}, &push, sizeof push,
+                      ceilDiv(qkv.rows, kPrefillBR), heads, keySplits);
     }
     if (keySplits > 1) {
       const uint32_t push2[5] = {keySplits, u32(qkv.rows, "rows"), u32(shape.numHeads, "heads"), o.elem,
@@ -416,25 +585,26 @@ class VulkanBackend final : public Backend {
     const auto* w = static_cast<const VkLinear*>(wh);
     const auto xr = ref(x), o = ref(out);
     const bool fuse = fuseOps_ && x.rows == 1 && out.rows == 1 && x.cols == w->cols && w->rows % 2 == 0 &&
-                      out.cols * 2 == w->rows && w->cols % 8 == 0 && xr.elem % 4 == 0 && !gpu::tensorsOverlap(x, out);
+                      out.cols * 2 == w->rows && w->blocks.size() == 1 && w->cols % w->chunk() == 0 &&
+                      xr.elem % 4 == 0 && !gpu::tensorsOverlap(x, out);
     if (!fuse) {
       Backend::matmulSwiGlu(x, wh, gateUp, out);
       return;
     }
-    const VkBuffer bias = w->bias ? w->bias->buffer : dummy_->buffer;
-    const uint32_t hasBias = w->bias ? 1 : 0, ffn = u32(out.cols, "ffn");
+    const auto& b = w->blocks[0];
+    const uint32_t hasBias = b.bias ? 1 : 0, ffn = u32(out.cols, "ffn");
     const auto [gx, gy] = gemvGrid(2 * int64_t(ffn));  // a workgroup: kGemvRowsPerWorkgroup / 2 outputs
     if (pending_.holds(x)) {  // x is matmulAddNorm's unscaled normed row: the GEMV applies the norm's scale
       resolvePending({out});
       const NormGemvPush push{xr.elem, 1, 1, u32(w->cols, "K"), ffn, o.elem, 1, hasBias, gx, pending_.where.first,
                               pending_.where.second, u32(pending_.cols, "cols"), pending_.eps, 0};
-      ctx_.dispatch(ctx_.pipeline("gemv_normed_swiglu"), {w->w->buffer, xr.buffer, bias, o.buffer, normPartials_->buffer},
-                    &push, sizeof push, gx, gy);
+      dispatchWeight("gemv_normed_swiglu", *w, b, {b.w->buffer, xr.buffer, biasOf(b), o.buffer, normPartials_->buffer},
+                     &push, sizeof push, gx, gy);
       return;
     }
     resolvePending({x, out});
     const uint32_t push[9] = {xr.elem, 1, 1, u32(w->cols, "K"), ffn, o.elem, 1, hasBias, gx};
-    ctx_.dispatch(ctx_.pipeline("gemv_swiglu"), {w->w->buffer, xr.buffer, bias, o.buffer}, push, sizeof push, gx, gy);
+    dispatchWeight("gemv_swiglu", *w, b, {b.w->buffer, xr.buffer, biasOf(b), o.buffer}, push, sizeof push, gx, gy);
   }
 
   void gatherRows(Tensor src, std::span<const int64_t> rows, Tensor dst) override {
@@ -528,6 +698,39 @@ class VulkanBackend final : public Backend {
     float eps;
     uint32_t normedOff;
   };
+  VkBuffer biasOf(const VkLinear::Block& b) const { return b.bias ? b.bias->buffer : dummy_->buffer; }
+
+  // A GEMV shader for w's kind (gemv.comp's variants: name, name_int8, name_int4 with the group size as its
+  // specialization constant; the quantized ones bind the block's scales after `buffers`).
+  void dispatchWeight(const std::string& shader, const VkLinear& w, const VkLinear::Block& b,
+                      std::initializer_list<VkBuffer> buffers, const void* push, uint32_t pushBytes, uint32_t gx,
+                      uint32_t gy) {
+    if (!w.quantized()) {
+      ctx_.dispatch(ctx_.pipeline(shader), buffers, push, pushBytes, gx, gy);
+      return;
+    }
+    std::vector<VkBuffer> all(buffers);
+    all.push_back(b.scales->buffer);
+    Pipeline& p = w.format == WeightFormat::Int8 ? ctx_.pipeline(shader + "_int8")
+                                                 : ctx_.pipeline(shader + "_int4", {uint32_t(int4Group(w.format))});
+    ctx_.dispatch(p, std::span<const VkBuffer>(all), push, pushBytes, gx, gy);
+  }
+
+  // Rows of `out` (buffer outBuf from element outOff, row stride outStride) = x * W^T (+ the block's bias from
+  // biasOff) for M output features, with the prefill GEMM: W bf16 [M x K] at element 0 of wBuf.
+  void gemm(const Tensor& x, VkBuffer wBuf, const VkLinear::Block& b, uint32_t biasOff, int64_t M, VkBuffer outBuf,
+            uint32_t outOff, int64_t outStride) {
+    const auto xr = ref(x);
+    const uint32_t push[9] = {xr.elem, u32(x.stride, "stride"), u32(x.rows, "rows"), u32(x.cols, "K"), u32(M, "M"),
+                              outOff, u32(outStride, "stride"), b.bias ? 1u : 0u, biasOff};
+    if (ctx_.features().nvCooperativeMatrix && x.cols % 32 == 0)
+      ctx_.dispatch(ctx_.pipeline("gemm_cm"), {xr.buffer, wBuf, biasOf(b), outBuf}, push, sizeof push,
+                    ceilDiv(M, kGemmCmBM), ceilDiv(x.rows, kGemmCmBN));
+    else
+      ctx_.dispatch(ctx_.pipeline("gemm"), {xr.buffer, wBuf, biasOf(b), outBuf}, push, sizeof push,
+                    ceilDiv(M, kGemmBM), ceilDiv(x.rows, kGemmBN));
+  }
+
   // The decode GEMV's grid for `rows` output rows: kGemvRowsPerWorkgroup per workgroup, (x, y) past 65535.
   static std::pair<uint32_t, uint32_t> gemvGrid(int64_t rows) {
     const uint32_t groups = ceilDiv(rows, kGemvRowsPerWorkgroup);
@@ -619,6 +822,27 @@ class VulkanBackend final : public Backend {
     return ropeBuffers_.back().second->buffer;
   }
 
+  // Widens positions [0, keys) of one 8-bit cache buffer pair (K and V of seg) to bf16 into kvWidened_
+  // ([kvHead][keys][headDim] each, kv_dequantize.comp), grown to 2 x kvHeads x keys x headDim x 2 bytes.
+  void widenKvCache(const VkKvCache::Segment& seg, int hd, int64_t capacity, int64_t keys) {
+    const int64_t bytes = int64_t(seg.kvHeads) * keys * hd * 2;
+    if (!kvWidened_[0] || kvWidened_[0]->bytes < bytes) {
+      if (kvWidened_[0]) ctx_.finish();  // in flight
+      for (auto& b : kvWidened_) {
+        b.reset();
+        b = ctx_.createBuffer(bytes, true, "the 8-bit KV cache widened for prefill attention");
+      }
+    }
+    const int64_t units = int64_t(seg.kvHeads) * keys * hd / 8;
+    const uint32_t groups = ceilDiv(units, 256), gx = std::min<uint32_t>(groups, 65535);
+    const uint32_t push[6] = {uint32_t(hd), u32(capacity, "capacity"), u32(keys, "keys"), uint32_t(seg.kvHeads),
+                              seg.scaleOff, gx};
+    ctx_.dispatch(ctx_.pipeline("kv_dequantize"), {seg.k->buffer, kvWidened_[0]->buffer}, push, sizeof push, gx,
+                  ceilDiv(groups, gx));
+    ctx_.dispatch(ctx_.pipeline("kv_dequantize"), {seg.v->buffer, kvWidened_[1]->buffer}, push, sizeof push, gx,
+                  ceilDiv(groups, gx));
+  }
+
   // The key tile of the split-KV decode shader for this head dim and group (32, or 16 where shared
   // memory is small), or 0 when the shader does not fit (the prefill shader serves instead).
   uint32_t decodeTile(int hd, int group) const {
@@ -645,6 +869,14 @@ class VulkanBackend final : public Backend {
   Buffer *stepInputs_ = nullptr, *dummy_ = nullptr, *argmaxOut_ = nullptr, *argmaxPartials_ = nullptr;
   static constexpr uint32_t kArgmaxGroups = 64;  // first-pass workgroups of the greedy argmax
   std::unique_ptr<Buffer> idsBuffer_, decodePartials_, prefillPartials_;
+  // Quantized weights: at most this many bytes per weight buffer (row blocks) and per widened slice; a weight
+  // larger than widenLimit_ as bf16 is never widened (its rows run as GEMVs). widened_: the prefill GEMM's
+  // bf16 copy of (a slice of) the layer's weight, min(rows, slice) x cols x 2 bytes of the largest so far.
+  int64_t weightBufferLimit_ = 0, widenLimit_ = 0;
+  std::unique_ptr<Buffer> widened_;
+  // The 8-bit KV cache of one cache buffer widened to bf16 (K, V) for the tensor-core prefill attention.
+  std::unique_ptr<Buffer> kvWidened_[2];
+  bool widenKvAlways_ = false;
   std::vector<std::pair<std::vector<float>, std::unique_ptr<Buffer>>> ropeBuffers_;
   std::string ropeShader_;
   // matmulAddNorm's fused norms in a recorded step: per call site kNormPartialsPerSite floats (one per
