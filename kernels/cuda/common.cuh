@@ -48,6 +48,21 @@ __device__ __forceinline__ void mmaBf16(float* c, uint32_t a0, uint32_t a1, uint
       : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 
+// c += a * b with fp16 operands (the 8-bit KV cache's widened tiles), fp32 accumulation.
+__device__ __forceinline__ void mmaF16(float* c, uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0,
+                                       uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ uint32_t packHalf(float lo, float hi) {
+  __half2 v = __floats2half2_rn(lo, hi);
+  return *reinterpret_cast<uint32_t*>(&v);
+}
+
 __device__ __forceinline__ uint32_t packBf16(float lo, float hi) {
   __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
   return *reinterpret_cast<uint32_t*>(&v);
@@ -150,6 +165,27 @@ __device__ __forceinline__ void ropeRotatePair(float& a, float& b, int64_t pos, 
   const float ra = a * c - b * sn, rb = b * c + a * sn;
   a = ra;
   b = rb;
+}
+
+// Rotary pair i (columns 2i, 2i + 1) of head `slot` of a qkv row (Q heads, then K, then V) at position p:
+// rotated in place where i < rope.pairs, returned in a, b; for a K head also the V pair of its KV head in
+// va, vb (else 0). The first step of both ropeAppendKv kernels (bf16 and 8-bit cache).
+__device__ __forceinline__ void ropeRowPair(float* row, int slot, int nh, int nkv, int hd, int i, int64_t p,
+                                            const RopeArgs& rope, float& a, float& b, float& va, float& vb) {
+  float* head = row + int64_t(slot) * hd;
+  a = head[2 * i];
+  b = head[2 * i + 1];
+  va = vb = 0.0f;
+  if (slot >= nh) {
+    const float* v = row + int64_t(nh + nkv) * hd + int64_t(slot - nh) * hd;
+    va = v[2 * i];
+    vb = v[2 * i + 1];
+  }
+  if (i < rope.pairs) {
+    ropeRotatePair(a, b, p, rope, i);
+    head[2 * i] = a;
+    head[2 * i + 1] = b;
+  }
 }
 
 }  // namespace glm::cuda

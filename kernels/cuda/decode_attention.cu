@@ -44,19 +44,6 @@ __device__ __forceinline__ int64_t splitLength(int64_t len, int maxSplits) {
   return per < D::kMinSplitKeys ? D::kMinSplitKeys : per;
 }
 
-// c += a * b with fp16 operands (the 8-bit cache's tiles), fp32 accumulation.
-__device__ __forceinline__ void mmaF16(float* c, uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0,
-                                       uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-}
-__device__ __forceinline__ uint32_t packHalf(float lo, float hi) {
-  __half2 v = __floats2half2_rn(lo, hi);
-  return *reinterpret_cast<uint32_t*>(&v);
-}
 // Four int8 values (one word) times s as two fp16 pairs, exactly q then one rounding of q * s: the bytes
 // offset by 128 become the low mantissa byte of fp16 1024 + (q + 128), minus 1152.
 __device__ __forceinline__ void widenInt8x4(uint32_t w, __half2 s, uint32_t& lo, uint32_t& hi) {

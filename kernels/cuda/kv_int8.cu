@@ -28,24 +28,9 @@ __global__ void __launch_bounds__(kMaxRopeThreads)
   const int i = threadIdx.x, slot = blockIdx.y;
   const bool active = 2 * i < hd;
   const int64_t p = readPosition(pos) + blockIdx.x;
-  float* row = qkv + int64_t(blockIdx.x) * stride;
-  float* head = row + int64_t(slot) * hd;  // Q heads, then the K heads right after them
   const bool isK = slot >= nh;
   float a = 0.0f, b = 0.0f, va = 0.0f, vb = 0.0f;
-  if (active) {
-    a = head[2 * i];
-    b = head[2 * i + 1];
-    if (isK) {
-      const float* v = row + int64_t(nh + nkv) * hd + int64_t(slot - nh) * hd;
-      va = v[2 * i];
-      vb = v[2 * i + 1];
-    }
-    if (i < rope.pairs) {
-      ropeRotatePair(a, b, p, rope, i);
-      head[2 * i] = a;
-      head[2 * i + 1] = b;
-    }
-  }
+  if (active) ropeRowPair(qkv + int64_t(blockIdx.x) * stride, slot, nh, nkv, hd, i, p, rope, a, b, va, vb);
   if (!isK) return;  // uniform per block
   float mk = warpMax(fmaxf(fabsf(a), fabsf(b))), mv = warpMax(fmaxf(fabsf(va), fabsf(vb)));
   const int warp = i >> 5, lane = i & 31, warps = (blockDim.x + 31) >> 5;

@@ -19,22 +19,9 @@ __global__ void ropeAppendKernel(float* __restrict__ qkv, int64_t stride, int nh
   const int i = threadIdx.x, slot = blockIdx.y;
   if (2 * i >= hd) return;
   const int64_t p = readPosition(pos) + blockIdx.x;
-  float* row = qkv + int64_t(blockIdx.x) * stride;
-  float* head = row + int64_t(slot) * hd;  // Q heads, then the K heads right after them
-  float a = head[2 * i], b = head[2 * i + 1];
-  float va = 0.0f, vb = 0.0f;
-  const bool isK = slot >= nh;
-  if (isK) {
-    const float* v = row + int64_t(nh + nkv) * hd + int64_t(slot - nh) * hd;
-    va = v[2 * i];
-    vb = v[2 * i + 1];
-  }
-  if (i < rope.pairs) {
-    ropeRotatePair(a, b, p, rope, i);
-    head[2 * i] = a;
-    head[2 * i + 1] = b;
-  }
-  if (isK) {
+  float a, b, va, vb;
+  ropeRowPair(qkv + int64_t(blockIdx.x) * stride, slot, nh, nkv, hd, i, p, rope, a, b, va, vb);
+  if (slot >= nh) {
     const int64_t off = (int64_t(slot - nh) * capacity + p) * hd + 2 * i;
     *reinterpret_cast<__nv_bfloat162*>(kCache + off) = __floats2bfloat162_rn(a, b);
     *reinterpret_cast<__nv_bfloat162*>(vCache + off) = __floats2bfloat162_rn(va, vb);

@@ -286,16 +286,22 @@ class Checker {
   void embed(int64_t vocab, int64_t dim, DType dt) {
     auto table = randomTensor(rng_, "embed", dt, {vocab, dim}, 0.0, 1.0);
     WeightHandle h = b_.uploadEmbedding(table.view);
-    std::uniform_int_distribution<int32_t> pick(0, int32_t(vocab - 1));
-    std::vector<int32_t> ids(13);
-    for (auto& id : ids) id = pick(rng_);
-    ids[0] = int32_t(vocab - 1);
+    const std::vector<int32_t> ids = randomIds(vocab);
     Tensor out = b_.allocate(int64_t(ids.size()), dim);
     b_.embed(h, ids, out);
     std::vector<double> ref;
     for (int32_t id : ids)
       for (int64_t c = 0; c < dim; ++c) ref.push_back(table.values[size_t(id * dim + c)]);
     record(fmt::format("embedding {} rows {}", ids.size(), dtypeName(dt)), relError(ref, fetch(out)), 0.0);
+  }
+
+  // 13 token ids of a vocab, the last row among them.
+  std::vector<int32_t> randomIds(int64_t vocab) {
+    std::uniform_int_distribution<int32_t> pick(0, int32_t(vocab - 1));
+    std::vector<int32_t> ids(13);
+    for (auto& id : ids) id = pick(rng_);
+    ids[0] = int32_t(vocab - 1);
+    return ids;
   }
 
   // The int8 embedding table of quantized models (uploadQuantizedEmbedding): rows read back exactly as
@@ -308,10 +314,7 @@ class Checker {
     lv.inFeatures = dim;
     const QuantizedMatrix q = quantizeLinear(lv, WeightFormat::Int8);
     WeightHandle h = b_.uploadQuantizedEmbedding(q.view);
-    std::uniform_int_distribution<int32_t> pick(0, int32_t(vocab - 1));
-    std::vector<int32_t> ids(13);
-    for (auto& id : ids) id = pick(rng_);
-    ids[0] = int32_t(vocab - 1);
+    const std::vector<int32_t> ids = randomIds(vocab);
     Tensor out = b_.allocate(int64_t(ids.size()), dim);
     b_.embed(h, ids, out);
     std::vector<double> ref;
