@@ -26,10 +26,14 @@ FoundModel inspectModelFolder(const QString& path) {
     const glm::MemoryPlan onePlan = glm::planMemory(config, 1, glm::DType::F32, 256);
     const glm::MemoryPlan twoPlan = glm::planMemory(config, 2, glm::DType::F32, 256);
     m.kvBytesPerToken = twoPlan.kvCacheBytes - onePlan.kvCacheBytes;
-    for (glm::DType t : {glm::DType::F32, glm::DType::BF16, glm::DType::I8})
-      m.kvBytesPerTokenByType[QString::fromStdString(std::string(glm::kvCacheName(t)))] =
-          int64_t(config.numLayers) * glm::kvCacheBytesPerPosition(t, config.numKvHeads, config.headDim);
-    m.kvWidenedBytesPerToken = glm::kvCacheBytesPerPosition(glm::DType::BF16, config.numKvHeads, config.headDim);
+    // Per token of context, as planMemory counts it: the cache, and what grows with it (the 8-bit cache's
+    // prefill scratch).
+    for (glm::DType t : {glm::DType::F32, glm::DType::BF16, glm::DType::I8}) {
+      const QString name = QString::fromStdString(std::string(glm::kvCacheName(t)));
+      const glm::MemoryPlan one = glm::planMemory(config, 1, t, 256), two = glm::planMemory(config, 2, t, 256);
+      m.kvBytesPerTokenByType[name] = two.kvCacheBytes - one.kvCacheBytes;
+      m.bytesPerTokenByType[name] = two.total() - one.total();
+    }
     m.weightBytes = onePlan.weightBytes + onePlan.scratchBytes;
     for (glm::WeightFormat f : {glm::WeightFormat::Native, glm::WeightFormat::Int8, glm::WeightFormat::Int4G32,
                                 glm::WeightFormat::Int4G128}) {
@@ -93,10 +97,7 @@ int ModelCatalog::rowCount(const QModelIndex& parent) const { return parent.isVa
 
 qint64 ModelCatalog::memoryBytes(const FoundModel& m, const QString& format, const QString& kvCache) const {
   const qint64 ctx = m.contextLength > 0 ? std::min<qint64>(contextLength_, m.contextLength) : contextLength_;
-  // An 8-bit cache: a GPU's prefill reads one layer's prefix widened to bf16 (planMemory counts it).
-  const qint64 perToken = m.kvBytesPerTokenByType.value(kvCache, m.kvBytesPerToken) +
-                          (kvCache == QLatin1String("int8") ? m.kvWidenedBytesPerToken : 0);
-  return m.weightBytesByFormat.value(format, m.weightBytes) + perToken * ctx;
+  return m.weightBytesByFormat.value(format, m.weightBytes) + m.bytesPerTokenByType.value(kvCache, m.kvBytesPerToken) * ctx;
 }
 
 QString ModelCatalog::memoryByWeightsText(const FoundModel& m) const {

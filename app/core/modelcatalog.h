@@ -16,7 +16,7 @@ struct FoundModel {
   QHash<QString, qint64> weightBytesByFormat;  // "bf16", "int8", "int4", "int4-g128" -> weights + scratch
   qint64 kvBytesPerToken = 0;                  // f32; by type: kvBytesPerTokenByType
   QHash<QString, qint64> kvBytesPerTokenByType;  // "f32", "bf16", "int8" -> KV cache bytes per token
-  qint64 kvWidenedBytesPerToken = 0;             // int8 cache: one layer's prefix widened for prefill
+  QHash<QString, qint64> bytesPerTokenByType;    // ... and everything per token (int8: + the prefill widening)
   bool recent = false;
   QString error;           // why it cannot be used ("" when fine)
 };

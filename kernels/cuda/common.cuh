@@ -138,21 +138,38 @@ __device__ __forceinline__ void onlineSoftmaxStep(float (&s)[NT][4], float (&row
 
 constexpr float kLog2e = 1.4426950408889634f;
 
-// A quantized GEMV's input row (gemv.cu, GemvWeight::xq): q [k] int8, then at byte (k + 15) / 16 * 16 the
-// fp32 scale of each 32-block, then the int32 sums of q. One full warp quantizes block b from its lanes'
-// values (value lane of the block; lanes past k pass 0 and write nothing).
+// x * inv rounded to nearest even and clamped to [-127, 127]: backend.h's quantizeKvVector rule, shared by
+// the 8-bit KV cache and the quantized GEMV input row.
+__device__ __forceinline__ int8_t quantizeToInt8(float x, float inv) {
+  return int8_t(fminf(127.0f, fmaxf(-127.0f, rintf(x * inv))));
+}
+
+// A quantized GEMV's input row (GemvWeight::xq, gemvInputScratchBytes(k) bytes): q [k] int8 from byte 0, then
+// from byte xqScaleOffset(k) the fp32 scale of each 32-block, then the int32 sums of q.
+struct XQ {
+  int8_t* q;
+  float* s;
+  int* sum;
+};
+__host__ __device__ __forceinline__ int64_t xqScaleOffset(int64_t k) { return (k + 15) / 16 * 16; }
+__device__ __forceinline__ XQ xqLayout(void* xq, int64_t k) {
+  auto* base = static_cast<unsigned char*>(xq);
+  return {reinterpret_cast<int8_t*>(base), reinterpret_cast<float*>(base + xqScaleOffset(k)),
+          reinterpret_cast<int*>(base + xqScaleOffset(k) + (k + 31) / 32 * 4)};
+}
+
+// One full warp quantizes 32-block b of such a row from its lanes' values (value `lane` of the block; lanes
+// past k pass 0 and write nothing).
 __device__ __forceinline__ void quantizeBlock32(float v, int64_t k, int64_t b, int lane, void* xq) {
   const float a = warpMax(fabsf(v));
-  const float inv = a > 0.0f ? 127.0f / a : 0.0f;
-  const int q = int(fminf(127.0f, fmaxf(-127.0f, rintf(v * inv))));
-  auto* base = static_cast<unsigned char*>(xq);
+  const int8_t q = quantizeToInt8(v, a > 0.0f ? 127.0f / a : 0.0f);
+  const XQ out = xqLayout(xq, k);
   const int64_t i = b * 32 + lane;
-  if (i < k) reinterpret_cast<int8_t*>(base)[i] = int8_t(q);
-  const int sum = __reduce_add_sync(0xffffffffu, q);
+  if (i < k) out.q[i] = q;
+  const int sum = __reduce_add_sync(0xffffffffu, int(q));
   if (lane == 0) {
-    const int64_t so = (k + 15) / 16 * 16;
-    reinterpret_cast<float*>(base + so)[b] = a > 0.0f ? a / 127.0f : 0.0f;
-    reinterpret_cast<int*>(base + so + (k + 31) / 32 * 4)[b] = sum;
+    out.s[b] = a > 0.0f ? a / 127.0f : 0.0f;
+    out.sum[b] = sum;
   }
 }
 

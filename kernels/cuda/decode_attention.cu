@@ -61,7 +61,7 @@ template <bool kInt8>
 __global__ void __launch_bounds__(D::kThreads, 2)
     decodeAttentionKernel(const float* __restrict__ qkv, int nh, int nkv, Position pos,
                           const void* __restrict__ kCacheRaw, const void* __restrict__ vCacheRaw,
-                          const float* __restrict__ kScales, const float* __restrict__ vScales,
+                          const float* __restrict__ kScales, const float* __restrict__ vScales, int64_t scaleStride,
                           int64_t capacity, float scaleLog2, float* __restrict__ partials, int maxSplits) {
   const auto* kCache = static_cast<const __nv_bfloat16*>(kCacheRaw);
   const auto* vCache = static_cast<const __nv_bfloat16*>(vCacheRaw);
@@ -83,7 +83,6 @@ __global__ void __launch_bounds__(D::kThreads, 2)
   const __nv_bfloat16* V = vCache + int64_t(kvh) * capacity * D::kHeadDim;
   const int8_t* K8 = static_cast<const int8_t*>(kCacheRaw) + int64_t(kvh) * capacity * D::kHeadDim;
   const int8_t* V8 = static_cast<const int8_t*>(vCacheRaw) + int64_t(kvh) * capacity * D::kHeadDim;
-  const int64_t scaleStride = (capacity + 15) / 16 * 16;  // kvScaleStride
   const float* KS = kScales + int64_t(kvh) * scaleStride;
   const float* VS = vScales + int64_t(kvh) * scaleStride;
   unsigned char* ring8 = reinterpret_cast<unsigned char*>(ring);
@@ -381,7 +380,7 @@ void decodeAttention(const float* qkv, int numHeads, int numKvHeads, Position po
   const int groupsTotal = numKvHeads * headGroups;
   const dim3 grid(unsigned(maxSplits / D::kWarps), unsigned(groupsTotal));
   decodeAttentionKernel<false><<<grid, D::kThreads, D::kSmemBytes, stream>>>(
-      qkv, numHeads, numKvHeads, pos, kCache, vCache, nullptr, nullptr, capacity, scale * kLog2e, partials, maxSplits);
+      qkv, numHeads, numKvHeads, pos, kCache, vCache, nullptr, nullptr, 0, capacity, scale * kLog2e, partials, maxSplits);
   decodeCombineKernel<<<dim3(unsigned(numHeads), unsigned(D::kHeadDim / D::kCombineSlice)), D::kCombineThreads, 0,
                         stream>>>(numHeads, numKvHeads, pos, partials, maxSplits, groupsTotal, out, xq);
 }
@@ -393,7 +392,7 @@ void decodeAttentionInt8(const float* qkv, int numHeads, int numKvHeads, Positio
   const int groupsTotal = numKvHeads * headGroups;
   const dim3 grid(unsigned(maxSplits / D::kWarps), unsigned(groupsTotal));
   decodeAttentionKernel<true><<<grid, D::kThreads, D::kSmemBytes, stream>>>(
-      qkv, numHeads, numKvHeads, pos, kCache, vCache, kScales, vScales, capacity, scale * kLog2e, partials, maxSplits);
+      qkv, numHeads, numKvHeads, pos, kCache, vCache, kScales, vScales, kvScaleStride(capacity), capacity, scale * kLog2e, partials, maxSplits);
   decodeCombineKernel<<<dim3(unsigned(numHeads), unsigned(D::kHeadDim / D::kCombineSlice)), D::kCombineThreads, 0,
                         stream>>>(numHeads, numKvHeads, pos, partials, maxSplits, groupsTotal, out, xq);
 }

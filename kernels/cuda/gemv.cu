@@ -1,11 +1,9 @@
 // GEMV for batch-1 decode: out[r] = W[r,:] . x + bias[r], x fp32, W row-major [m x k] in bf16 or quantized
 // (int8 rows with fp32 row scales; int4 in groups of 32 or 128 with fp16 scales: engine/src/quant/quant_format.h).
-// Bytes: the weight (2, 1 or 0.5 bytes per element + scales, streamed once, bypassing L1) + 4·k per block
-// (x, from L1/L2) + 4·m. FLOPs: 2·m·k, negligible: this kernel is bound by HBM bandwidth. Each warp owns
-// kRowsPerWarp rows; every lane loads 16 bytes (8, 16 or 32 weights) per row per step, and the unrolled
-// loop keeps kRowsPerWarp x kUnroll independent 16-byte loads in flight per lane. Quantized weights are
-// widened in registers without int->float conversions: a byte b becomes the float 2^23 + b by putting it
-// under the exponent bits 0x4B (one byte permute) and subtracting 2^23 + the format's offset.
+// Bytes: the weight (2, 1 or 0.5 bytes per element + scales, streamed once, bypassing L1) + x per block
+// (4·k, or 1.25·k quantized, from L1/L2) + 4·m. FLOPs: 2·m·k, negligible: this kernel is bound by HBM
+// bandwidth. Each warp owns kRowsPerWarp rows; every lane loads 16 bytes (8, 16 or 32 weights) per row per
+// step, and the unrolled loop keeps kRowsPerWarp x kUnroll independent 16-byte loads in flight per lane.
 // Quantized weights meet a quantized x: before the GEMV, quantizeXKernel writes x as int8 in blocks of 32
 // with an fp32 scale (and the block's sum of q, for int4's offset of 8) into the weight's xq scratch, and
 // the dot products run on dp4a (4 multiply-adds per instruction on int8 pairs, exact in int32), one fp32
@@ -49,21 +47,6 @@ __device__ __forceinline__ float dot8(uint4 w, float4 a, float4 b) {
   s = fmaf(bf16Lo(w.w), b.z, s);
   s = fmaf(bf16Hi(w.w), b.w, s);
   return s;
-}
-
-// The quantized input row in a GemvWeight's xq scratch: q [k] int8 (from byte 0), then the fp32 scale
-// and the int32 sum of q of each 32-block.
-struct XQ {
-  const int8_t* q;
-  const float* s;
-  const int* sum;
-};
-__host__ __device__ __forceinline__ int64_t xqScaleOffset(int64_t k) { return (k + 15) / 16 * 16; }
-__device__ __forceinline__ XQ xqOf(const GemvWeight& w, int64_t k) {
-  const auto* base = static_cast<const unsigned char*>(w.xq);
-  const int64_t blocks = (k + 31) / 32;
-  return {reinterpret_cast<const int8_t*>(base), reinterpret_cast<const float*>(base + xqScaleOffset(k)),
-          reinterpret_cast<const int*>(base + xqScaleOffset(k) + blocks * 4)};
 }
 
 // One warp per 32-block of x: s = max|x| / 127, q = rint(x * 127 / max|x|) (as the 8-bit KV cache), sum of q.
@@ -201,7 +184,7 @@ __device__ __forceinline__ void rowPairDot(GemvWeight w, int64_t m, int64_t k, c
   }
   acc0 = acc1 = 0.0f;
   XQ xq{};
-  if constexpr (kKind != GemvWeight::Bf16) xq = xqOf(w, k);
+  if constexpr (kKind != GemvWeight::Bf16) xq = xqLayout(w.xq, k);
   int64_t c = lane;
   for (; c + 32 * (U - 1) < chunks; c += 32 * U) {  // U chunks per row in flight
     uint4 a[U], b[U];
@@ -414,7 +397,9 @@ void gemvRopeAppend(const GemvWeight& w, int64_t m, int64_t k, const float* x, c
 
 namespace {
 
-// Widens a quantized weight to bf16 for the prefill GEMM: each thread takes units of 8 consecutive weights
+// Widens a quantized weight to bf16 for the prefill GEMM, without int->float conversions: a byte b becomes
+// the float 2^23 + b under the exponent bits 0x4B (byteAsFloat, one byte permute), then 2^23 + the format's
+// offset is subtracted. Each thread takes units of 8 consecutive weights
 // of a row (int4: one 4-byte word, int8: 8 bytes) and writes them as one 16-byte store, so a warp reads
 // 128 or 256 contiguous bytes and writes 512 (it was one 16-byte chunk of 16 or 32 weights per thread with
 // 4-byte stores).

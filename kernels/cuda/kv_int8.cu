@@ -12,11 +12,6 @@ namespace {
 
 constexpr int kMaxRopeThreads = 128;  // head dim <= 256: one thread per pair
 
-__device__ __forceinline__ int8_t quantizeToInt8(float x, float inv) {
-  const float r = rintf(x * inv);
-  return int8_t(fminf(127.0f, fmaxf(-127.0f, r)));
-}
-
 // Grid (rows, heads + kvHeads), one thread per adjacent pair as ropeAppendKernel; blocks of K heads also
 // quantize that head's K and V (block max) and write them with their scales.
 __global__ void __launch_bounds__(kMaxRopeThreads)

@@ -113,6 +113,25 @@ inline std::vector<float> vectorToF32Host(const TensorView& view, std::string_vi
   return v;
 }
 
+// The checks every backend's uploadQuantized makes: a quantized format whose shape is the layer's.
+inline void checkQuantizedLinear(const QuantizedView& q, const LinearView& view, std::string_view backend) {
+  if (q.format == WeightFormat::Native)
+    throw Error(fmt::format("{} backend: {}: uploadQuantized got a Native (unquantized) view", backend, q.name));
+  if (q.rows != view.outFeatures || q.cols != view.inFeatures)
+    throw Error(fmt::format("{} backend: quantized weight {} is {} x {}, the layer {} x {}", backend, q.name, q.rows,
+                            q.cols, view.outFeatures, view.inFeatures));
+}
+// ... and uploadQuantizedEmbedding: int8 per row, data and scale sizes as quant_format.h lays them out.
+inline void checkQuantizedEmbedding(const QuantizedView& q, std::string_view backend) {
+  const int64_t data = quantizedDataBytes(WeightFormat::Int8, q.rows, q.cols);
+  const int64_t scales = quantizedScaleBytes(WeightFormat::Int8, q.rows, q.cols);
+  if (q.format != WeightFormat::Int8 || q.dataBytes != data || q.scaleBytes != scales)
+    throw Error(fmt::format("{} backend: embedding {} must be int8 per row ({} x {}: {} data and {} scale bytes); it "
+                            "is {} with {} and {}",
+                            backend, q.name, q.rows, q.cols, data, scales, weightFormatName(q.format), q.dataBytes,
+                            q.scaleBytes));
+}
+
 // The bias parts of a linear weight, concatenated as fp32 (one value per output feature). Throws when the
 // parts do not hold exactly outFeatures values.
 inline std::vector<float> biasToF32Host(const LinearView& view, std::string_view backend) {

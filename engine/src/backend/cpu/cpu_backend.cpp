@@ -92,11 +92,7 @@ class CpuBackend final : public Backend {
 
   bool supportsWeights(WeightFormat) const override { return true; }
   WeightHandle uploadQuantized(const QuantizedView& q, const LinearView& view) override {
-    if (q.format == WeightFormat::Native)
-      throw Error(fmt::format("CPU backend: {}: uploadQuantized got a Native (unquantized) view", q.name));
-    if (q.rows != view.outFeatures || q.cols != view.inFeatures)
-      throw Error(fmt::format("CPU backend: {}: quantized weight is {} x {}, the linear layer {} x {}", q.name, q.rows,
-                              q.cols, view.outFeatures, view.inFeatures));
+    gpu::checkQuantizedLinear(q, view, "CPU");
     auto w = std::make_unique<CpuQuantLinear>();
     w->format = q.format;
     w->rows = q.rows;
@@ -108,8 +104,7 @@ class CpuBackend final : public Backend {
   }
 
   WeightHandle uploadQuantizedEmbedding(const QuantizedView& q) override {
-    if (q.format != WeightFormat::Int8)
-      throw Error(fmt::format("CPU backend: {}: an embedding table must be int8, not {}", q.name, weightFormatName(q.format)));
+    gpu::checkQuantizedEmbedding(q, "CPU");
     auto w = std::make_unique<CpuQuantEmbedding>();
     w->format = q.format;
     w->rows = q.rows;

@@ -171,9 +171,7 @@ class CudaBackend final : public Backend {
   }
 
   WeightHandle uploadQuantized(const QuantizedView& q, const LinearView& view) override {
-    if (q.rows != view.outFeatures || q.cols != view.inFeatures)
-      throw Error(fmt::format("CUDA backend: quantized weight {} is {} x {}, the layer {} x {}", q.name, q.rows, q.cols,
-                              view.outFeatures, view.inFeatures));
+    gpu::checkQuantizedLinear(q, view, "CUDA");
     const int64_t step = isInt4(q.format) ? 32 : 16;  // weights per 16-byte chunk of the GEMV
     if (q.cols % step != 0)
       throw Error(fmt::format("CUDA backend: quantized weight {} has {} columns, not a multiple of {}", q.name, q.cols, step));
@@ -243,16 +241,15 @@ class CudaBackend final : public Backend {
   }
 
   WeightHandle uploadQuantizedEmbedding(const QuantizedView& q) override {
-    if (q.format != WeightFormat::Int8)
-      throw Error(fmt::format("CUDA backend: {}: an embedding table must be int8, not {}", q.name, weightFormatName(q.format)));
+    gpu::checkQuantizedEmbedding(q, "CUDA");
     auto w = std::make_unique<CudaEmbedding>();
     w->format = q.format;
     w->rows = q.rows;
     w->cols = q.cols;
     w->type = cuda::TableType::Int8;
     // The rows stay in pinned host memory, as llama.cpp keeps its token embeddings on the CPU: a token
-    // reads one 4 KB row (a few microseconds over PCIe, once per step), and GLM-4-9B's 0.58 GiB table
-    // leaves the GPU (the int4 + 8-bit KV plan at 128K then fits 9 GiB).
+    // reads one 4 KB row (4 us of the H200's decode step), and GLM-4-9B's 0.58 GiB table leaves the GPU
+    // (int4-g128 weights + 128K of 8-bit KV then peak at 8.7 GiB).
     if (cudaHostAlloc(&w->host.ptr, size_t(q.dataBytes), cudaHostAllocMapped) != cudaSuccess) {
       cudaGetLastError();
       w->host.ptr = nullptr;
@@ -374,7 +371,7 @@ class CudaBackend final : public Backend {
                                 "(and is read as GEMVs only for up to 64 16-byte aligned rows)",
                                 w->rows, w->cols, x.rows));
       if (dequantScratch_.bytes < bytes) dequantScratch_.allocate(bytes, "dequantized weight scratch");
-      cuda::dequantizeToBf16(w->gemv(xqScratch_.ptr), w->rows, w->cols, dequantScratch_.as<uint16_t>(), stream_);
+      cuda::dequantizeToBf16(gw, w->rows, w->cols, dequantScratch_.as<uint16_t>(), stream_);
       checkLaunch("dequantizeToBf16");
       wBf16 = dequantScratch_.ptr;
     }
@@ -465,66 +462,46 @@ class CudaBackend final : public Backend {
     const auto& cache = static_cast<const CudaKvCache&>(cacheBase);
     const int hd = shape.headDim;
     const bool fast = hd == 128 && (qkv.stride % 4) == 0 && (out.stride % 2) == 0;
-    if (cache.dtype == DType::I8) {
-      attentionInt8(qkv, shape, cache, layer, pos0, out, fast);
-      return;
-    }
-    if (fast && qkv.rows == 1) {
+    const bool i8 = cache.dtype == DType::I8;
+    if (fast && qkv.rows == 1) {  // decode: split-KV over the cache as stored
       const int64_t need = cuda::decodePartialFloats(shape.numHeads, shape.numKvHeads, maxSplits_) * 4;
       if (decodePartials_.bytes < need) decodePartials_.allocate(need, "decode attention partials");  // relaxed capture allows it
       void* xq = quantizedInputFor(out);
-      cuda::decodeAttention(qkv.f32(), shape.numHeads, shape.numKvHeads, position(pos0), cache.kLayer(layer),
-                            cache.vLayer(layer), cache.capacity, shape.scale, decodePartials_.as<float>(), maxSplits_,
-                            out.f32(), stream_, xq);
+      if (i8)
+        cuda::decodeAttentionInt8(qkv.f32(), shape.numHeads, shape.numKvHeads, position(pos0), cache.kLayer8(layer),
+                                  cache.vLayer8(layer), cache.kScales(layer), cache.vScales(layer), cache.capacity,
+                                  shape.scale, decodePartials_.as<float>(), maxSplits_, out.f32(), stream_, xq);
+      else
+        cuda::decodeAttention(qkv.f32(), shape.numHeads, shape.numKvHeads, position(pos0), cache.kLayer(layer),
+                              cache.vLayer(layer), cache.capacity, shape.scale, decodePartials_.as<float>(), maxSplits_,
+                              out.f32(), stream_, xq);
       checkLaunch("decodeAttention");
       if (xq) xqFor_ = out.data;
-    } else if (fast && !capturing_) {
-      cuda::flashAttentionPrefill(qkv.f32(), qkv.stride, int(qkv.rows), shape.numHeads, shape.numKvHeads, pos0,
-                                  cache.kLayer(layer), cache.vLayer(layer), cache.capacity, shape.scale, out.f32(),
-                                  out.stride, stream_);
-      checkLaunch("flashAttentionPrefill");
-    } else {
-      if (hd > 256) throw Error(fmt::format("CUDA backend: head dim {} is not supported (at most 256)", hd));
-      cuda::attentionGeneric(qkv.f32(), qkv.stride, int(qkv.rows), shape.numHeads, shape.numKvHeads, hd, position(pos0),
-                             cache.kLayer(layer), cache.vLayer(layer), cache.capacity, shape.scale, out.f32(), out.stride,
-                             stream_);
-      checkLaunch("attentionGeneric");
-    }
-  }
-
-  // The 8-bit cache: decode reads it directly; prefill (and the generic kernel) read the layer's prefix
-  // widened to bf16 in kvWide_ (capacity positions: planMemory counts it).
-  void attentionInt8(Tensor qkv, const AttentionShape& shape, const CudaKvCache& cache, int layer, int64_t pos0,
-                     Tensor out, bool fast) {
-    if (fast && qkv.rows == 1) {
-      const int64_t need = cuda::decodePartialFloats(shape.numHeads, shape.numKvHeads, maxSplits_) * 4;
-      if (decodePartials_.bytes < need) decodePartials_.allocate(need, "decode attention partials");
-      cuda::decodeAttentionInt8(qkv.f32(), shape.numHeads, shape.numKvHeads, position(pos0), cache.kLayer8(layer),
-                                cache.vLayer8(layer), cache.kScales(layer), cache.vScales(layer), cache.capacity,
-                                shape.scale, decodePartials_.as<float>(), maxSplits_, out.f32(), stream_,
-                                quantizedInputFor(out));
-      checkLaunch("decodeAttention (int8 cache)");
-      if (quantizedInputFor(out)) xqFor_ = out.data;
       return;
     }
-    const int hd = shape.headDim;
-    const int64_t half = int64_t(shape.numKvHeads) * cache.capacity * hd;  // elements of K (or V) widened
-    if (kvWide_.bytes < 2 * half * 2) kvWide_.allocate(2 * half * 2, "the widened KV prefix (8-bit cache, prefill)");
-    uint16_t* wk = kvWide_.as<uint16_t>();
-    uint16_t* wv = wk + half;
-    const int64_t maxLen = capturing_ ? cache.capacity : pos0 + qkv.rows;
-    cuda::widenKvInt8(cache.kLayer8(layer), cache.vLayer8(layer), cache.kScales(layer), cache.vScales(layer),
-                      shape.numKvHeads, hd, cache.capacity, position(pos0), int(qkv.rows), maxLen, wk, wv,
-                      cache.capacity, stream_);
-    checkLaunch("widen the 8-bit KV cache");
+    const uint16_t* k = cache.kLayer(layer);
+    const uint16_t* v = cache.vLayer(layer);
+    if (i8) {  // prefill (and the generic kernel) read the layer's prefix widened to bf16 (planMemory counts it)
+      const int64_t half = int64_t(shape.numKvHeads) * cache.capacity * hd;  // elements of K (or V) widened
+      if (kvWide_.bytes < 2 * half * 2) kvWide_.allocate(2 * half * 2, "the widened KV prefix (8-bit cache, prefill)");
+      uint16_t* wk = kvWide_.as<uint16_t>();
+      uint16_t* wv = wk + half;
+      const int64_t maxLen = capturing_ ? cache.capacity : pos0 + qkv.rows;
+      cuda::widenKvInt8(cache.kLayer8(layer), cache.vLayer8(layer), cache.kScales(layer), cache.vScales(layer),
+                        shape.numKvHeads, hd, cache.capacity, position(pos0), int(qkv.rows), maxLen, wk, wv,
+                        cache.capacity, stream_);
+      checkLaunch("widen the 8-bit KV cache");
+      k = wk;
+      v = wv;
+    }
     if (fast && !capturing_) {
-      cuda::flashAttentionPrefill(qkv.f32(), qkv.stride, int(qkv.rows), shape.numHeads, shape.numKvHeads, pos0, wk, wv,
+      cuda::flashAttentionPrefill(qkv.f32(), qkv.stride, int(qkv.rows), shape.numHeads, shape.numKvHeads, pos0, k, v,
                                   cache.capacity, shape.scale, out.f32(), out.stride, stream_);
       checkLaunch("flashAttentionPrefill");
     } else {
       if (hd > 256) throw Error(fmt::format("CUDA backend: head dim {} is not supported (at most 256)", hd));
       cuda::attentionGeneric(qkv.f32(), qkv.stride, int(qkv.rows), shape.numHeads, shape.numKvHeads, hd, position(pos0),
-                             wk, wv, cache.capacity, shape.scale, out.f32(), out.stride, stream_);
+                             k, v, cache.capacity, shape.scale, out.f32(), out.stride, stream_);
       checkLaunch("attentionGeneric");
     }
   }
@@ -703,9 +680,9 @@ class CudaBackend final : public Backend {
   // GLM-4-9B's gate/up: 224 MB; at most kMaxWidenedWeightBytes). Larger ones (the output layer) run as GEMVs
   // for their few rows.
   DeviceBuffer dequantScratch_;
-  DeviceBuffer kvWide_;
-  DeviceBuffer xqScratch_;
-  const void* xqFor_ = nullptr;  // the row whose quantized copy xqScratch_ holds (written by the op before)  // the decode GEMV's input row quantized to int8 (quantized weights)  // the 8-bit cache's prefix widened to bf16 (prefill attention)
+  DeviceBuffer kvWide_;          // the 8-bit cache's prefix widened to bf16 (prefill attention)
+  DeviceBuffer xqScratch_;       // the decode GEMV's input row quantized to int8 (quantized weights)
+  const void* xqFor_ = nullptr;  // the row whose quantized copy xqScratch_ holds (written by the op before)
   std::vector<unsigned char> bestHost_;
   struct {
     int32_t ids[16];

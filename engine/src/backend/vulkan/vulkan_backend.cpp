@@ -175,11 +175,7 @@ class VulkanBackend final : public Backend {
   // The quantized data and scales as stored (the shaders read the layouts of quant_format.h), in row blocks
   // of at most weightBufferLimit_ bytes; the bias widened to fp32.
   WeightHandle uploadQuantized(const QuantizedView& q, const LinearView& view) override {
-    if (!supportsWeights(q.format) || q.format == WeightFormat::Native)
-      throw Error(fmt::format("Vulkan backend: {}: uploadQuantized got format {}", q.name, weightFormatName(q.format)));
-    if (q.rows != view.outFeatures || q.cols != view.inFeatures)
-      throw Error(fmt::format("Vulkan backend: quantized weight {} is {} x {}, the layer {} x {}", q.name, q.rows,
-                              q.cols, view.outFeatures, view.inFeatures));
+    gpu::checkQuantizedLinear(q, view, "Vulkan");
     auto w = std::make_unique<VkLinear>();
     w->format = q.format;
     w->rows = q.rows;
@@ -248,10 +244,7 @@ class VulkanBackend final : public Backend {
   // int8 rows and their fp32 scales, in row blocks of at most weightBufferLimit_ bytes (embed_int8 runs
   // once per block and writes the ids that fall in it).
   WeightHandle uploadQuantizedEmbedding(const QuantizedView& q) override {
-    if (q.format != WeightFormat::Int8 || q.dataBytes != q.rows * q.cols || q.scaleBytes != q.rows * 4)
-      throw Error(fmt::format("Vulkan backend: embedding {} must be int8 per row ({} x {}: {} data and {} scale bytes); "
-                              "it is {} with {} and {}", q.name, q.rows, q.cols, q.rows * q.cols, q.rows * 4,
-                              weightFormatName(q.format), q.dataBytes, q.scaleBytes));
+    gpu::checkQuantizedEmbedding(q, "Vulkan");
     auto w = std::make_unique<VkEmbedding>();
     w->format = q.format;
     w->rows = q.rows;
