@@ -6,10 +6,50 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <utility>
 
 #include "glm_kernels.h"
 
 namespace glm::cuda {
+
+// Programmatic dependent launch (Hopper, a recorded decode step): a kernel launched by launchKernel while
+// setProgrammaticLaunch(true) holds may start while the kernel before it still runs its last blocks. Such
+// a kernel calls pdlTrigger() first (its own dependent may then be scheduled as soon as all of this
+// kernel's blocks are resident) and pdlWait() before it reads anything an earlier kernel of the step
+// wrote, and before any store: pdlWait returns once the kernel before has completed and its memory is
+// visible (that one waited on its own predecessor, so every earlier kernel is then complete too). What a
+// kernel may do before pdlWait: read weights, the KV cache's older positions, and the step's token ids
+// and position (copied before the graph starts). Outside such a launch both are no-ops.
+__device__ __forceinline__ void pdlTrigger() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void pdlWait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+
+// kernel<<<grid, block, smem, stream>>>(args...), as a programmatic dependent launch when
+// takeProgrammaticLaunch() says so. Only for kernels that call pdlWait as described above.
+template <class... Params, class... Args>
+void launchKernel(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                  Args&&... args) {
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = grid;
+  cfg.blockDim = block;
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = stream;
+  cudaLaunchAttribute attr[1];
+  if (takeProgrammaticLaunch()) {
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = 1;
+  }
+  cudaLaunchKernelEx(&cfg, kernel, Params(std::forward<Args>(args))...);
+}
 
 __device__ __forceinline__ uint32_t smemAddress(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));

@@ -5,7 +5,7 @@
 //
 // Grid: (maxSplits / kWarps, kvHeads · headGroups), two blocks per SM (decodeMaxSplits gives 8 warps
 // per SM). Each warp owns one split of the keys and streams
-// it through its own kStages-deep cp.async ring of 16-key K/V tiles; the split length is derived
+// it through its own kStages-deep (8-bit cache: kStages8) cp.async ring of 16-key K/V tiles; the split length is derived
 // on the device from the position (read from device memory under graph replay), so one captured
 // graph serves every step. The block's warps merge their splits in shared memory into one partial;
 // the combine kernel merges the blocks' partials by their log-sum-exp.
@@ -21,18 +21,27 @@ struct DecodeTraits {
   static constexpr int kTileKeys = 16;
   static constexpr int kStages = 3;  // 2 tiles in flight per warp, 2 blocks (8 warps) per SM
   static constexpr int kTileElems = kTileKeys * kHeadDim;
-  static constexpr int kMinSplitKeys = 64;
+  // One tile per warp at short contexts: a split's tiles are a chain of memory round trips (it was 64 keys;
+  // H200 decode at 1K: int4 weights +1 to +4% in two runs, bf16 +0.9%).
+  static constexpr int kMinSplitKeys = 16;
   static constexpr int kWarpSmemElems = kStages * 2 * kTileElems;
   static constexpr int kSmemBytes = (16 * kHeadDim + kWarps * kWarpSmemElems) * 2;  // 4 KB + 4 x 24 KB
   static constexpr int kMaxSplits = 1024;
   static constexpr int kMergeStride = kHeadDim + 8;      // fp32 row of the merge buffer, padded against bank conflicts
   static_assert(2 * kWarps * 16 + kWarps * 16 * kMergeStride <= kWarps * kWarpSmemElems / 2,
                 "the merge buffer (fp32) fits in the rings (bf16 elements)");
-  // The 8-bit cache: per warp, kStages staging buffers of int8 K and V tiles with their scales, then one
+  // The 8-bit cache: per warp, kStages8 staging buffers of int8 K and V tiles with their scales, then one
   // fp16 K and V tile widened from them (same smem footprint as the bf16 rings).
+  // An int8 tile is half the bytes of a bf16 one: one stage more keeps more bytes in flight per warp (3
+  // tiles, 12 KB, against the bf16 kernel's 2 tiles of 16 KB), and the block grows to 102 KB (still two
+  // blocks per SM).
+  static constexpr int kStages8 = 4;
   static constexpr int kStageBytes8 = 2 * kTileKeys * kHeadDim + 2 * kTileKeys * 4;
-  static constexpr int kWidenedOffset8 = (kStages * kStageBytes8 + 127) / 128 * 128;
-  static_assert(kWidenedOffset8 + 2 * kTileElems * 2 <= kWarpSmemElems * 2, "the int8 staging fits the ring");
+  static constexpr int kWidenedOffset8 = (kStages8 * kStageBytes8 + 127) / 128 * 128;
+  static constexpr int kWarpSmemElems8 = (kWidenedOffset8 + 2 * kTileElems * 2) / 2;
+  static constexpr int kSmemBytes8 = (16 * kHeadDim + kWarps * kWarpSmemElems8) * 2;
+  static_assert(kWarpSmemElems8 >= kWarpSmemElems && 2 * (kSmemBytes8 + 1024) <= 227 * 1024,
+                "the int8 rings hold the merge buffer and two blocks fit an SM");
   static constexpr int kCombineThreads = 256;
   static constexpr int kCombineSlice = 32;  // dims per combine block
 };
@@ -63,6 +72,7 @@ __global__ void __launch_bounds__(D::kThreads, 2)
                           const void* __restrict__ kCacheRaw, const void* __restrict__ vCacheRaw,
                           const float* __restrict__ kScales, const float* __restrict__ vScales, int64_t scaleStride,
                           int64_t capacity, float scaleLog2, float* __restrict__ partials, int maxSplits) {
+  pdlTrigger();
   const auto* kCache = static_cast<const __nv_bfloat16*>(kCacheRaw);
   const auto* vCache = static_cast<const __nv_bfloat16*>(vCacheRaw);
   extern __shared__ __align__(128) unsigned char smemRaw[];
@@ -78,7 +88,9 @@ __global__ void __launch_bounds__(D::kThreads, 2)
   const int split = blockIdx.x * D::kWarps + warp;
   const int64_t start = int64_t(split) * splitLen, end = min(start + splitLen, len);  // empty: start >= end
 
-  __nv_bfloat16* ring = sQ + 16 * D::kHeadDim + warp * D::kWarpSmemElems;
+  constexpr int kSt = kInt8 ? D::kStages8 : D::kStages;
+  constexpr int kWarpElems = kInt8 ? D::kWarpSmemElems8 : D::kWarpSmemElems;
+  __nv_bfloat16* ring = sQ + 16 * D::kHeadDim + warp * kWarpElems;
   const __nv_bfloat16* K = kCache + int64_t(kvh) * capacity * D::kHeadDim;
   const __nv_bfloat16* V = vCache + int64_t(kvh) * capacity * D::kHeadDim;
   const int8_t* K8 = static_cast<const int8_t*>(kCacheRaw) + int64_t(kvh) * capacity * D::kHeadDim;
@@ -89,7 +101,7 @@ __global__ void __launch_bounds__(D::kThreads, 2)
   const int numTiles = end > start ? int((end - start + D::kTileKeys - 1) / D::kTileKeys) : 0;
   auto loadTile = [&](int tile) {
     if constexpr (kInt8) {  // [K 16x128][V 16x128] int8, then 16 K scales and 16 V scales
-      unsigned char* st = ring8 + (tile % D::kStages) * D::kStageBytes8;
+      unsigned char* st = ring8 + (tile % kSt) * D::kStageBytes8;
       const int64_t k0 = start + int64_t(tile) * D::kTileKeys;
 #pragma unroll
       for (int i = lane; i < D::kTileKeys * 8; i += 32) {
@@ -106,7 +118,7 @@ __global__ void __launch_bounds__(D::kThreads, 2)
       }
       return;
     }
-    __nv_bfloat16* sK = ring + (tile % D::kStages) * 2 * D::kTileElems;
+    __nv_bfloat16* sK = ring + (tile % kSt) * 2 * D::kTileElems;
     __nv_bfloat16* sV = sK + D::kTileElems;
     const int64_t k0 = start + int64_t(tile) * D::kTileKeys;
 #pragma unroll
@@ -118,11 +130,19 @@ __global__ void __launch_bounds__(D::kThreads, 2)
       cpAsync16(sV + swizzle128(r, c), V + off, ok);
     }
   };
+  auto loadFirstTiles = [&] {
 #pragma unroll
-  for (int s = 0; s < D::kStages - 1; ++s) {
-    if (s < numTiles) loadTile(s);
-    cpAsyncCommit();
-  }
+    for (int s = 0; s < kSt - 1; ++s) {
+      if (s < numTiles) loadTile(s);
+      cpAsyncCommit();
+    }
+  };
+  // Under a programmatic launch the first tiles load before pdlWait when they hold only older keys: the
+  // newest one (position len - 1) is the previous kernel's output.
+  const bool olderKeysOnly = min(end, start + int64_t(kSt - 1) * D::kTileKeys) < len;
+  if (olderKeysOnly) loadFirstTiles();
+  pdlWait();
+  if (!olderKeysOnly) loadFirstTiles();
 
   // The queries (fp32 -> bf16, pre-scaled by log2(e)/sqrt(d)) while the first K/V tiles are in flight.
   for (int i = tid; i < 16 * 16; i += D::kThreads) {
@@ -154,15 +174,15 @@ __global__ void __launch_bounds__(D::kThreads, 2)
   const int t = lane & 3;
 
   for (int tile = 0; tile < numTiles; ++tile) {
-    if (tile + D::kStages - 1 < numTiles) loadTile(tile + D::kStages - 1);
+    if (tile + kSt - 1 < numTiles) loadTile(tile + kSt - 1);
     cpAsyncCommit();
-    cpAsyncWait<D::kStages - 1>();
+    cpAsyncWait<kSt - 1>();
     __syncwarp();
-    const __nv_bfloat16* sK = ring + (tile % D::kStages) * 2 * D::kTileElems;
+    const __nv_bfloat16* sK = ring + (tile % kSt) * 2 * D::kTileElems;
     const __nv_bfloat16* sV = sK + D::kTileElems;
     const int64_t k0 = start + int64_t(tile) * D::kTileKeys;
     if constexpr (kInt8) {  // widen the staged int8 tile into the warp's fp16 K and V tiles (swizzled as bf16's)
-      const unsigned char* st = ring8 + (tile % D::kStages) * D::kStageBytes8;
+      const unsigned char* st = ring8 + (tile % kSt) * D::kStageBytes8;
       const float* sc = reinterpret_cast<const float*>(st + 2 * D::kTileKeys * D::kHeadDim);
       __nv_bfloat16* wK = reinterpret_cast<__nv_bfloat16*>(ring8 + D::kWidenedOffset8);
       __nv_bfloat16* wV = wK + D::kTileElems;
@@ -235,7 +255,7 @@ __global__ void __launch_bounds__(D::kThreads, 2)
   // The block's warps merge their splits in shared memory (the rings are free now), so one partial per
   // block goes out: a quarter of the partial bytes, and of the combine's reading, of one per warp.
   const int g = lane >> 2;
-  float* sML = reinterpret_cast<float*>(ring - warp * D::kWarpSmemElems);  // [kWarps][16] max, then [kWarps][16] sum
+  float* sML = reinterpret_cast<float*>(ring - warp * kWarpElems);  // [kWarps][16] max, then [kWarps][16] sum
   float* sO = sML + 2 * D::kWarps * 16;                                     // [kWarps][16][kMergeStride]
   __syncthreads();
 #pragma unroll
@@ -299,6 +319,8 @@ __global__ void __launch_bounds__(D::kThreads, 2)
 __global__ void __launch_bounds__(D::kCombineThreads)
     decodeCombineKernel(int nh, int nkv, Position pos, const float* __restrict__ partials, int maxSplits,
                         int groupsTotal, float* __restrict__ out, void* xq) {
+  pdlTrigger();
+  pdlWait();
   constexpr int kVec = D::kCombineSlice / 4, kGroups = D::kCombineThreads / kVec;
   __shared__ float4 red[kGroups][kVec + 1];
   __shared__ float redM[kGroups], redL[kGroups];
@@ -352,11 +374,18 @@ __global__ void __launch_bounds__(D::kCombineThreads)
   }
 }
 
+void combine(int numHeads, int numKvHeads, Position pos, const float* partials, int maxSplits, int groupsTotal,
+             float* out, cudaStream_t stream, void* xq) {
+  launchKernel(decodeCombineKernel, dim3(unsigned(numHeads), unsigned(D::kHeadDim / D::kCombineSlice)),
+               D::kCombineThreads, 0, stream, numHeads, numKvHeads, pos, partials, maxSplits, groupsTotal, out, xq);
+}
+
 }  // namespace
 
 void configureDecodeAttention() {
   for (auto kernel : {decodeAttentionKernel<false>, decodeAttentionKernel<true>}) {
-    cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, D::kSmemBytes);
+    cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                         kernel == decodeAttentionKernel<true> ? D::kSmemBytes8 : D::kSmemBytes);
     cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
                          int(cudaSharedmemCarveoutMaxShared));  // two 100 KB blocks per SM
   }
@@ -379,10 +408,9 @@ void decodeAttention(const float* qkv, int numHeads, int numKvHeads, Position po
   const int group = numHeads / numKvHeads, headGroups = (group + 15) / 16;
   const int groupsTotal = numKvHeads * headGroups;
   const dim3 grid(unsigned(maxSplits / D::kWarps), unsigned(groupsTotal));
-  decodeAttentionKernel<false><<<grid, D::kThreads, D::kSmemBytes, stream>>>(
-      qkv, numHeads, numKvHeads, pos, kCache, vCache, nullptr, nullptr, 0, capacity, scale * kLog2e, partials, maxSplits);
-  decodeCombineKernel<<<dim3(unsigned(numHeads), unsigned(D::kHeadDim / D::kCombineSlice)), D::kCombineThreads, 0,
-                        stream>>>(numHeads, numKvHeads, pos, partials, maxSplits, groupsTotal, out, xq);
+  launchKernel(decodeAttentionKernel<false>, grid, D::kThreads, D::kSmemBytes, stream, qkv, numHeads, numKvHeads, pos,
+               kCache, vCache, nullptr, nullptr, 0, capacity, scale * kLog2e, partials, maxSplits);
+  combine(numHeads, numKvHeads, pos, partials, maxSplits, groupsTotal, out, stream, xq);
 }
 
 void decodeAttentionInt8(const float* qkv, int numHeads, int numKvHeads, Position pos, const int8_t* kCache,
@@ -391,10 +419,9 @@ void decodeAttentionInt8(const float* qkv, int numHeads, int numKvHeads, Positio
   const int group = numHeads / numKvHeads, headGroups = (group + 15) / 16;
   const int groupsTotal = numKvHeads * headGroups;
   const dim3 grid(unsigned(maxSplits / D::kWarps), unsigned(groupsTotal));
-  decodeAttentionKernel<true><<<grid, D::kThreads, D::kSmemBytes, stream>>>(
-      qkv, numHeads, numKvHeads, pos, kCache, vCache, kScales, vScales, kvScaleStride(capacity), capacity, scale * kLog2e, partials, maxSplits);
-  decodeCombineKernel<<<dim3(unsigned(numHeads), unsigned(D::kHeadDim / D::kCombineSlice)), D::kCombineThreads, 0,
-                        stream>>>(numHeads, numKvHeads, pos, partials, maxSplits, groupsTotal, out, xq);
+  launchKernel(decodeAttentionKernel<true>, grid, D::kThreads, D::kSmemBytes8, stream, qkv, numHeads, numKvHeads, pos,
+               kCache, vCache, kScales, vScales, kvScaleStride(capacity), capacity, scale * kLog2e, partials, maxSplits);
+  combine(numHeads, numKvHeads, pos, partials, maxSplits, groupsTotal, out, stream, xq);
 }
 
 }  // namespace glm::cuda

@@ -23,6 +23,8 @@ __device__ __forceinline__ float loadAsFloat<__nv_bfloat16>(const __nv_bfloat16*
 template <typename T>
 __global__ void embedKernel(const T* __restrict__ table, int64_t cols, const int32_t* __restrict__ ids,
                             float* __restrict__ out, int64_t outStride) {
+  pdlTrigger();
+  pdlWait();
   const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (c >= cols) return;
   const int64_t row = ids[blockIdx.y];
@@ -33,6 +35,8 @@ __global__ void embedKernel(const T* __restrict__ table, int64_t cols, const int
 // times the row's scale.
 __global__ void embedInt8Kernel(const int8_t* __restrict__ table, const float* __restrict__ scales, int64_t cols,
                                 const int32_t* __restrict__ ids, float* __restrict__ out, int64_t outStride) {
+  pdlTrigger();
+  pdlWait();
   const int64_t c = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * 4;
   if (c >= cols) return;
   const int64_t row = ids[blockIdx.y];
@@ -64,6 +68,8 @@ __device__ float blockSum(float v, float* scratch) {
 
 __global__ void rmsNormKernel(const float* x, int64_t xStride, float* residual, int64_t rStride, const float* w,
                               float eps, int cols, float* out, int64_t oStride) {
+  pdlTrigger();
+  pdlWait();
   __shared__ float scratch[32];
   const float* xr = x + int64_t(blockIdx.x) * xStride;
   float* rr = residual ? residual + int64_t(blockIdx.x) * rStride : nullptr;
@@ -91,6 +97,8 @@ constexpr int kNormVec = 4;
 __global__ void __launch_bounds__(1024)
     rmsNormRegKernel(const float* x, int64_t xStride, float* residual, int64_t rStride, const float* __restrict__ w,
                      float eps, int cols, float* out, int64_t oStride) {
+  pdlTrigger();
+  pdlWait();
   __shared__ float scratch[32];
   const int n4 = cols / 4;
   const float4* xr = reinterpret_cast<const float4*>(x + int64_t(blockIdx.x) * xStride);
@@ -128,12 +136,16 @@ __global__ void __launch_bounds__(1024)
 }
 
 __global__ void addKernel(float* r, int64_t rs, const float* x, int64_t xs, int cols) {
+  pdlTrigger();
+  pdlWait();
   float* rr = r + int64_t(blockIdx.y) * rs;
   const float* xr = x + int64_t(blockIdx.y) * xs;
   for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < cols; c += gridDim.x * blockDim.x) rr[c] += xr[c];
 }
 
 __global__ void swiGluKernel(const float* g, int64_t gs, int ffn, float* out, int64_t os) {
+  pdlTrigger();
+  pdlWait();
   const float* gr = g + int64_t(blockIdx.y) * gs;
   float* orow = out + int64_t(blockIdx.y) * os;
   for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < ffn; c += gridDim.x * blockDim.x) {
@@ -144,6 +156,8 @@ __global__ void swiGluKernel(const float* g, int64_t gs, int ffn, float* out, in
 
 // One row, one warp per 32 outputs: the SwiGLU row and its quantized copy (quantizeBlock32).
 __global__ void swiGluQuantKernel(const float* g, int ffn, float* out, void* xq) {
+  pdlTrigger();
+  pdlWait();
   const int64_t b = int64_t(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5);
   if (b * 32 >= ffn) return;
   const int lane = threadIdx.x & 31;
@@ -248,16 +262,16 @@ void embedRows(const void* table, TableType type, int64_t cols, const int32_t* i
   const dim3 grid(unsigned((cols + 255) / 256), unsigned(n));
   switch (type) {
     case TableType::F32:
-      embedKernel<<<grid, 256, 0, stream>>>(static_cast<const float*>(table), cols, ids, out, outStride);
+      launchKernel(embedKernel<float>, grid, 256, 0, stream, static_cast<const float*>(table), cols, ids, out, outStride);
       break;
     case TableType::F16:
-      embedKernel<<<grid, 256, 0, stream>>>(static_cast<const __half*>(table), cols, ids, out, outStride);
+      launchKernel(embedKernel<__half>, grid, 256, 0, stream, static_cast<const __half*>(table), cols, ids, out, outStride);
       break;
     case TableType::BF16:
-      embedKernel<<<grid, 256, 0, stream>>>(static_cast<const __nv_bfloat16*>(table), cols, ids, out, outStride);
+      launchKernel(embedKernel<__nv_bfloat16>, grid, 256, 0, stream, static_cast<const __nv_bfloat16*>(table), cols, ids, out, outStride);
       break;
     case TableType::Int8:
-      embedInt8Kernel<<<dim3(unsigned((cols + 1023) / 1024), unsigned(n)), 256, 0, stream>>>(static_cast<const int8_t*>(table), rowScales, cols, ids, out, outStride);
+      launchKernel(embedInt8Kernel, dim3(unsigned((cols + 1023) / 1024), unsigned(n)), 256, 0, stream, static_cast<const int8_t*>(table), rowScales, cols, ids, out, outStride);
       break;
   }
 }
@@ -270,16 +284,16 @@ void rmsNorm(const float* x, int64_t xStride, float* residual, int64_t residualS
                    xStride % 4 == 0 && outStride % 4 == 0 && (!residual || (aligned(residual) && residualStride % 4 == 0));
   if (vec) {
     const int threads = ((cols / 4 + kNormVec - 1) / kNormVec + 31) / 32 * 32;
-    rmsNormRegKernel<<<rows, threads, 0, stream>>>(x, xStride, residual, residualStride, w, eps, cols, out, outStride);
+    launchKernel(rmsNormRegKernel, rows, threads, 0, stream, x, xStride, residual, residualStride, w, eps, cols, out, outStride);
     return;
   }
-  rmsNormKernel<<<rows, 512, 0, stream>>>(x, xStride, residual, residualStride, w, eps, cols, out, outStride);
+  launchKernel(rmsNormKernel, rows, 512, 0, stream, x, xStride, residual, residualStride, w, eps, cols, out, outStride);
 }
 
 void addRows(float* residual, int64_t residualStride, const float* x, int64_t xStride, int rows, int cols,
              cudaStream_t stream) {
   if (rows <= 0) return;
-  addKernel<<<rowGrid(rows, cols, 256), 256, 0, stream>>>(residual, residualStride, x, xStride, cols);
+  launchKernel(addKernel, rowGrid(rows, cols, 256), 256, 0, stream, residual, residualStride, x, xStride, cols);
 }
 
 void swiGlu(const float* gateUp, int64_t gateUpStride, int rows, int ffn, float* out, int64_t outStride,
@@ -287,10 +301,10 @@ void swiGlu(const float* gateUp, int64_t gateUpStride, int rows, int ffn, float*
   if (rows <= 0) return;
   if (xq && rows == 1) {
     const int blocks = (ffn + 31) / 32;
-    swiGluQuantKernel<<<unsigned((blocks + 7) / 8), 256, 0, stream>>>(gateUp, ffn, out, xq);
+    launchKernel(swiGluQuantKernel, unsigned((blocks + 7) / 8), 256, 0, stream, gateUp, ffn, out, xq);
     return;
   }
-  swiGluKernel<<<rowGrid(rows, ffn, 256), 256, 0, stream>>>(gateUp, gateUpStride, ffn, out, outStride);
+  launchKernel(swiGluKernel, rowGrid(rows, ffn, 256), 256, 0, stream, gateUp, gateUpStride, ffn, out, outStride);
 }
 
 void toBf16(const float* x, int64_t xStride, int rows, int cols, uint16_t* out, cudaStream_t stream) {

@@ -51,6 +51,8 @@ __device__ __forceinline__ float dot8(uint4 w, float4 a, float4 b) {
 
 // One warp per 32-block of x: s = max|x| / 127, q = rint(x * 127 / max|x|) (as the 8-bit KV cache), sum of q.
 __global__ void quantizeXKernel(const float* __restrict__ x, int64_t k, void* xq) {
+  pdlTrigger();
+  pdlWait();
   const int64_t blocks = (k + 31) / 32;
   const int64_t b = int64_t(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5);
   if (b >= blocks) return;
@@ -162,12 +164,14 @@ __device__ __forceinline__ float normScale(double laneSlot, int64_t n, float eps
 
 // The two rows' dot products, summed over the warp (every lane gets them), scaled by the norm's
 // rsqrt(sum / n + eps) when the input is an unscaled normed row.
-template <bool kNormedIn, int kKind>
+// The first U chunks of both rows are requested before pdlWait (weights are no kernel's output), so under a
+// programmatic launch their memory latency overlaps the previous kernel's tail; afterWait() runs right
+// after pdlWait (the epilogue's loads of other kernels' outputs).
+template <bool kNormedIn, int kKind, class AfterWait>
 __device__ __forceinline__ void rowPairDot(GemvWeight w, int64_t m, int64_t k, const float* __restrict__ x,
-                                           int64_t row0, int lane, NormIn nin, float& acc0, float& acc1) {
+                                           int64_t row0, int lane, NormIn nin, float& acc0, float& acc1,
+                                           AfterWait&& afterWait) {
   constexpr int U = Chunk<kKind>::kUnroll, WPC = Chunk<kKind>::kWeights;
-  double ss = 0.0;
-  if constexpr (kNormedIn) ss = __ldcg(nin.sums + lane);  // used after the loop
   const int64_t chunks = k / WPC, row1 = row0 + 1 < m ? row0 + 1 : row0;
   const uint4* base = static_cast<const uint4*>(w.data);
   const uint4* w0 = base + row0 * chunks;
@@ -186,17 +190,29 @@ __device__ __forceinline__ void rowPairDot(GemvWeight w, int64_t m, int64_t k, c
   XQ xq{};
   if constexpr (kKind != GemvWeight::Bf16) xq = xqLayout(w.xq, k);
   int64_t c = lane;
-  for (; c + 32 * (U - 1) < chunks; c += 32 * U) {  // U chunks per row in flight
-    uint4 a[U], b[U];
+  uint4 a[U], b[U];
+  auto load = [&] {  // U chunks per row in flight
 #pragma unroll
     for (int u = 0; u < U; ++u) {
       a[u] = loadStreaming(w0 + c + 32 * u);
       b[u] = loadStreaming(w1 + c + 32 * u);
     }
+  };
+  bool full = c + 32 * (U - 1) < chunks;
+  if (full) load();
+  pdlWait();
+  afterWait();
+  double ss = 0.0;
+  if constexpr (kNormedIn) ss = __ldcg(nin.sums + lane);  // used after the loop
+  while (full) {
 #pragma unroll
     for (int u = 0; u < U; ++u) pairDot<kKind>(a[u], b[u], x, xq, c + 32 * u, s0, s1, acc0, acc1);
+    c += 32 * U;
+    full = c + 32 * (U - 1) < chunks;
+    if (full) load();
   }
   for (; c < chunks; c += 32) pairDot<kKind>(loadStreaming(w0 + c), loadStreaming(w1 + c), x, xq, c, s0, s1, acc0, acc1);
+  if (w.lateTrigger) pdlTrigger();
   acc0 = warpSum(acc0) * rowScale0;
   acc1 = warpSum(acc1) * rowScale1;
   if constexpr (kNormedIn) {
@@ -219,6 +235,7 @@ __global__ void __launch_bounds__(GemvTraits::kWarps * 32)
     gemvKernel(GemvWeight w, int64_t m, int64_t k, const float* __restrict__ x,
                const float* __restrict__ bias, float* __restrict__ out, NormIn nin) {
   static_assert(GemvTraits::kRowsPerWarp == 2, "the kernels here are written for two rows per warp");
+  if (!w.lateTrigger) pdlTrigger();
   const int lane = threadIdx.x & 31;
   const int64_t row0 = (int64_t(blockIdx.x) * GemvTraits::kWarps + (threadIdx.x >> 5)) * 2;
   if (row0 >= m) return;
@@ -226,7 +243,7 @@ __global__ void __launch_bounds__(GemvTraits::kWarps * 32)
   float b0 = 0.0f, b1 = 0.0f;
   if (lane == 0) loadBias(bias, row0, two, b0, b1);
   float acc0, acc1;
-  rowPairDot<kNormedIn, kKind>(w, m, k, x, row0, lane, nin, acc0, acc1);
+  rowPairDot<kNormedIn, kKind>(w, m, k, x, row0, lane, nin, acc0, acc1, [] {});
   if (lane != 0) return;
   out[row0] = acc0 + b0;
   if (two) out[row0 + 1] = acc1 + b1;
@@ -236,6 +253,7 @@ template <int kKind>
 __global__ void __launch_bounds__(GemvTraits::kWarps * 32)
     gemvAddNormKernel(GemvWeight w, int64_t m, int64_t k, const float* __restrict__ x,
                       const float* __restrict__ bias, AddNormOut an) {
+  if (!w.lateTrigger) pdlTrigger();
   const int lane = threadIdx.x & 31;
   const int64_t row0 = (int64_t(blockIdx.x) * GemvTraits::kWarps + (threadIdx.x >> 5)) * 2;
   if (row0 >= m) return;
@@ -243,15 +261,15 @@ __global__ void __launch_bounds__(GemvTraits::kWarps * 32)
   float b0 = 0.0f, b1 = 0.0f, res0 = 0.0f, res1 = 0.0f, nw0 = 0.0f, nw1 = 0.0f;
   if (lane == 0) {
     loadBias(bias, row0, two, b0, b1);
-    res0 = an.residual[row0];
     nw0 = __ldg(an.normW + row0);
-    if (two) {
-      res1 = an.residual[row0 + 1];
-      nw1 = __ldg(an.normW + row0 + 1);
-    }
+    if (two) nw1 = __ldg(an.normW + row0 + 1);
   }
   float acc0, acc1;
-  rowPairDot<false, kKind>(w, m, k, x, row0, lane, NormIn{}, acc0, acc1);
+  rowPairDot<false, kKind>(w, m, k, x, row0, lane, NormIn{}, acc0, acc1, [&] {
+    if (lane != 0) return;  // the residual is an earlier kernel's output
+    res0 = an.residual[row0];
+    if (two) res1 = an.residual[row0 + 1];
+  });
   if (lane != 0) return;
   const float r0 = res0 + acc0 + b0, r1 = two ? res1 + acc1 + b1 : 0.0f;
   an.residual[row0] = r0;
@@ -270,6 +288,7 @@ template <bool kNormedIn, int kKind>
 __global__ void __launch_bounds__(GemvTraits::kWarps * 32)
     gemvRopeKernel(GemvWeight w, int64_t m, int64_t k, const float* __restrict__ x,
                    const float* __restrict__ bias, float* __restrict__ out, NormIn nin, RopeOut ro) {
+  if (!w.lateTrigger) pdlTrigger();
   const int lane = threadIdx.x & 31;
   const int64_t row0 = (int64_t(blockIdx.x) * GemvTraits::kWarps + (threadIdx.x >> 5)) * 2;
   if (row0 >= m) return;
@@ -282,7 +301,7 @@ __global__ void __launch_bounds__(GemvTraits::kWarps * 32)
     p = readPosition(ro.pos);  // the angle is computed after the loop: waiting for p here would hold the loads
   }
   float acc0, acc1;
-  rowPairDot<kNormedIn, kKind>(w, m, k, x, row0, lane, nin, acc0, acc1);
+  rowPairDot<kNormedIn, kKind>(w, m, k, x, row0, lane, nin, acc0, acc1, [] {});
   if (lane != 0) return;
   float a = acc0 + b0, b = acc1 + b1;
   if (rotate) ropeRotatePair(a, b, p, ro.rope, pair);
@@ -299,6 +318,8 @@ __global__ void __launch_bounds__(GemvTraits::kWarps * 32)
 // x *= rsqrt(sum(sums) / n + eps): a normed row left unscaled by gemvAddNorm, made whole for a reader
 // that is not gemvNormed.
 __global__ void scaleNormedKernel(float* x, int64_t n, const double* sums, float eps) {
+  pdlTrigger();
+  pdlWait();
   __shared__ float inv;
   if (threadIdx.x < 32) {
     const float s = normScale(__ldcg(sums + threadIdx.x), n, eps);
@@ -319,7 +340,7 @@ unsigned gemvBlocks(int64_t m) {
 void quantizeX(const GemvWeight& w, int64_t k, const float* x, cudaStream_t stream) {
   if (w.kind == GemvWeight::Bf16 || w.xqReady) return;
   const int64_t blocks = (k + 31) / 32;
-  quantizeXKernel<<<unsigned((blocks + 7) / 8), 256, 0, stream>>>(x, k, w.xq);
+  launchKernel(quantizeXKernel, unsigned((blocks + 7) / 8), 256, 0, stream, x, k, w.xq);
 }
 
 int64_t gemvInputScratchBytes(int64_t k) { return xqScaleOffset(k) + (k + 31) / 32 * 8; }
@@ -335,11 +356,14 @@ void byKind(const GemvWeight& w, F&& f) {
   }
 }
 
+constexpr unsigned kGemvThreads = GemvTraits::kWarps * 32;
+
 void gemv(const GemvWeight& w, int64_t m, int64_t k, const float* x, const float* bias, float* out,
           cudaStream_t stream) {
   quantizeX(w, k, x, stream);
   byKind(w, [&](auto kind) {
-    gemvKernel<false, decltype(kind)::value><<<gemvBlocks(m), GemvTraits::kWarps * 32, 0, stream>>>(w, m, k, x, bias, out, NormIn{});
+    launchKernel(gemvKernel<false, decltype(kind)::value>, gemvBlocks(m), kGemvThreads, 0, stream, w, m, k, x, bias,
+                 out, NormIn{});
   });
 }
 
@@ -359,7 +383,8 @@ void gemvAddNorm(const GemvWeight& w, int64_t m, int64_t k, const float* x, cons
   an.sums = sums;
   quantizeX(w, k, x, stream);
   byKind(w, [&](auto kind) {
-    gemvAddNormKernel<decltype(kind)::value><<<gemvBlocks(m), GemvTraits::kWarps * 32, 0, stream>>>(w, m, k, x, bias, an);
+    launchKernel(gemvAddNormKernel<decltype(kind)::value>, gemvBlocks(m), kGemvThreads, 0, stream, w, m, k, x, bias,
+                 an);
   });
 }
 
@@ -367,8 +392,8 @@ void gemvNormed(const GemvWeight& w, int64_t m, int64_t k, const float* x, const
                 int64_t n, float eps, float* out, cudaStream_t stream) {
   quantizeX(w, k, x, stream);
   byKind(w, [&](auto kind) {
-    gemvKernel<true, decltype(kind)::value><<<gemvBlocks(m), GemvTraits::kWarps * 32, 0, stream>>>(w, m, k, x, bias, out,
-                                                                                    NormIn{sums, n, eps});
+    launchKernel(gemvKernel<true, decltype(kind)::value>, gemvBlocks(m), kGemvThreads, 0, stream, w, m, k, x, bias,
+                 out, NormIn{sums, n, eps});
   });
 }
 
@@ -387,11 +412,11 @@ void gemvRopeAppend(const GemvWeight& w, int64_t m, int64_t k, const float* x, c
   quantizeX(w, k, x, stream);
   byKind(w, [&](auto kind) {
     if (sums)
-      gemvRopeKernel<true, decltype(kind)::value><<<gemvBlocks(m), GemvTraits::kWarps * 32, 0, stream>>>(w, m, k, x, bias, out,
-                                                                                         NormIn{sums, n, eps}, ro);
+      launchKernel(gemvRopeKernel<true, decltype(kind)::value>, gemvBlocks(m), kGemvThreads, 0, stream, w, m, k, x,
+                   bias, out, NormIn{sums, n, eps}, ro);
     else
-      gemvRopeKernel<false, decltype(kind)::value><<<gemvBlocks(m), GemvTraits::kWarps * 32, 0, stream>>>(w, m, k, x, bias, out,
-                                                                                          NormIn{}, ro);
+      launchKernel(gemvRopeKernel<false, decltype(kind)::value>, gemvBlocks(m), kGemvThreads, 0, stream, w, m, k, x,
+                   bias, out, NormIn{}, ro);
   });
 }
 
@@ -448,7 +473,7 @@ void dequantizeToBf16(const GemvWeight& w, int64_t m, int64_t k, uint16_t* out, 
 }
 
 void scaleNormed(float* x, int64_t n, const double* sums, float eps, cudaStream_t stream) {
-  scaleNormedKernel<<<unsigned(std::min<int64_t>(64, (n + 255) / 256)), 256, 0, stream>>>(x, n, sums, eps);
+  launchKernel(scaleNormedKernel, unsigned(std::min<int64_t>(64, (n + 255) / 256)), 256, 0, stream, x, n, sums, eps);
 }
 
 }  // namespace glm::cuda

@@ -52,6 +52,9 @@ struct GemvWeight {
   const void* scales = nullptr;
   void* xq = nullptr;
   bool xqReady = false;  // xq already holds x quantized (its producer wrote it: swiGlu, decodeAttention)
+  // Programmatic launch: let the next kernel launch once every warp has issued its last weight loads, not
+  // at the start (bf16: its long rows keep the memory busy; dependents launched early then crowd the SMs).
+  bool lateTrigger = false;
 };
 int64_t gemvInputScratchBytes(int64_t k);
 // out[r] = W[r] . x + bias[r] for one fp32 row x (16-byte aligned).
@@ -143,6 +146,13 @@ constexpr int kBestOfRowMax = 1024;
 int64_t bestOfRowScratchBytes();
 void bestOfRow(const float* x, int64_t n, int count, float invTemperature, void* scratch, cudaStream_t stream);
 int bestOfRowRead(const void* hostCopy, std::vector<std::pair<float, int32_t>>& best, double* total);
+// Programmatic dependent launch for the decode step's kernels (common.cuh: launchKernel). While on, each
+// launch of those kernels lets it start before the previous kernel has finished (it waits for it inside);
+// the first launch after setProgrammaticLaunch(true) or programmaticBarrier() is a plain one, for a
+// kernel that follows a memset or copy. Per host thread; off by default.
+void setProgrammaticLaunch(bool on);
+void programmaticBarrier();
+bool takeProgrammaticLaunch();
 // Sets the kernels' shared-memory limits; call once per device before launching.
 void configureKernels();
 // Splits per (KV head, 16-head group) for decodeAttention on a device with `sms` multiprocessors.

@@ -19,6 +19,8 @@ __global__ void __launch_bounds__(kMaxRopeThreads)
                          Position pos, int8_t* __restrict__ kCache, int8_t* __restrict__ vCache,
                          float* __restrict__ kScales, float* __restrict__ vScales, int64_t capacity,
                          int64_t scaleStride) {
+  pdlTrigger();
+  pdlWait();
   __shared__ float red[2][kMaxRopeThreads / 32];
   const int i = threadIdx.x, slot = blockIdx.y;
   const bool active = 2 * i < hd;
@@ -91,7 +93,7 @@ void ropeAppendKvInt8(float* qkv, int64_t stride, int rows, int numHeads, int nu
                       float* vScales, int64_t capacity, cudaStream_t stream) {
   if (rows <= 0) return;
   const int threads = std::max(32, (headDim / 2 + 31) / 32 * 32);
-  ropeAppendInt8Kernel<<<dim3(unsigned(rows), unsigned(numHeads + numKvHeads)), threads, 0, stream>>>(
+  launchKernel(ropeAppendInt8Kernel, dim3(unsigned(rows), unsigned(numHeads + numKvHeads)), threads, 0, stream,
       qkv, stride, numHeads, numKvHeads, headDim, rope, pos, kCache, vCache, kScales, vScales, capacity,
       kvScaleStride(capacity));
 }

@@ -16,6 +16,8 @@ namespace {
 __global__ void ropeAppendKernel(float* __restrict__ qkv, int64_t stride, int nh, int nkv, int hd, RopeArgs rope,
                                  Position pos, __nv_bfloat16* __restrict__ kCache, __nv_bfloat16* __restrict__ vCache,
                                  int64_t capacity) {
+  pdlTrigger();
+  pdlWait();
   const int i = threadIdx.x, slot = blockIdx.y;
   if (2 * i >= hd) return;
   const int64_t p = readPosition(pos) + blockIdx.x;
@@ -35,7 +37,7 @@ void ropeAppendKv(float* qkv, int64_t stride, int rows, int numHeads, int numKvH
                   cudaStream_t stream) {
   if (rows <= 0) return;
   const int threads = std::max(32, (headDim / 2 + 31) / 32 * 32);
-  ropeAppendKernel<<<dim3(unsigned(rows), unsigned(numHeads + numKvHeads)), threads, 0, stream>>>(
+  launchKernel(ropeAppendKernel, dim3(unsigned(rows), unsigned(numHeads + numKvHeads)), threads, 0, stream,
       qkv, stride, numHeads, numKvHeads, headDim, rope, pos, reinterpret_cast<__nv_bfloat16*>(kCache),
       reinterpret_cast<__nv_bfloat16*>(vCache), capacity);
 }

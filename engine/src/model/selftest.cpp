@@ -548,13 +548,32 @@ void checkDecodePath(Backend& b, BackendKind kind, int prompt, int steps, int ch
     ref.run(std::span<const int32_t>(ids).subspan(size_t(start), size_t(n)), start, *refCache, rows, refLogits.data());
     got.run(std::span<const int32_t>(ids).subspan(size_t(start), size_t(n)), start, *gotCache, rows, gotLogits.data());
   }
+  const double tol = selftestTolerances(kind).fixture;
+  // Top-1 agreement: our best token must be the reference's, or one whose reference logit lies within
+  // 2 x tol x the reference row's RMS of the reference's best: each of the two logits may be off by the
+  // check's own error tolerance (tol x RMS), so their order is decided only beyond twice that. A near-tie
+  // is listed in the detail, not counted (seen: int4 weights meeting int8-quantized activations in the CUDA
+  // GEMV, a 0.0204 margin between the two best logits at ~3.76 that flipped with the attention's split
+  // size, RMS 1.02). Returns "" when it agrees, else what differed.
+  auto topOneDiffers = [&]() -> std::string {
+    const size_t refTop = size_t(std::max_element(refLogits.begin(), refLogits.end()) - refLogits.begin());
+    const size_t gotTop = size_t(std::max_element(gotLogits.begin(), gotLogits.end()) - gotLogits.begin());
+    if (refTop == gotTop) return "";
+    double ss = 0.0;
+    for (float v : refLogits) ss += double(v) * v;
+    const double band = 2.0 * tol * std::sqrt(ss / double(refLogits.size()));
+    const double margin = double(refLogits[refTop]) - refLogits[gotTop];
+    return fmt::format("{}reference best {} ({:.4f}), ours {} ({:.4f} in the reference, margin {:.4f}, near-tie band "
+                       "{:.4f}; ours {:.4f} and {:.4f})",
+                       margin > band ? "" : "near-tie: ", refTop, refLogits[refTop], gotTop, refLogits[gotTop], margin,
+                       band, gotLogits[refTop], gotLogits[gotTop]);
+  };
   auto compare = [&](const std::string& name) {
     const std::vector<double> r(refLogits.begin(), refLogits.end());
-    const bool top = std::max_element(refLogits.begin(), refLogits.end()) - refLogits.begin() ==
-                     std::max_element(gotLogits.begin(), gotLogits.end()) - gotLogits.begin();
+    const std::string differs = topOneDiffers();
+    const bool top = differs.empty() || differs.starts_with("near-tie");
     const double err = relError(r, gotLogits);
-    const double tol = selftestTolerances(kind).fixture;
-    SelftestCheck c{name, err, tol, std::isfinite(err) && err <= tol && top, top ? "" : "top-1 differs"};
+    SelftestCheck c{name, err, tol, std::isfinite(err) && err <= tol && top, differs};
     report.checks.push_back(c);
     if (onCheck) onCheck(c);
   };
@@ -564,6 +583,7 @@ void checkDecodePath(Backend& b, BackendKind kind, int prompt, int steps, int ch
   compare(fmt::format("{}: prefill {} tokens (chunks of {})", label, prompt, chunk));
   double worst = 0;
   int topMismatch = 0;
+  std::string mismatches;  // what each top-1 difference looked like (near-ties are listed, not counted)
   for (int s = 0; s < steps; ++s) {
     const int64_t pos = prompt + s;
     const int32_t token = ids[size_t(pos)];
@@ -572,9 +592,10 @@ void checkDecodePath(Backend& b, BackendKind kind, int prompt, int steps, int ch
     got.step(token, pos, *gotCache, gotLogits.data());
     const std::vector<double> r(refLogits.begin(), refLogits.end());
     worst = std::max(worst, relError(r, gotLogits));
-    if (std::max_element(refLogits.begin(), refLogits.end()) - refLogits.begin() !=
-        std::max_element(gotLogits.begin(), gotLogits.end()) - gotLogits.begin())
-      ++topMismatch;
+    if (const std::string differs = topOneDiffers(); !differs.empty()) {
+      topMismatch += !differs.starts_with("near-tie");
+      mismatches += fmt::format("; step {}: {}", s, differs);
+    }
     if (s == steps - 1 && got.greedyToken(int64_t(gotLogits.size())) != int32_t(std::max_element(gotLogits.begin(), gotLogits.end()) - gotLogits.begin()))
       ++topMismatch;  // the backend's own argmax must name the same token
   }
@@ -600,13 +621,12 @@ void checkDecodePath(Backend& b, BackendKind kind, int prompt, int steps, int ch
       samplingMismatch += token != onHost.sample(gotLogits, {});
     }
   }
-  const double tol = selftestTolerances(kind).fixture;
   SelftestCheck c{fmt::format("{}: {} decode steps after {} (recorded step{})", label, steps, prompt,
                               b.supportsStepCapture() ? ", replayed" : " not supported"),
                   worst, tol, std::isfinite(worst) && worst <= tol && topMismatch == 0 && samplingMismatch == 0,
-                  fmt::format("worst step; top-1 mismatches: {}; sampled tokens unlike the host's: {} of 32 ({} "
+                  fmt::format("worst step; top-1 mismatches: {}{}; sampled tokens unlike the host's: {} of 32 ({} "
                               "decided from the device's candidates)",
-                              topMismatch, samplingMismatch, sampledOnDevice)};
+                              topMismatch, mismatches, samplingMismatch, sampledOnDevice)};
   report.checks.push_back(c);
   if (onCheck) onCheck(c);
 }
