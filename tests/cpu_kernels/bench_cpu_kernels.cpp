@@ -1,8 +1,10 @@
-// Throughput of cpu::matmul on the shapes of a GLM-4 9B layer.
-//   cpu_kernels_bench [avx512|avx2|scalar [all|gemv|gemm|peak]]
+// Throughput of cpu::matmul and cpu::matmulQuantized on the shapes of a GLM-4 9B layer.
+//   cpu_kernels_bench [avx512|avx2|scalar [all|gemv|gemm|peak]]   (threads: OMP_NUM_THREADS)
 // GEMV (n = 1, decode): GB/s of bf16 weights read, 2 bytes per multiply-add. "cold" cycles through
 // enough copies of the matrix (>= 256 MiB) that each call reads DRAM, as decode does across layers;
-// "hot" repeats one matrix, which may sit in the last-level cache.
+// "hot" repeats one matrix, which may sit in the last-level cache. The quantized GEMVs (int8, int4
+// g32, through matmulQuantized) count the bytes they read, q values plus scales: 1 + 4/k and
+// 0.5 + 2/32 bytes per weight against bf16's 2, so compare their times, not their GB/s, with bf16's.
 // GEMM (n = 128, prefill): GFLOP/s = 2 * n * m * k / time, against the measured FMA peak.
 #include <immintrin.h>
 #include <omp.h>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "backend/cpu/cpu_kernels.h"
+#include "quant/quant_format.h"
 #include "util/half.h"
 
 namespace {
@@ -76,6 +79,63 @@ void benchGemv(int64_t m, int64_t k, std::mt19937& rng) {
               (long long)k, double(bytes) / cold * 1e-9, cold * 1e3, double(bytes) / hot * 1e-9, hot * 1e3);
 }
 
+// A random m x k weight of an int8 or int4 format, laid out as quant/quant_format.h documents.
+struct QuantizedBuffers {
+  std::vector<uint8_t> data;
+  std::vector<float> rowScales;       // int8
+  std::vector<uint16_t> groupScales;  // int4, fp16 bits
+  glm::QuantizedView view;
+};
+
+QuantizedBuffers randomQuantized(glm::WeightFormat format, int64_t m, int64_t k, std::mt19937& rng) {
+  QuantizedBuffers b;
+  const bool int4 = glm::isInt4(format);
+  std::uniform_int_distribution<int> value(int4 ? 1 : -127, int4 ? 15 : 127);
+  std::uniform_real_distribution<float> scale(0.01f, 0.02f);
+  b.data.resize(size_t(glm::quantizedDataBytes(format, m, k)));
+  if (int4) {
+    for (auto& byte : b.data) byte = uint8_t(value(rng) | (value(rng) << 4));
+    b.groupScales.resize(size_t(m * (k / glm::int4Group(format))));
+    for (auto& s : b.groupScales) s = glm::floatToF16(scale(rng));
+  } else {
+    for (auto& byte : b.data) byte = uint8_t(int8_t(value(rng)));
+    b.rowScales.resize(size_t(m));
+    for (auto& s : b.rowScales) s = scale(rng);
+  }
+  b.view.format = format;
+  b.view.name = "bench";
+  b.view.rows = m;
+  b.view.cols = k;
+  b.view.group = glm::int4Group(format);
+  b.view.data = b.data.data();
+  b.view.scales = int4 ? static_cast<const void*>(b.groupScales.data()) : b.rowScales.data();
+  b.view.dataBytes = glm::quantizedDataBytes(format, m, k);
+  b.view.scaleBytes = glm::quantizedScaleBytes(format, m, k);
+  return b;
+}
+
+// The GEMV of benchGemv with a quantized weight; GB/s of q values plus scales.
+void benchGemvQuantized(int64_t m, int64_t k, glm::WeightFormat format, std::mt19937& rng) {
+  const size_t bytes = size_t(glm::quantizedBytes(format, m, k));
+  const size_t copies = std::max<size_t>(2, (size_t(256) << 20) / bytes + 1);
+  std::vector<QuantizedBuffers> w;
+  for (size_t c = 0; c < copies; ++c) w.push_back(randomQuantized(format, m, k, rng));
+  const std::vector<float> x = randomFloats(size_t(k), rng);
+  std::vector<float> out(static_cast<size_t>(m));
+  size_t next = 0;
+  const double cold = timePerRun(
+      [&] {
+        glm::cpu::matmulQuantized(x.data(), 1, k, k, w[next].view, nullptr, out.data(), m);
+        next = (next + 1) % copies;
+      },
+      0.6, 10);
+  const double hot =
+      timePerRun([&] { glm::cpu::matmulQuantized(x.data(), 1, k, k, w[0].view, nullptr, out.data(), m); }, 0.3, 10);
+  std::printf("GEMV %5lld x %lld %-4s: cold %6.1f GB/s (%.3f ms)   hot %6.1f GB/s (%.3f ms)\n", (long long)m,
+              (long long)k, std::string(glm::weightFormatName(format)).c_str(), double(bytes) / cold * 1e-9,
+              cold * 1e3, double(bytes) / hot * 1e-9, hot * 1e3);
+}
+
 void benchGemm(int64_t n, int64_t m, int64_t k, std::mt19937& rng) {
   const std::vector<uint16_t> w = randomBf16(size_t(m * k), rng);
   const std::vector<float> x = randomFloats(size_t(n * k), rng);
@@ -121,6 +181,8 @@ int main(int argc, char** argv) {
   std::mt19937 rng(42);
   if (what == "all" || what == "gemv") {
     benchGemv(4096, 4096, rng);
+    benchGemvQuantized(4096, 4096, glm::WeightFormat::Int8, rng);
+    benchGemvQuantized(4096, 4096, glm::WeightFormat::Int4G32, rng);
     benchGemv(4608, 4096, rng);
   }
   if (what == "all" || what == "gemm") benchGemm(128, 4096, 4096, rng);

@@ -1,7 +1,9 @@
 // cpu::matmulQuantized (int8 per row, int4 in groups of 32 and 128) against an fp64 reference of the
 // dequantized weights, once per code path (avx512, avx2, scalar; a path this CPU cannot run is skipped).
 // The quantized views are built here from random q values and scales, laid out as quant/quant_format.h
-// documents, without the quantizer.
+// documents, without the quantizer. The dequantized tile is one multiply of exact operands per weight,
+// so every path must produce the formula's bits: checked through matmulQuantized (against matmul of the
+// formula's fp32 tile on the same path) and on the kernel table's dequantInt8 / dequantInt4 directly.
 //
 // Error bound: ||out - ref|| / ||ref|| < 1e-5. The dequantized tile is exact up to one fp32 rounding per
 // weight (2^-24 relative) and the products are summed in fp32 as in cpu::matmul (measured ~1e-7 there
@@ -202,6 +204,94 @@ TEST_P(QuantMatmul, RejectsWrongKPartialGroupsAndBadViews) {
     wrongGroup.group = format == WeightFormat::Int4G32 ? 128 : 32;
     EXPECT_THROW(matmulQuantized(x.data(), 2, 256, 512, wrongGroup, nullptr, out.data(), 64), std::invalid_argument)
         << weightFormatName(format) << ": group does not match the format";
+  }
+}
+
+// The tile as the formula (the scalar loops matmulQuantized had before the per-ISA kernels) writes it:
+// rows x cols fp32, each value one multiply of exact operands.
+std::vector<float> dequantizedByFormula(const QuantizedWeight& w) {
+  std::vector<float> tile(size_t(w.rows * w.cols));
+  const int64_t group = int4Group(w.format);
+  for (int64_t r = 0; r < w.rows; ++r)
+    for (int64_t c = 0; c < w.cols; ++c) {
+      float& t = tile[size_t(r * w.cols + c)];
+      if (isInt4(w.format)) {
+        const uint8_t byte = w.data[size_t(r * w.cols / 2 + c / 2)];
+        const float scale = f16ToFloat(w.groupScales[size_t(r * (w.cols / group) + c / group)]);
+        t = float(int(c % 2 ? byte >> 4 : byte & 0x0f) - 8) * scale;
+      } else {
+        t = float(int8_t(w.data[size_t(r * w.cols + c)])) * w.rowScales[size_t(r)];
+      }
+    }
+  return tile;
+}
+
+// The paths' f32 micro-kernels differ (lanes, FMA), so their products differ by rounding; the
+// dequantized tile must not. On every path, matmulQuantized must give the bits of matmul (same path)
+// on the formula's fp32 tile: the same tile, summed in the same order, so also the results of the
+// code before the per-ISA dequantization kernels. Odd n and m; k = 640: a full k block and a 128 tail.
+TEST_P(QuantMatmul, BitIdenticalToMatmulOfFormulaTile) {
+  const int64_t k = 640;
+  uint64_t seed = 5000;
+  for (WeightFormat format : kFormats) {
+    for (int64_t m : {1, 37}) {
+      std::mt19937_64 rng(++seed);
+      const QuantizedWeight w = makeQuantized(format, m, k, rng);
+      const std::vector<float> tile = dequantizedByFormula(w);
+      const std::vector<float> bias = randomFloats(m, rng);
+      for (int64_t n : {1, 3, 17}) {
+        const std::string what = fmt::format("{} n{} m{}", weightFormatName(format), n, m);
+        const int64_t ldx = k + 5, ldo = m + 3;
+        const std::vector<float> x = randomFloats(n * ldx, rng);
+        std::vector<float> quantized(size_t(n * ldo), kPoison), reference(size_t(n * ldo), kPoison);
+        matmulQuantized(x.data(), n, k, ldx, w.view(), bias.data(), quantized.data(), ldo);
+        // n < 8 takes matmul's streamed order; a row's result does not depend on the order (cpu_kernels.h).
+        matmul(x.data(), n, k, ldx, tile.data(), DType::F32, m, bias.data(), DType::F32, reference.data(), ldo);
+        EXPECT_EQ(0, std::memcmp(quantized.data(), reference.data(), quantized.size() * 4)) << what;
+      }
+    }
+  }
+}
+
+// The path's dequantInt8 / dequantInt4 straight from its kernel table: the formula's bits at every
+// length around the vector widths (8, 16; int4: 16 bytes per step), from unaligned sources and
+// destinations, every byte value, and nothing written past the end.
+TEST_P(QuantMatmul, DequantKernelsMatchFormulaAtEveryLength) {
+  const std::string isa = GetParam();
+  const detail::KernelTable& kt = isa == "avx512" ? detail::avx512Kernels()
+                                  : isa == "avx2" ? detail::avx2Kernels()
+                                                  : detail::scalarKernels();
+  std::vector<uint8_t> bytes(300);
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = uint8_t(i * 37 + 11);  // every value, shuffled
+  for (float scale : {0.0123f, -3.7e-3f, 1.0f / 3.0f}) {
+    for (int64_t offset : {0, 1, 3}) {
+      for (int64_t len = 0; len <= 70; ++len) {
+        const auto* q = reinterpret_cast<const int8_t*>(bytes.data() + offset);
+        std::vector<float> dst(size_t(len + offset + 1), kPoison);
+        kt.dequantInt8(q, scale, len, dst.data() + offset);
+        for (int64_t c = 0; c < len; ++c) {
+          const float want = float(q[c]) * scale;
+          ASSERT_EQ(0, std::memcmp(&dst[size_t(offset + c)], &want, 4))
+              << "int8 len " << len << " offset " << offset << " scale " << scale << ": c " << c;
+        }
+        for (int64_t c = 0; c < offset; ++c) ASSERT_TRUE(isPoison(dst[size_t(c)])) << "int8 len " << len;
+        ASSERT_TRUE(isPoison(dst[size_t(offset + len)])) << "int8 len " << len << ": wrote past the end";
+      }
+      // Groups of 8 weights with their own scales; the last group may be partial.
+      const float groupScales[10] = {scale, -0.5f * scale, 3.0f * scale, 1.0f, scale, 0.25f, -scale, 7.0f, scale, 2.0f};
+      for (int64_t pairs = 0; pairs <= 40; ++pairs) {
+        const uint8_t* b = bytes.data() + offset;
+        std::vector<float> dst(size_t(2 * pairs + offset + 1), kPoison);
+        kt.dequantInt4(b, groupScales, 8, 2 * pairs, dst.data() + offset);
+        for (int64_t c = 0; c < 2 * pairs; ++c) {
+          const float want = float(int(c % 2 ? b[c / 2] >> 4 : b[c / 2] & 0x0f) - 8) * groupScales[c / 8];
+          ASSERT_EQ(0, std::memcmp(&dst[size_t(offset + c)], &want, 4))
+              << "int4 pairs " << pairs << " offset " << offset << " scale " << scale << ": c " << c;
+        }
+        for (int64_t c = 0; c < offset; ++c) ASSERT_TRUE(isPoison(dst[size_t(c)])) << "int4 pairs " << pairs;
+        ASSERT_TRUE(isPoison(dst[size_t(offset + 2 * pairs)])) << "int4 pairs " << pairs << ": wrote past the end";
+      }
+    }
   }
 }
 

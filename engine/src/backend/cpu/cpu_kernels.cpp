@@ -201,15 +201,14 @@ void forEachMatmulItem(int64_t n, int64_t k, int64_t m, const RunItem& runItem) 
 
 // Dequantization of one weight block into matmulPacked's tile: deq = q * scale, each element one fp32
 // multiply of exact operands (int8 and nibble values and fp16 scales are exact in fp32), so every code
-// path and every caller sees the same tile. Plain loops: the compiler vectorizes them.
-void dequantizeInt8Block(const QuantizedView& w, int64_t j0, int64_t rows, int64_t k0, int64_t len, float* pack) {
+// path and every caller sees the same tile. The rows / groups go through the path's dequantInt8 /
+// dequantInt4 (this file has no ISA flags, its own loops would only get SSE2).
+void dequantizeInt8Block(const KernelTable& kt, const QuantizedView& w, int64_t j0, int64_t rows, int64_t k0,
+                         int64_t len, float* pack) {
   const auto* scales = static_cast<const float*>(w.scales);
-  for (int64_t r = 0; r < rows; ++r) {
-    const auto* q = reinterpret_cast<const int8_t*>(w.data + (j0 + r) * w.cols + k0);
-    const float scale = scales[j0 + r];
-    float* dst = pack + r * kKBlock;
-    for (int64_t c = 0; c < len; ++c) dst[c] = float(q[c]) * scale;
-  }
+  for (int64_t r = 0; r < rows; ++r)
+    kt.dequantInt8(reinterpret_cast<const int8_t*>(w.data + (j0 + r) * w.cols + k0), scales[j0 + r], len,
+                   pack + r * kKBlock);
 }
 
 // k0 and len are multiples of the group (k0 of kKBlock, len of k), so a block holds whole groups. The
@@ -224,15 +223,7 @@ void dequantizeInt4Block(const KernelTable& kt, const QuantizedView& w, int64_t 
     const uint8_t* row = w.data + (j0 + r) * bytesPerRow;
     kt.toFloat(scales + (j0 + r) * w.scalesPerRow() + k0 / group, detail::kF16, groups, groupScales);
     float* dst = pack + r * kKBlock;
-    for (int64_t g = 0; g < groups; ++g) {
-      const float scale = groupScales[g];
-      const uint8_t* bytes = row + (k0 + g * group) / 2;
-      float* d = dst + g * group;
-      for (int64_t b = 0; b < group / 2; ++b) {  // low nibble: column 2b, high: 2b + 1, each q + 8
-        d[2 * b] = float(int(bytes[b] & 0x0f) - 8) * scale;
-        d[2 * b + 1] = float(int(bytes[b] >> 4) - 8) * scale;
-      }
-    }
+    kt.dequantInt4(row + k0 / 2, groupScales, group, len, dst);
   }
 }
 
@@ -308,7 +299,7 @@ void matmulQuantized(const float* x, int64_t n, int64_t k, int64_t ldx, const Qu
     if (int4)
       dequantizeInt4Block(kt, w, j0, rows, k0, len, pack);
     else
-      dequantizeInt8Block(w, j0, rows, k0, len, pack);
+      dequantizeInt8Block(kt, w, j0, rows, k0, len, pack);
   };
   forEachMatmulItem(n, k, m,
                     [&](const MatmulItem& it, float* pack) { matmulPacked(kt, args, it, pack, dequantizeBlock); });

@@ -118,6 +118,14 @@ struct KernelTable {
   void (*scale)(float alpha, float* y, int64_t len);
   float (*dotBf16)(const float* a, const uint16_t* b, int64_t len);
   void (*axpyBf16)(float alpha, const uint16_t* x, float* y, int64_t len);
+  // Dequantization of matmulQuantized's weight tile (here, not in cpu_kernels.cpp, because that file
+  // is built without ISA flags). Each value is one fp32 multiply of exact operands (no FMA), so every
+  // path writes the same bits.
+  // dst[c] = float(q[c]) * scale for c < len (one int8 row).
+  void (*dequantInt8)(const int8_t* q, float scale, int64_t len, float* dst);
+  // dst[c] = float(nibble c - 8) * groupScales[c / group] for c < len (len and group even; nibble 2b is
+  // bytes[b] & 15, nibble 2b + 1 is bytes[b] >> 4): one int4 row, a whole number of groups but the last.
+  void (*dequantInt4)(const uint8_t* bytes, const float* groupScales, int64_t group, int64_t len, float* dst);
 };
 
 const KernelTable& scalarKernels();

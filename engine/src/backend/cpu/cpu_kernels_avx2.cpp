@@ -7,6 +7,7 @@
 // through a zero-padded copy (AVX2 has no 16-bit masked load).
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "backend/cpu/cpu_kernels.h"
@@ -230,6 +231,58 @@ GLM_AVX2 void scaleAvx2(float alpha, float* y, int64_t len) {
   for (; t < len; ++t) y[t] *= alpha;
 }
 
+// int8 -> fp32 (exact), then one multiply by the scale. Tails through a zero-padded copy.
+GLM_AVX2 inline __m256 dequant8(__m128i q8, __m256 scale) {
+  return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q8)), scale);
+}
+
+GLM_AVX2 void dequantInt8Avx2(const int8_t* q, float scale, int64_t len, float* dst) {
+  const __m256 sv = _mm256_set1_ps(scale);
+  int64_t c = 0;
+  for (; c + 8 <= len; c += 8)
+    _mm256_storeu_ps(dst + c, dequant8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q + c)), sv));
+  if (c < len) {
+    alignas(16) int8_t buf[16] = {};
+    std::memcpy(buf, q + c, size_t(len - c));
+    store8Partial(dst + c, dequant8(_mm_load_si128(reinterpret_cast<const __m128i*>(buf)), sv), len - c);
+  }
+}
+
+// 16 bytes -> 32 values: the nibbles interleaved back into column order (low, high) by unpacking
+// bytes, 8 of them at a time widened to int32, minus 8, converted (exact) and multiplied by the scale.
+GLM_AVX2 inline void dequantInt4x16(__m128i bytes, __m256 scale, float* dst) {
+  const __m128i mask = _mm_set1_epi8(0x0f);
+  const __m128i lo = _mm_and_si128(bytes, mask), hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);
+  const __m128i cols0 = _mm_unpacklo_epi8(lo, hi), cols16 = _mm_unpackhi_epi8(lo, hi);  // columns 0-15, 16-31
+  const __m256i eight = _mm256_set1_epi32(8);
+  const __m128i parts[4] = {cols0, _mm_unpackhi_epi64(cols0, cols0), cols16, _mm_unpackhi_epi64(cols16, cols16)};
+#pragma GCC unroll 4
+  for (int p = 0; p < 4; ++p) {
+    const __m256i v = _mm256_sub_epi32(_mm256_cvtepu8_epi32(parts[p]), eight);
+    _mm256_storeu_ps(dst + 8 * p, _mm256_mul_ps(_mm256_cvtepi32_ps(v), scale));
+  }
+}
+
+GLM_AVX2 inline void dequantInt4GroupAvx2(const uint8_t* bytes, float scale, int64_t pairs, float* dst) {
+  const __m256 sv = _mm256_set1_ps(scale);
+  int64_t b = 0;
+  for (; b + 16 <= pairs; b += 16)
+    dequantInt4x16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + b)), sv, dst + 2 * b);
+  if (b < pairs) {
+    alignas(16) uint8_t buf[16] = {};
+    alignas(32) float out[32];
+    std::memcpy(buf, bytes + b, size_t(pairs - b));
+    dequantInt4x16(_mm_load_si128(reinterpret_cast<const __m128i*>(buf)), sv, out);
+    std::memcpy(dst + 2 * b, out, size_t(2 * (pairs - b)) * sizeof(float));
+  }
+}
+
+// A row's groups in one call (an indirect call per 32-weight group cost as much as the work).
+GLM_AVX2 void dequantInt4Avx2(const uint8_t* bytes, const float* groupScales, int64_t group, int64_t len, float* dst) {
+  for (int64_t c = 0, g = 0; c < len; c += group, ++g)
+    dequantInt4GroupAvx2(bytes + c / 2, groupScales[g], std::min(group, len - c) / 2, dst + c);
+}
+
 template <int DT, int NX, int NW>
 struct Tile {
   static constexpr TileFn fn = &tileKernel<DT, NX, NW>;
@@ -250,6 +303,8 @@ KernelTable makeTable() {
   t.scale = &scaleAvx2;
   t.dotBf16 = &dotBf16Avx2;
   t.axpyBf16 = &axpyBf16Avx2;
+  t.dequantInt8 = &dequantInt8Avx2;
+  t.dequantInt4 = &dequantInt4Avx2;
   return t;
 }
 

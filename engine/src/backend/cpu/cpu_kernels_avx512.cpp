@@ -8,6 +8,7 @@
 // decode GEMV: 4 independent FMA chains, 128 bytes of bf16 weights per step.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -266,6 +267,54 @@ GLM_AVX512 void scaleAvx512(float alpha, float* y, int64_t len) {
   }
 }
 
+// int8 -> fp32 (exact), then one multiply by the scale; masked tail.
+GLM_AVX512 inline __m512 dequant16(__m128i q16, __m512 scale) {
+  return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q16)), scale);
+}
+
+GLM_AVX512 void dequantInt8Avx512(const int8_t* q, float scale, int64_t len, float* dst) {
+  const __m512 sv = _mm512_set1_ps(scale);
+  int64_t c = 0;
+  for (; c + 16 <= len; c += 16)
+    _mm512_storeu_ps(dst + c, dequant16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + c)), sv));
+  if (c < len) {
+    const __mmask16 m = tailMask(len - c);
+    _mm512_mask_storeu_ps(dst + c, m, dequant16(_mm_maskz_loadu_epi8(m, q + c), sv));
+  }
+}
+
+// 16 bytes -> 32 values: the nibbles interleaved back into column order (low, high) by unpacking
+// bytes, each 16 widened to int32, minus 8, converted (exact) and multiplied by the scale. store0 and
+// store1 select the lanes written of columns 0-15 and 16-31.
+GLM_AVX512 inline void dequantInt4x16(__m128i bytes, __m512 scale, float* dst, __mmask16 store0, __mmask16 store1) {
+  const __m128i mask = _mm_set1_epi8(0x0f);
+  const __m128i lo = _mm_and_si128(bytes, mask), hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);
+  const __m512i eight = _mm512_set1_epi32(8);
+  const __m512i cols0 = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_unpacklo_epi8(lo, hi)), eight);
+  const __m512i cols16 = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_unpackhi_epi8(lo, hi)), eight);
+  _mm512_mask_storeu_ps(dst, store0, _mm512_mul_ps(_mm512_cvtepi32_ps(cols0), scale));
+  _mm512_mask_storeu_ps(dst + 16, store1, _mm512_mul_ps(_mm512_cvtepi32_ps(cols16), scale));
+}
+
+GLM_AVX512 inline void dequantInt4GroupAvx512(const uint8_t* bytes, float scale, int64_t pairs, float* dst) {
+  const __m512 sv = _mm512_set1_ps(scale);
+  int64_t b = 0;
+  for (; b + 16 <= pairs; b += 16)
+    dequantInt4x16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + b)), sv, dst + 2 * b, 0xffff, 0xffff);
+  if (b < pairs) {
+    const int64_t rest = pairs - b;  // < 16 bytes, 2 * rest < 32 values
+    dequantInt4x16(_mm_maskz_loadu_epi8(tailMask(rest), bytes + b), sv, dst + 2 * b,
+                   tailMask(std::min<int64_t>(2 * rest, 16)), tailMask(std::max<int64_t>(2 * rest - 16, 0)));
+  }
+}
+
+// A row's groups in one call (an indirect call per 32-weight group cost as much as the work).
+GLM_AVX512 void dequantInt4Avx512(const uint8_t* bytes, const float* groupScales, int64_t group, int64_t len,
+                                  float* dst) {
+  for (int64_t c = 0, g = 0; c < len; c += group, ++g)
+    dequantInt4GroupAvx512(bytes + c / 2, groupScales[g], std::min(group, len - c) / 2, dst + c);
+}
+
 template <int DT, int NX, int NW>
 struct Tile {
   static constexpr TileFn fn = &tileKernel<DT, NX, NW>;
@@ -286,6 +335,8 @@ KernelTable makeTable() {
   t.scale = &scaleAvx512;
   t.dotBf16 = &dotBf16Avx512;
   t.axpyBf16 = &axpyBf16Avx512;
+  t.dequantInt8 = &dequantInt8Avx512;
+  t.dequantInt4 = &dequantInt4Avx512;
   return t;
 }
 

@@ -3,6 +3,7 @@
 // goes to lane t % 8) and reduced by halving, the same structure as the AVX2 path, so the paths
 // differ only by the rounding of multiply-add (no FMA here) — and the compiler may still vectorize
 // the independent lanes.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -98,6 +99,20 @@ void scaleScalar(float alpha, float* y, int64_t len) {
   for (int64_t t = 0; t < len; ++t) y[t] *= alpha;
 }
 
+void dequantInt8Scalar(const int8_t* q, float scale, int64_t len, float* dst) {
+  for (int64_t c = 0; c < len; ++c) dst[c] = float(q[c]) * scale;
+}
+
+void dequantInt4Scalar(const uint8_t* bytes, const float* groupScales, int64_t group, int64_t len, float* dst) {
+  for (int64_t c0 = 0, g = 0; c0 < len; c0 += group, ++g) {
+    const float scale = groupScales[g];
+    for (int64_t c = c0; c < std::min(c0 + group, len); c += 2) {  // low nibble: column c, high: c + 1, each q + 8
+      dst[c] = float(int(bytes[c / 2] & 0x0f) - 8) * scale;
+      dst[c + 1] = float(int(bytes[c / 2] >> 4) - 8) * scale;
+    }
+  }
+}
+
 template <int DT, int NX, int NW>
 struct Tile {
   static constexpr TileFn fn = &tileKernel<DT, NX, NW>;
@@ -119,6 +134,8 @@ KernelTable makeTable() {
   t.scale = &scaleScalar;
   t.dotBf16 = &dotBf16Scalar;
   t.axpyBf16 = &axpyBf16Scalar;
+  t.dequantInt8 = &dequantInt8Scalar;
+  t.dequantInt4 = &dequantInt4Scalar;
   return t;
 }
 
