@@ -30,6 +30,11 @@ __device__ __forceinline__ void pdlWait() {
   asm volatile("griddepcontrol.wait;\n" ::: "memory");
 #endif
 }
+// Both at a kernel's start: for kernels whose every read depends on the kernel before.
+__device__ __forceinline__ void pdlStart() {
+  pdlTrigger();
+  pdlWait();
+}
 
 // kernel<<<grid, block, smem, stream>>>(args...), as a programmatic dependent launch when
 // takeProgrammaticLaunch() says so. Only for kernels that call pdlWait as described above.

@@ -319,8 +319,7 @@ __global__ void __launch_bounds__(D::kThreads, 2)
 __global__ void __launch_bounds__(D::kCombineThreads)
     decodeCombineKernel(int nh, int nkv, Position pos, const float* __restrict__ partials, int maxSplits,
                         int groupsTotal, float* __restrict__ out, void* xq) {
-  pdlTrigger();
-  pdlWait();
+  pdlStart();
   constexpr int kVec = D::kCombineSlice / 4, kGroups = D::kCombineThreads / kVec;
   __shared__ float4 red[kGroups][kVec + 1];
   __shared__ float redM[kGroups], redL[kGroups];
@@ -374,8 +373,20 @@ __global__ void __launch_bounds__(D::kCombineThreads)
   }
 }
 
-void combine(int numHeads, int numKvHeads, Position pos, const float* partials, int maxSplits, int groupsTotal,
-             float* out, cudaStream_t stream, void* xq) {
+constexpr int smemBytes(bool int8) { return int8 ? D::kSmemBytes8 : D::kSmemBytes; }
+
+// The split kernel over the cache as stored (kInt8: int8 with scales; else bf16, scales unused), then the
+// combine.
+template <bool kInt8>
+void launchDecode(const float* qkv, int numHeads, int numKvHeads, Position pos, const void* kCache,
+                  const void* vCache, const float* kScales, const float* vScales, int64_t capacity, float scale,
+                  float* partials, int maxSplits, float* out, cudaStream_t stream, void* xq) {
+  const int group = numHeads / numKvHeads, headGroups = (group + 15) / 16;
+  const int groupsTotal = numKvHeads * headGroups;
+  const dim3 grid(unsigned(maxSplits / D::kWarps), unsigned(groupsTotal));
+  launchKernel(decodeAttentionKernel<kInt8>, grid, D::kThreads, smemBytes(kInt8), stream, qkv, numHeads, numKvHeads,
+               pos, kCache, vCache, kScales, vScales, kInt8 ? kvScaleStride(capacity) : 0, capacity, scale * kLog2e,
+               partials, maxSplits);
   launchKernel(decodeCombineKernel, dim3(unsigned(numHeads), unsigned(D::kHeadDim / D::kCombineSlice)),
                D::kCombineThreads, 0, stream, numHeads, numKvHeads, pos, partials, maxSplits, groupsTotal, out, xq);
 }
@@ -385,7 +396,7 @@ void combine(int numHeads, int numKvHeads, Position pos, const float* partials, 
 void configureDecodeAttention() {
   for (auto kernel : {decodeAttentionKernel<false>, decodeAttentionKernel<true>}) {
     cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                         kernel == decodeAttentionKernel<true> ? D::kSmemBytes8 : D::kSmemBytes);
+                         smemBytes(kernel == decodeAttentionKernel<true>));
     cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
                          int(cudaSharedmemCarveoutMaxShared));  // two 100 KB blocks per SM
   }
@@ -405,23 +416,15 @@ int64_t decodePartialFloats(int numHeads, int numKvHeads, int maxSplits) {
 void decodeAttention(const float* qkv, int numHeads, int numKvHeads, Position pos, const uint16_t* kCache,
                      const uint16_t* vCache, int64_t capacity, float scale, float* partials, int maxSplits,
                      float* out, cudaStream_t stream, void* xq) {
-  const int group = numHeads / numKvHeads, headGroups = (group + 15) / 16;
-  const int groupsTotal = numKvHeads * headGroups;
-  const dim3 grid(unsigned(maxSplits / D::kWarps), unsigned(groupsTotal));
-  launchKernel(decodeAttentionKernel<false>, grid, D::kThreads, D::kSmemBytes, stream, qkv, numHeads, numKvHeads, pos,
-               kCache, vCache, nullptr, nullptr, 0, capacity, scale * kLog2e, partials, maxSplits);
-  combine(numHeads, numKvHeads, pos, partials, maxSplits, groupsTotal, out, stream, xq);
+  launchDecode<false>(qkv, numHeads, numKvHeads, pos, kCache, vCache, nullptr, nullptr, capacity, scale, partials,
+                      maxSplits, out, stream, xq);
 }
 
 void decodeAttentionInt8(const float* qkv, int numHeads, int numKvHeads, Position pos, const int8_t* kCache,
                          const int8_t* vCache, const float* kScales, const float* vScales, int64_t capacity,
                          float scale, float* partials, int maxSplits, float* out, cudaStream_t stream, void* xq) {
-  const int group = numHeads / numKvHeads, headGroups = (group + 15) / 16;
-  const int groupsTotal = numKvHeads * headGroups;
-  const dim3 grid(unsigned(maxSplits / D::kWarps), unsigned(groupsTotal));
-  launchKernel(decodeAttentionKernel<true>, grid, D::kThreads, D::kSmemBytes8, stream, qkv, numHeads, numKvHeads, pos,
-               kCache, vCache, kScales, vScales, kvScaleStride(capacity), capacity, scale * kLog2e, partials, maxSplits);
-  combine(numHeads, numKvHeads, pos, partials, maxSplits, groupsTotal, out, stream, xq);
+  launchDecode<true>(qkv, numHeads, numKvHeads, pos, kCache, vCache, kScales, vScales, capacity, scale, partials,
+                     maxSplits, out, stream, xq);
 }
 
 }  // namespace glm::cuda

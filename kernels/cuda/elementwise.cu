@@ -23,8 +23,7 @@ __device__ __forceinline__ float loadAsFloat<__nv_bfloat16>(const __nv_bfloat16*
 template <typename T>
 __global__ void embedKernel(const T* __restrict__ table, int64_t cols, const int32_t* __restrict__ ids,
                             float* __restrict__ out, int64_t outStride) {
-  pdlTrigger();
-  pdlWait();
+  pdlStart();
   const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (c >= cols) return;
   const int64_t row = ids[blockIdx.y];
@@ -35,8 +34,7 @@ __global__ void embedKernel(const T* __restrict__ table, int64_t cols, const int
 // times the row's scale.
 __global__ void embedInt8Kernel(const int8_t* __restrict__ table, const float* __restrict__ scales, int64_t cols,
                                 const int32_t* __restrict__ ids, float* __restrict__ out, int64_t outStride) {
-  pdlTrigger();
-  pdlWait();
+  pdlStart();
   const int64_t c = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * 4;
   if (c >= cols) return;
   const int64_t row = ids[blockIdx.y];
@@ -68,8 +66,7 @@ __device__ float blockSum(float v, float* scratch) {
 
 __global__ void rmsNormKernel(const float* x, int64_t xStride, float* residual, int64_t rStride, const float* w,
                               float eps, int cols, float* out, int64_t oStride) {
-  pdlTrigger();
-  pdlWait();
+  pdlStart();
   __shared__ float scratch[32];
   const float* xr = x + int64_t(blockIdx.x) * xStride;
   float* rr = residual ? residual + int64_t(blockIdx.x) * rStride : nullptr;
@@ -97,8 +94,7 @@ constexpr int kNormVec = 4;
 __global__ void __launch_bounds__(1024)
     rmsNormRegKernel(const float* x, int64_t xStride, float* residual, int64_t rStride, const float* __restrict__ w,
                      float eps, int cols, float* out, int64_t oStride) {
-  pdlTrigger();
-  pdlWait();
+  pdlStart();
   __shared__ float scratch[32];
   const int n4 = cols / 4;
   const float4* xr = reinterpret_cast<const float4*>(x + int64_t(blockIdx.x) * xStride);
@@ -136,16 +132,14 @@ __global__ void __launch_bounds__(1024)
 }
 
 __global__ void addKernel(float* r, int64_t rs, const float* x, int64_t xs, int cols) {
-  pdlTrigger();
-  pdlWait();
+  pdlStart();
   float* rr = r + int64_t(blockIdx.y) * rs;
   const float* xr = x + int64_t(blockIdx.y) * xs;
   for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < cols; c += gridDim.x * blockDim.x) rr[c] += xr[c];
 }
 
 __global__ void swiGluKernel(const float* g, int64_t gs, int ffn, float* out, int64_t os) {
-  pdlTrigger();
-  pdlWait();
+  pdlStart();
   const float* gr = g + int64_t(blockIdx.y) * gs;
   float* orow = out + int64_t(blockIdx.y) * os;
   for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < ffn; c += gridDim.x * blockDim.x) {
@@ -156,8 +150,7 @@ __global__ void swiGluKernel(const float* g, int64_t gs, int ffn, float* out, in
 
 // One row, one warp per 32 outputs: the SwiGLU row and its quantized copy (quantizeBlock32).
 __global__ void swiGluQuantKernel(const float* g, int ffn, float* out, void* xq) {
-  pdlTrigger();
-  pdlWait();
+  pdlStart();
   const int64_t b = int64_t(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5);
   if (b * 32 >= ffn) return;
   const int lane = threadIdx.x & 31;

@@ -52,9 +52,6 @@ struct GemvWeight {
   const void* scales = nullptr;
   void* xq = nullptr;
   bool xqReady = false;  // xq already holds x quantized (its producer wrote it: swiGlu, decodeAttention)
-  // Programmatic launch: let the next kernel launch once every warp has issued its last weight loads, not
-  // at the start (bf16: its long rows keep the memory busy; dependents launched early then crowd the SMs).
-  bool lateTrigger = false;
 };
 int64_t gemvInputScratchBytes(int64_t k);
 // out[r] = W[r] . x + bias[r] for one fp32 row x (16-byte aligned).

@@ -19,8 +19,7 @@ __global__ void __launch_bounds__(kMaxRopeThreads)
                          Position pos, int8_t* __restrict__ kCache, int8_t* __restrict__ vCache,
                          float* __restrict__ kScales, float* __restrict__ vScales, int64_t capacity,
                          int64_t scaleStride) {
-  pdlTrigger();
-  pdlWait();
+  pdlStart();
   __shared__ float red[2][kMaxRopeThreads / 32];
   const int i = threadIdx.x, slot = blockIdx.y;
   const bool active = 2 * i < hd;

@@ -16,8 +16,7 @@ namespace {
 __global__ void ropeAppendKernel(float* __restrict__ qkv, int64_t stride, int nh, int nkv, int hd, RopeArgs rope,
                                  Position pos, __nv_bfloat16* __restrict__ kCache, __nv_bfloat16* __restrict__ vCache,
                                  int64_t capacity) {
-  pdlTrigger();
-  pdlWait();
+  pdlStart();
   const int i = threadIdx.x, slot = blockIdx.y;
   if (2 * i >= hd) return;
   const int64_t p = readPosition(pos) + blockIdx.x;

@@ -55,28 +55,34 @@ double timePerRun(F&& f, double seconds, int minRuns) {
   return best;
 }
 
+// Copies of a weight of `bytes` bytes that together pass 256 MiB, so a "cold" run reads from memory.
+size_t coldCopies(size_t bytes) { return std::max<size_t>(2, (size_t(256) << 20) / bytes + 1); }
+
+// Prints a GEMV line: run(c) multiplies by copy c; cold cycles through the copies, hot repeats copy 0
+// (which may sit in the last-level cache). GB/s of `bytes` per run.
+template <class Run>
+void reportGemv(int64_t m, int64_t k, const char* kind, size_t bytes, size_t copies, const Run& run) {
+  size_t next = 0;
+  const double cold = timePerRun(
+      [&] {
+        run(next);
+        next = (next + 1) % copies;
+      },
+      0.6, 10);
+  const double hot = timePerRun([&] { run(0); }, 0.3, 10);
+  std::printf("GEMV %5lld x %lld %-4s: cold %6.1f GB/s (%.3f ms)   hot %6.1f GB/s (%.3f ms)\n", (long long)m,
+              (long long)k, kind, double(bytes) / cold * 1e-9, cold * 1e3, double(bytes) / hot * 1e-9, hot * 1e3);
+}
+
 void benchGemv(int64_t m, int64_t k, std::mt19937& rng) {
-  const size_t bytes = size_t(m * k) * 2;
-  const size_t copies = std::max<size_t>(2, (size_t(256) << 20) / bytes + 1);
+  const size_t bytes = size_t(m * k) * 2, copies = coldCopies(bytes);
   std::vector<std::vector<uint16_t>> w;
   for (size_t c = 0; c < copies; ++c) w.push_back(randomBf16(size_t(m * k), rng));
   const std::vector<float> x = randomFloats(size_t(k), rng);
   std::vector<float> out(static_cast<size_t>(m));
-  size_t next = 0;
-  const double cold = timePerRun(
-      [&] {
-        glm::cpu::matmul(x.data(), 1, k, k, w[next].data(), glm::DType::BF16, m, nullptr, glm::DType::F32,
-                         out.data(), m);
-        next = (next + 1) % copies;
-      },
-      0.6, 10);
-  const double hot = timePerRun(
-      [&] {
-        glm::cpu::matmul(x.data(), 1, k, k, w[0].data(), glm::DType::BF16, m, nullptr, glm::DType::F32, out.data(), m);
-      },
-      0.3, 10);
-  std::printf("GEMV %5lld x %lld bf16: cold %6.1f GB/s (%.3f ms)   hot %6.1f GB/s (%.3f ms)\n", (long long)m,
-              (long long)k, double(bytes) / cold * 1e-9, cold * 1e3, double(bytes) / hot * 1e-9, hot * 1e3);
+  reportGemv(m, k, "bf16", bytes, copies, [&](size_t c) {
+    glm::cpu::matmul(x.data(), 1, k, k, w[c].data(), glm::DType::BF16, m, nullptr, glm::DType::F32, out.data(), m);
+  });
 }
 
 // A random m x k weight of an int8 or int4 format, laid out as quant/quant_format.h documents.
@@ -116,24 +122,14 @@ QuantizedBuffers randomQuantized(glm::WeightFormat format, int64_t m, int64_t k,
 
 // The GEMV of benchGemv with a quantized weight; GB/s of q values plus scales.
 void benchGemvQuantized(int64_t m, int64_t k, glm::WeightFormat format, std::mt19937& rng) {
-  const size_t bytes = size_t(glm::quantizedBytes(format, m, k));
-  const size_t copies = std::max<size_t>(2, (size_t(256) << 20) / bytes + 1);
+  const size_t bytes = size_t(glm::quantizedBytes(format, m, k)), copies = coldCopies(bytes);
   std::vector<QuantizedBuffers> w;
   for (size_t c = 0; c < copies; ++c) w.push_back(randomQuantized(format, m, k, rng));
   const std::vector<float> x = randomFloats(size_t(k), rng);
   std::vector<float> out(static_cast<size_t>(m));
-  size_t next = 0;
-  const double cold = timePerRun(
-      [&] {
-        glm::cpu::matmulQuantized(x.data(), 1, k, k, w[next].view, nullptr, out.data(), m);
-        next = (next + 1) % copies;
-      },
-      0.6, 10);
-  const double hot =
-      timePerRun([&] { glm::cpu::matmulQuantized(x.data(), 1, k, k, w[0].view, nullptr, out.data(), m); }, 0.3, 10);
-  std::printf("GEMV %5lld x %lld %-4s: cold %6.1f GB/s (%.3f ms)   hot %6.1f GB/s (%.3f ms)\n", (long long)m,
-              (long long)k, std::string(glm::weightFormatName(format)).c_str(), double(bytes) / cold * 1e-9,
-              cold * 1e3, double(bytes) / hot * 1e-9, hot * 1e3);
+  reportGemv(m, k, std::string(glm::weightFormatName(format)).c_str(), bytes, copies, [&](size_t c) {
+    glm::cpu::matmulQuantized(x.data(), 1, k, k, w[c].view, nullptr, out.data(), m);
+  });
 }
 
 void benchGemm(int64_t n, int64_t m, int64_t k, std::mt19937& rng) {

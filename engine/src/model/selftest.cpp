@@ -554,26 +554,30 @@ void checkDecodePath(Backend& b, BackendKind kind, int prompt, int steps, int ch
   // check's own error tolerance (tol x RMS), so their order is decided only beyond twice that. A near-tie
   // is listed in the detail, not counted (seen: int4 weights meeting int8-quantized activations in the CUDA
   // GEMV, a 0.0204 margin between the two best logits at ~3.76 that flipped with the attention's split
-  // size, RMS 1.02). Returns "" when it agrees, else what differed.
-  auto topOneDiffers = [&]() -> std::string {
+  // size, RMS 1.02).
+  struct TopOne {
+    bool agrees = true;  // the same token, or a near-tie
+    std::string detail;  // what differed ("" when the tokens are the same)
+  };
+  auto topOne = [&]() -> TopOne {
     const size_t refTop = size_t(std::max_element(refLogits.begin(), refLogits.end()) - refLogits.begin());
     const size_t gotTop = size_t(std::max_element(gotLogits.begin(), gotLogits.end()) - gotLogits.begin());
-    if (refTop == gotTop) return "";
+    if (refTop == gotTop) return {};
     double ss = 0.0;
     for (float v : refLogits) ss += double(v) * v;
     const double band = 2.0 * tol * std::sqrt(ss / double(refLogits.size()));
     const double margin = double(refLogits[refTop]) - refLogits[gotTop];
-    return fmt::format("{}reference best {} ({:.4f}), ours {} ({:.4f} in the reference, margin {:.4f}, near-tie band "
-                       "{:.4f}; ours {:.4f} and {:.4f})",
-                       margin > band ? "" : "near-tie: ", refTop, refLogits[refTop], gotTop, refLogits[gotTop], margin,
-                       band, gotLogits[refTop], gotLogits[gotTop]);
+    const bool nearTie = margin <= band;
+    return {nearTie, fmt::format("{}reference best {} ({:.4f}), ours {} ({:.4f} in the reference, margin {:.4f}, "
+                                 "near-tie band {:.4f}; ours {:.4f} and {:.4f})",
+                                 nearTie ? "near-tie: " : "", refTop, refLogits[refTop], gotTop, refLogits[gotTop],
+                                 margin, band, gotLogits[refTop], gotLogits[gotTop])};
   };
   auto compare = [&](const std::string& name) {
     const std::vector<double> r(refLogits.begin(), refLogits.end());
-    const std::string differs = topOneDiffers();
-    const bool top = differs.empty() || differs.starts_with("near-tie");
+    const TopOne top = topOne();
     const double err = relError(r, gotLogits);
-    SelftestCheck c{name, err, tol, std::isfinite(err) && err <= tol && top, differs};
+    SelftestCheck c{name, err, tol, std::isfinite(err) && err <= tol && top.agrees, top.detail};
     report.checks.push_back(c);
     if (onCheck) onCheck(c);
   };
@@ -592,9 +596,9 @@ void checkDecodePath(Backend& b, BackendKind kind, int prompt, int steps, int ch
     got.step(token, pos, *gotCache, gotLogits.data());
     const std::vector<double> r(refLogits.begin(), refLogits.end());
     worst = std::max(worst, relError(r, gotLogits));
-    if (const std::string differs = topOneDiffers(); !differs.empty()) {
-      topMismatch += !differs.starts_with("near-tie");
-      mismatches += fmt::format("; step {}: {}", s, differs);
+    if (const TopOne top = topOne(); !top.detail.empty()) {
+      topMismatch += !top.agrees;
+      mismatches += fmt::format("; step {}: {}", s, top.detail);
     }
     if (s == steps - 1 && got.greedyToken(int64_t(gotLogits.size())) != int32_t(std::max_element(gotLogits.begin(), gotLogits.end()) - gotLogits.begin()))
       ++topMismatch;  // the backend's own argmax must name the same token

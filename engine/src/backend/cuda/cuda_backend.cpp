@@ -647,10 +647,6 @@ class CudaBackend final : public Backend {
   cuda::GemvWeight gemvOf(const CudaLinear* w, const Tensor& x) {
     cuda::GemvWeight g = w->gemv(xqScratch_.ptr);
     g.xqReady = g.kind != cuda::GemvWeight::Bf16 && xqFor_ != nullptr && xqFor_ == x.data && x.rows == 1;
-    // Where the next kernel may launch: H200 decode at 1K in tokens/s, trigger at the start / after the
-    // weight loads: bf16 185.9 / 205.2, int8 359.8 / 341.6; int4 ahead with the early trigger by 3 and 15%
-    // in two variants of the GEMV.
-    g.lateTrigger = g.kind == cuda::GemvWeight::Bf16;
     xqFor_ = nullptr;
     return g;
   }
