@@ -4,8 +4,9 @@
 // (4·k, or 1.25·k quantized, from L1/L2) + 4·m. FLOPs: 2·m·k, negligible: this kernel is bound by HBM
 // bandwidth. Each warp owns kRowsPerWarp rows; every lane loads 16 bytes (8, 16 or 32 weights) per row per
 // step, and the unrolled loop keeps kRowsPerWarp x kUnroll independent 16-byte loads in flight per lane.
-// Quantized weights meet a quantized x: before the GEMV, quantizeXKernel writes x as int8 in blocks of 32
-// with an fp32 scale (and the block's sum of q, for int4's offset of 8) into the weight's xq scratch, and
+// Quantized weights meet a quantized x: x as int8 in blocks of 32 with an fp32 scale (and the block's sum of
+// q, for int4's offset of 8) in the weight's xq scratch, written by x's producer (the residual-add GEMV,
+// decode attention, SwiGLU) or else by quantizeXKernel before the GEMV, and
 // the dot products run on dp4a (4 multiply-adds per instruction on int8 pairs, exact in int32), one fp32
 // multiply-add per 32-block: ~0.6 instructions per int4 weight instead of ~3.3 with fp32 widening, which
 // made the int4 GEMV instruction-bound (ncu: gate/up 66 us against 53.5 in bf16).
@@ -72,6 +73,13 @@ __device__ __forceinline__ float byteAsFloat(uint32_t u, int i) {
   return __uint_as_float(__byte_perm(u, 0x4B000000u, 0x7540u | unsigned(i)));
 }
 
+// c + the dot product of a's four unsigned bytes with b's four signed bytes (exact in int32).
+__device__ __forceinline__ int dp4aUS(uint32_t a, int b, int c) {
+  int d;
+  asm("dp4a.u32.s32 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
+  return d;
+}
+
 // What a 16-byte chunk of a row holds, per weight kind.
 template <int kKind>
 struct Chunk;
@@ -114,27 +122,27 @@ __device__ __forceinline__ void pairDot(uint4 a, uint4 b, const float* __restric
     i1 = __dp4a(int(b.w), xv.w, i1);
     acc0 = fmaf(float(i0), sx, acc0);
     acc1 = fmaf(float(i1), sx, acc1);
-  } else {  // columns 32c .. 32c + 31 = x block c; nibbles are q + 8: sum (n - 8) qx = sum n qx - 8 sum qx
+  } else {  // columns 32c .. 32c + 31 = x block c, in the repacked nibble order (repackInt4); nibbles are q + 8:
+            // sum (n - 8) qx = sum n qx - 8 sum qx
     const int4* xp = reinterpret_cast<const int4*>(xq.q) + 2 * c;
     const int4 x0 = __ldg(xp), x1 = __ldg(xp + 1);
     const float sx = __ldg(xq.s + c);
     const int off = 8 * __ldg(xq.sum + c);
-    const uint32_t X[8] = {uint32_t(x0.x), uint32_t(x0.y), uint32_t(x0.z), uint32_t(x0.w),
-                           uint32_t(x1.x), uint32_t(x1.y), uint32_t(x1.z), uint32_t(x1.w)};
+    const int X[8] = {x0.x, x0.y, x0.z, x0.w, x1.x, x1.y, x1.z, x1.w};
     const uint32_t wa[4] = {a.x, a.y, a.z, a.w}, wb[4] = {b.x, b.y, b.z, b.w};
-    int i0 = 0, i1 = 0;
+    // Word j holds columns 8j .. 8j + 3 in its low nibbles (against x word 2j) and 8j + 4 .. 8j + 7 in its
+    // high nibbles, which are summed as 16 x the nibble (no shift) and divided out exactly at the end.
+    int lo0 = 0, hi0 = 0, lo1 = 0, hi1 = 0;
 #pragma unroll
-    for (int j = 0; j < 4; ++j) {  // word j: columns 8j .. 8j + 7, even ones in the low nibbles
-      const int even = int(__byte_perm(X[2 * j], X[2 * j + 1], 0x6420));
-      const int odd = int(__byte_perm(X[2 * j], X[2 * j + 1], 0x7531));
-      i0 = __dp4a(int(wa[j] & 0x0F0F0F0Fu), even, i0);
-      i0 = __dp4a(int((wa[j] >> 4) & 0x0F0F0F0Fu), odd, i0);
-      i1 = __dp4a(int(wb[j] & 0x0F0F0F0Fu), even, i1);
-      i1 = __dp4a(int((wb[j] >> 4) & 0x0F0F0F0Fu), odd, i1);
+    for (int j = 0; j < 4; ++j) {
+      lo0 = dp4aUS(wa[j] & 0x0F0F0F0Fu, X[2 * j], lo0);
+      hi0 = dp4aUS(wa[j] & 0xF0F0F0F0u, X[2 * j + 1], hi0);
+      lo1 = dp4aUS(wb[j] & 0x0F0F0F0Fu, X[2 * j], lo1);
+      hi1 = dp4aUS(wb[j] & 0xF0F0F0F0u, X[2 * j + 1], hi1);
     }
     const int64_t g = c * 32 / Chunk<kKind>::kGroup;
-    acc0 = fmaf(float(i0 - off), __half2float(__ldg(s0 + g)) * sx, acc0);
-    acc1 = fmaf(float(i1 - off), __half2float(__ldg(s1 + g)) * sx, acc1);
+    acc0 = fmaf(float(lo0 + (hi0 >> 4) - off), __half2float(__ldg(s0 + g)) * sx, acc0);
+    acc1 = fmaf(float(lo1 + (hi1 >> 4) - off), __half2float(__ldg(s1 + g)) * sx, acc1);
   }
 }
 
@@ -255,36 +263,66 @@ __global__ void __launch_bounds__(GemvTraits::kWarps * 32)
   if (two) out[row0 + 1] = acc1 + b1;
 }
 
-template <int kKind>
-__global__ void __launch_bounds__(GemvTraits::kWarps * 32)
+// kQuantOut: the block is 16 warps, 32 rows, one 32-block of the normed row, which it also writes quantized
+// into xqOut (as quantizeXKernel would from the stored row) for the next GEMV; a __syncthreads is all the
+// handshake that needs, where a separate quantizeX kernel cost a launch and a grid-wide wait (two per layer).
+// Per-warp global counters instead cost more than they saved (docs/QUANTIZATION.md).
+constexpr int kQuantOutWarps = 16;
+template <int kKind, bool kQuantOut>
+__global__ void __launch_bounds__(kQuantOut ? kQuantOutWarps * 32 : GemvTraits::kWarps * 32, 1)
     gemvAddNormKernel(GemvWeight w, int64_t m, int64_t k, const float* __restrict__ x,
-                      const float* __restrict__ bias, AddNormOut an) {
+                      const float* __restrict__ bias, AddNormOut an, void* xqOut) {
+  static_assert(!kQuantOut || kQuantOutWarps * GemvTraits::kRowsPerWarp == 32, "a block is one 32-block of rows");
   if constexpr (!kLateTrigger<kKind>) pdlTrigger();
-  const int lane = threadIdx.x & 31;
-  const int64_t row0 = (int64_t(blockIdx.x) * GemvTraits::kWarps + (threadIdx.x >> 5)) * 2;
-  if (row0 >= m) return;
-  const bool two = row0 + 1 < m;
-  float b0 = 0.0f, b1 = 0.0f, res0 = 0.0f, res1 = 0.0f, nw0 = 0.0f, nw1 = 0.0f;
-  if (lane == 0) {
-    loadBias(bias, row0, two, b0, b1);
-    nw0 = __ldg(an.normW + row0);
-    if (two) nw1 = __ldg(an.normW + row0 + 1);
+  constexpr int kWarps = kQuantOut ? kQuantOutWarps : GemvTraits::kWarps;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int64_t row0 = (int64_t(blockIdx.x) * kWarps + warp) * 2;
+  const bool active = row0 < m, two = row0 + 1 < m;
+  float n0 = 0.0f, n1 = 0.0f;  // the normed pair (unscaled), 0 past m
+  double sq = 0.0;             // and its squares
+  if (active) {
+    float b0 = 0.0f, b1 = 0.0f, res0 = 0.0f, res1 = 0.0f, nw0 = 0.0f, nw1 = 0.0f;
+    if (lane == 0) {
+      loadBias(bias, row0, two, b0, b1);
+      nw0 = __ldg(an.normW + row0);
+      if (two) nw1 = __ldg(an.normW + row0 + 1);
+    }
+    float acc0, acc1;
+    rowPairDot<false, kKind>(w, m, k, x, row0, lane, NormIn{}, acc0, acc1, [&] {
+      if (lane != 0) return;  // the residual is an earlier kernel's output
+      res0 = an.residual[row0];
+      if (two) res1 = an.residual[row0 + 1];
+    });
+    if (lane == 0) {
+      const float r0 = res0 + acc0 + b0, r1 = two ? res1 + acc1 + b1 : 0.0f;
+      n0 = r0 * nw0;
+      n1 = r1 * nw1;
+      an.residual[row0] = r0;
+      an.normed[row0] = n0;
+      if (two) {
+        an.residual[row0 + 1] = r1;
+        an.normed[row0 + 1] = n1;
+      }
+      sq = double(r0) * r0 + double(r1) * r1;
+      if constexpr (!kQuantOut) atomicAdd(an.sums + (blockIdx.x % kNormSums), sq);
+    }
   }
-  float acc0, acc1;
-  rowPairDot<false, kKind>(w, m, k, x, row0, lane, NormIn{}, acc0, acc1, [&] {
-    if (lane != 0) return;  // the residual is an earlier kernel's output
-    res0 = an.residual[row0];
-    if (two) res1 = an.residual[row0 + 1];
-  });
-  if (lane != 0) return;
-  const float r0 = res0 + acc0 + b0, r1 = two ? res1 + acc1 + b1 : 0.0f;
-  an.residual[row0] = r0;
-  an.normed[row0] = r0 * nw0;
-  if (two) {
-    an.residual[row0 + 1] = r1;
-    an.normed[row0 + 1] = r1 * nw1;
+  if constexpr (kQuantOut) {  // the block's 32 normed values quantized by warp 0, its squares in one atomic
+    __shared__ float block[32];
+    __shared__ double squares[kQuantOutWarps];
+    if (lane == 0) {
+      block[2 * warp] = n0;
+      block[2 * warp + 1] = n1;
+      squares[warp] = sq;
+    }
+    __syncthreads();
+    if (warp != 0) return;
+    quantizeBlock32(block[lane], m, blockIdx.x, lane, xqOut);
+    double total = lane < kQuantOutWarps ? squares[lane] : 0.0;
+#pragma unroll
+    for (int o = 8; o > 0; o >>= 1) total += __shfl_xor_sync(0xffffffffu, total, o);
+    if (lane == 0) atomicAdd(an.sums + (blockIdx.x % kNormSums), total);
   }
-  atomicAdd(an.sums + (blockIdx.x % kNormSums), double(r0) * r0 + double(r1) * r1);
 }
 
 // The QKV projection with ropeAppendKv in its epilogue: a row pair (2i, 2i+1) of a head is exactly one
@@ -380,7 +418,7 @@ void gemvBf16(const uint16_t* w, int64_t m, int64_t k, const float* x, const flo
 int normSumSlots() { return kNormSums; }
 
 void gemvAddNorm(const GemvWeight& w, int64_t m, int64_t k, const float* x, const float* bias, float* residual,
-                 const float* normW, float* normed, double* sums, cudaStream_t stream) {
+                 const float* normW, float* normed, double* sums, void* xqOut, cudaStream_t stream) {
   AddNormOut an;
   an.residual = residual;
   an.normW = normW;
@@ -388,8 +426,12 @@ void gemvAddNorm(const GemvWeight& w, int64_t m, int64_t k, const float* x, cons
   an.sums = sums;
   quantizeX(w, k, x, stream);
   byKind(w, [&](auto kind) {
-    launchKernel(gemvAddNormKernel<decltype(kind)::value>, gemvBlocks(m), kGemvThreads, 0, stream, w, m, k, x, bias,
-                 an);
+    constexpr int K = decltype(kind)::value;
+    if (xqOut)
+      launchKernel(gemvAddNormKernel<K, true>, unsigned((m + 31) / 32), kQuantOutWarps * 32, 0, stream, w, m, k, x,
+                   bias, an, xqOut);
+    else
+      launchKernel(gemvAddNormKernel<K, false>, gemvBlocks(m), kGemvThreads, 0, stream, w, m, k, x, bias, an, xqOut);
   });
 }
 
@@ -454,9 +496,9 @@ __global__ void __launch_bounds__(256) dequantKernel(GemvWeight w, int64_t m, in
           __half2float(__ldg(static_cast<const __half*>(w.scales) + row * (k / Chunk<kKind>::kGroup) + col / Chunk<kKind>::kGroup));
       const uint32_t lo = q & 0x0F0F0F0Fu, hi = (q >> 4) & 0x0F0F0F0Fu;
 #pragma unroll
-      for (int j = 0; j < 4; ++j) {  // byte j: columns 2j (low nibble) and 2j + 1 (high)
-        v[2 * j] = (byteAsFloat(lo, j) - (8388608.0f + 8.0f)) * scale;
-        v[2 * j + 1] = (byteAsFloat(hi, j) - (8388608.0f + 8.0f)) * scale;
+      for (int j = 0; j < 4; ++j) {  // byte j: columns j (low nibble) and j + 4 (high), as repackInt4 left them
+        v[j] = (byteAsFloat(lo, j) - (8388608.0f + 8.0f)) * scale;
+        v[j + 4] = (byteAsFloat(hi, j) - (8388608.0f + 8.0f)) * scale;
       }
     }
     *reinterpret_cast<uint4*>(out + row * k + col) =
@@ -464,7 +506,26 @@ __global__ void __launch_bounds__(256) dequantKernel(GemvWeight w, int64_t m, in
   }
 }
 
+// Nibble i of a word (bits 4i .. 4i + 3) is column i of its 8 (quant_format.h); after this, byte j holds
+// column j in its low nibble and column j + 4 in its high one, so the GEMV masks a word into two dp4a
+// operands that line up with x's natural byte order (no byte permutes, no shifts).
+__global__ void repackInt4Kernel(uint32_t* words, int64_t n) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    const uint32_t u = words[i];
+    uint32_t r = 0;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) r |= (((u >> (4 * j)) & 0xFu) | (((u >> (4 * (j + 4))) & 0xFu) << 4)) << (8 * j);
+    words[i] = r;
+  }
+}
+
 }  // namespace
+
+void repackInt4(void* data, int64_t bytes, cudaStream_t stream) {
+  const int64_t n = bytes / 4;
+  const unsigned blocks = unsigned(std::min<int64_t>((n + 255) / 256, 132 * 16));
+  repackInt4Kernel<<<blocks, 256, 0, stream>>>(static_cast<uint32_t*>(data), n);
+}
 
 void dequantizeToBf16(const GemvWeight& w, int64_t m, int64_t k, uint16_t* out, cudaStream_t stream) {
   if (w.kind == GemvWeight::Bf16) return;

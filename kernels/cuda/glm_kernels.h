@@ -59,6 +59,9 @@ void gemv(const GemvWeight& w, int64_t m, int64_t k, const float* x, const float
           cudaStream_t stream);
 void gemvBf16(const uint16_t* w, int64_t m, int64_t k, const float* x, const float* bias, float* out,
               cudaStream_t stream);
+// int4 weights (in place, once after upload) into the nibble order the GEMV and dequantizeToBf16 read: byte j
+// of each 32-bit word holds column j (low nibble) and j + 4 (high) of the word's 8, instead of 2j and 2j + 1.
+void repackInt4(void* data, int64_t bytes, cudaStream_t stream);
 // A quantized weight widened to bf16 [m x k] (prefill: the GEMM then runs on it with cuBLAS).
 void dequantizeToBf16(const GemvWeight& w, int64_t m, int64_t k, uint16_t* out, cudaStream_t stream);
 // The decode step's RMSNorm fused into its GEMVs (CudaBackend::matmulAddNorm). gemvAddNorm: v = W·x + bias;
@@ -66,9 +69,11 @@ void dequantizeToBf16(const GemvWeight& w, int64_t m, int64_t k, uint16_t* out, 
 // (fp64 atomics) into sums[0 .. normSumSlots()), which must be zero before. gemvNormed: out = W·x · s + bias
 // with s = rsqrt(sum(sums) / n + eps), x being such an unscaled normed row of width n (= k).
 // scaleNormed: x *= s in place, for a reader of the normed row that is not gemvNormed.
+// xqOut != nullptr (a quantized next GEMV): gemvAddNorm also writes the unscaled normed row quantized there
+// (GemvWeight::xq's layout; it must not be w.xq, which the GEMV reads meanwhile).
 int normSumSlots();
 void gemvAddNorm(const GemvWeight& w, int64_t m, int64_t k, const float* x, const float* bias, float* residual,
-                 const float* normW, float* normed, double* sums, cudaStream_t stream);
+                 const float* normW, float* normed, double* sums, void* xqOut, cudaStream_t stream);
 void gemvNormed(const GemvWeight& w, int64_t m, int64_t k, const float* x, const float* bias, const double* sums,
                 int64_t n, float eps, float* out, cudaStream_t stream);
 void scaleNormed(float* x, int64_t n, const double* sums, float eps, cudaStream_t stream);

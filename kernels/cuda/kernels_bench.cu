@@ -7,13 +7,15 @@
 //    chunk at the end of a 128K context (what chunked prefill runs);
 //  - decode_attention: one query row over len keys (KV bytes / time, GB/s);
 //  - best_of_row: the 256 best of a 151,552-wide logits row and its softmax sum (sampling on the device);
-//  - gemv: the decode matrix shapes of GLM-4-9B (weight bytes / time, GB/s).
+//  - gemv: the decode matrix shapes of GLM-4-9B per weight kind (weight + scale bytes / time, GB/s), and a
+//    decode step's 160 GEMVs in one graph (`glmchat-cuda-bench gemv [KIND [SHAPE]]` runs only these).
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "glm_kernels.h"
@@ -72,11 +74,111 @@ float medianMs(F&& f, int reps) {
   return t[t.size() / 2];
 }
 
+// The decode GEMVs of GLM-4-9B for each weight kind, over a 2 GB pool rotated so the weight is never in L2:
+// each shape alone (weight + scale bytes / time), then a decode step's four GEMVs of 40 layers back to back
+// in one CUDA graph with programmatic dependent launch, as the model records them. Quantized kinds read an
+// input row quantized once before timing (xqReady), so the figures are the GEMV's alone.
+void benchGemv(const std::string& onlyKind, const std::string& onlyShape) {
+  const int64_t poolBytes = int64_t(2) << 30;
+  unsigned char* pool;
+  float *x, *y;
+  void* xq;
+  CHECK(cudaMalloc(&pool, size_t(poolBytes)));
+  CHECK(cudaMalloc(&x, 16384 * 4));
+  CHECK(cudaMalloc(&y, 160000 * 4));
+  CHECK(cudaMalloc(&xq, size_t(gemvInputScratchBytes(16384))));
+  fillRandom<<<4096, 256>>>(reinterpret_cast<uint16_t*>(pool), poolBytes / 2, 4, 0.02f);
+  fillRandomF<<<64, 256>>>(x, 16384, 5, 1.0f);
+  struct Shape { const char* name; int64_t m, k; };
+  struct Kind { const char* name; GemvWeight::Kind kind; };
+  // Bytes of an m x k weight and of its scales (quant_format.h's layouts).
+  auto bytesOf = [](GemvWeight::Kind kind, int64_t m, int64_t k, int64_t& data, int64_t& scales) {
+    switch (kind) {
+      case GemvWeight::Bf16: data = m * k * 2; scales = 0; break;
+      case GemvWeight::Int8: data = m * k; scales = m * 4; break;
+      case GemvWeight::Int4G32: data = m * k / 2; scales = m * (k / 32) * 2; break;
+      case GemvWeight::Int4G128: data = m * k / 2; scales = m * (k / 128) * 2; break;
+    }
+  };
+  const Shape layer[4] = {{"qkv", 4608, 4096}, {"o", 4096, 4096}, {"gate_up", 27392, 4096}, {"down", 4096, 13696}};
+  for (Kind kd : {Kind{"bf16", GemvWeight::Bf16}, Kind{"int8", GemvWeight::Int8}, Kind{"int4", GemvWeight::Int4G32},
+                  Kind{"int4-g128", GemvWeight::Int4G128}}) {
+    if (!onlyKind.empty() && onlyKind != kd.name) continue;
+    auto weightAt = [&](int64_t off, int64_t m, int64_t k) {
+      int64_t data, scales;
+      bytesOf(kd.kind, m, k, data, scales);
+      return GemvWeight{kd.kind, pool + off, pool + off + data, xq, false};
+    };
+    for (Shape s : {layer[0], layer[1], layer[2], layer[3], Shape{"lm_head", 151552, 4096}}) {
+      if (!onlyShape.empty() && onlyShape != s.name) continue;
+      int64_t data, scales;
+      bytesOf(kd.kind, s.m, s.k, data, scales);
+      const int64_t bytes = (data + scales + 255) / 256 * 256, copies = std::max<int64_t>(1, poolBytes / bytes);
+      GemvWeight w = weightAt(0, s.m, s.k);
+      gemv(w, s.m, s.k, x, nullptr, y, nullptr);  // quantizes x into xq (quantized kinds)
+      int64_t i = 0;
+      const float ms = medianMs(
+          [&] {
+            GemvWeight wi = weightAt((i++ % copies) * bytes, s.m, s.k);
+            wi.xqReady = true;
+            gemv(wi, s.m, s.k, x, nullptr, y, nullptr);
+          },
+          50);
+      std::printf("{\"kernel\": \"gemv\", \"weights\": \"%s\", \"shape\": \"%s\", \"m\": %lld, \"k\": %lld, "
+                  "\"us\": %.2f, \"GBps\": %.1f}\n",
+                  kd.name, s.name, (long long)s.m, (long long)s.k, ms * 1e3, (data + scales) / ms / 1e6);
+    }
+    if (!onlyShape.empty()) continue;
+    // The four GEMVs of 40 layers (5 distinct layers of weights in the pool, 8 times) in one graph.
+    cudaStream_t st;
+    CHECK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
+    int64_t layerBytes = 0;
+    for (const Shape& s : layer) {
+      int64_t data, scales;
+      bytesOf(kd.kind, s.m, s.k, data, scales);
+      layerBytes += (data + scales + 255) / 256 * 256;
+    }
+    const int64_t distinct = std::min<int64_t>(5, poolBytes / layerBytes);
+    CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeRelaxed));
+    setProgrammaticLaunch(true);
+    for (int l = 0; l < 40; ++l) {
+      int64_t off = (l % distinct) * layerBytes;
+      for (const Shape& s : layer) {
+        GemvWeight w = weightAt(off, s.m, s.k);
+        w.xqReady = true;
+        gemv(w, s.m, s.k, x, nullptr, y, st);
+        int64_t data, scales;
+        bytesOf(kd.kind, s.m, s.k, data, scales);
+        off += (data + scales + 255) / 256 * 256;
+      }
+    }
+    setProgrammaticLaunch(false);
+    cudaGraph_t g;
+    cudaGraphExec_t ge;
+    CHECK(cudaStreamEndCapture(st, &g));
+    CHECK(cudaGraphInstantiate(&ge, g, 0));
+    const float ms = medianMs([&] { cudaGraphLaunch(ge, 0); }, 10);
+    std::printf("{\"kernel\": \"gemv_chain40\", \"weights\": \"%s\", \"us\": %.1f, \"GBps\": %.1f}\n", kd.name,
+                ms * 1e3, 40.0 * layerBytes / ms / 1e6);
+    CHECK(cudaGraphExecDestroy(ge));
+    CHECK(cudaGraphDestroy(g));
+    CHECK(cudaStreamDestroy(st));
+  }
+  CHECK(cudaFree(pool));
+  CHECK(cudaFree(x));
+  CHECK(cudaFree(y));
+  CHECK(cudaFree(xq));
+}
+
 int main(int argc, char** argv) {
   configureKernels();
   cudaDeviceProp prop{};
   CHECK(cudaGetDeviceProperties(&prop, 0));
   std::printf("{\"device\": \"%s\", \"sms\": %d}\n", prop.name, prop.multiProcessorCount);
+  if (argc > 1 && std::string(argv[1]) == "gemv") {  // the GEMVs alone: gemv [KIND [SHAPE]]
+    benchGemv(argc > 2 ? argv[2] : "", argc > 3 ? argv[3] : "");
+    return 0;
+  }
   const int nh = 32, nkv = 2, hd = 128, cols = (nh + 2 * nkv) * hd;
   const float scale = 1.0f / sqrtf(128.0f);
 
@@ -186,59 +288,7 @@ int main(int argc, char** argv) {
     CHECK(cudaFree(scratch));
   }
 
-  {  // GEMV over a 2 GB pool, rotating so the weight is never in L2
-    const int64_t pool = int64_t(1) << 30;  // bf16 elements
-    uint16_t* w;
-    float *x, *y;
-    CHECK(cudaMalloc(&w, size_t(pool) * 2));
-    CHECK(cudaMalloc(&x, 16384 * 4));
-    CHECK(cudaMalloc(&y, 160000 * 4));
-    fillRandom<<<4096, 256>>>(w, pool, 4, 0.02f);
-    fillRandomF<<<64, 256>>>(x, 16384, 5, 1.0f);
-    struct Shape { const char* name; int64_t m, k; };
-    for (Shape s : {Shape{"qkv", 4608, 4096}, Shape{"o", 4096, 4096}, Shape{"gate_up", 27392, 4096},
-                    Shape{"down", 4096, 13696}, Shape{"lm_head", 151552, 4096}}) {
-      const int64_t elems = s.m * s.k;
-      const int64_t copies = std::max<int64_t>(1, pool / elems);
-      int64_t i = 0;
-      const float ms = medianMs(
-          [&] {
-            gemvBf16(w + (i++ % copies) * elems, s.m, s.k, x, nullptr, y, nullptr);
-          },
-          50);
-      std::printf("{\"kernel\": \"gemv\", \"shape\": \"%s\", \"m\": %lld, \"k\": %lld, \"us\": %.2f, \"GBps\": %.1f}\n",
-                  s.name, (long long)s.m, (long long)s.k, ms * 1e3, elems * 2.0 / ms / 1e6);
-    }
-    // The decode step's four GEMVs of 40 layers (qkv, o, gate_up, down; 5 distinct
-    // layers of weights in the pool, 8 times), back to back in one CUDA graph: the weight
-    // bytes over the graph's time, as the model sees them.
-    {
-      cudaStream_t st;
-      CHECK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
-      const Shape layer[4] = {{"qkv", 4608, 4096}, {"o", 4096, 4096}, {"gate_up", 27392, 4096}, {"down", 4096, 13696}};
-      int64_t layerElems = 0;
-      for (const Shape& s : layer) layerElems += s.m * s.k;
-      const int64_t distinct = std::min<int64_t>(5, pool / layerElems);
-      CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeRelaxed));
-      for (int l = 0; l < 40; ++l) {
-        int64_t off = (l % distinct) * layerElems;
-        for (const Shape& s : layer) {
-          gemvBf16(w + off, s.m, s.k, x, nullptr, y, st);
-          off += s.m * s.k;
-        }
-      }
-      cudaGraph_t g;
-      cudaGraphExec_t ge;
-      CHECK(cudaStreamEndCapture(st, &g));
-      CHECK(cudaGraphInstantiate(&ge, g, 0));
-      const float ms = medianMs([&] { cudaGraphLaunch(ge, 0); }, 10);
-      std::printf("{\"kernel\": \"gemv_chain40\", \"us\": %.1f, \"GBps\": %.1f}\n", ms * 1e3,
-                  40.0 * layerElems * 2.0 / ms / 1e6);
-      CHECK(cudaGraphExecDestroy(ge));
-      CHECK(cudaGraphDestroy(g));
-      CHECK(cudaStreamDestroy(st));
-    }
-  }
+  benchGemv("", "");
   CHECK(cudaDeviceSynchronize());
   return 0;
 }

@@ -727,6 +727,8 @@ SelftestReport runSelftest(const SelftestOptions& opt, const std::function<void(
     ck.matmulQuantized(1, 4096, 300, f, true);    // the decode GEMV
     ck.matmulQuantized(1, 13696, 96, f, false);   // GLM-4's down projection width
     ck.matmulQuantized(37, 512, 129, f, true);    // the prefill path
+    if (opt.backend == BackendKind::Cuda)          // a tall decode GEMV whose last row pair is a single row
+      ck.matmulQuantized(1, 4096, 13001, f, true);
   }
   if (!backend->supportsWeights(WeightFormat::Int8))
     report.notChecked.push_back("quantized weights (int8/int4): this backend has no kernels for them yet");
@@ -791,6 +793,7 @@ SelftestReport runSelftest(const SelftestOptions& opt, const std::function<void(
       ck.matmul(n, 4096, 4608, DType::BF16, true);
     ck.matmul(1, 13696, 4096, DType::BF16, false);
     ck.matmul(1, 256, 9000, DType::BF16, true);  // a tall matrix with a bias (the decode GEMV)
+    ck.matmul(1, 4096, 13001, DType::BF16, true);  // a tall decode GEMV with an odd row count
     if (opt.backend == BackendKind::Cuda) {  // sampling on the device (Vulkan samples on the host)
       ck.bestOfRow(151552, 256, 0.8f, 0);
       ck.bestOfRow(151552, 1024, 1.0f, 3);  // ~1/3 of the row ties at the top: more than fit, so declined

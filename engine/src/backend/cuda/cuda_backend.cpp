@@ -186,13 +186,19 @@ class CudaBackend final : public Backend {
     const std::string what = "quantized weight " + q.name;
     w->w.allocate(q.dataBytes, what.c_str());
     check(cudaMemcpy(w->w.ptr, q.data, size_t(q.dataBytes), cudaMemcpyHostToDevice), "quantized weight upload");
+    if (isInt4(q.format)) {  // the kernels' nibble order (glm_kernels.h)
+      cuda::repackInt4(w->w.ptr, q.dataBytes, nullptr);
+      checkLaunch("repack int4 weights");
+      check(cudaStreamSynchronize(nullptr), "repack int4 weights");  // before any stream reads them
+    }
     w->scales.allocate(q.scaleBytes, what.c_str());
     check(cudaMemcpy(w->scales.ptr, q.scales, size_t(q.scaleBytes), cudaMemcpyHostToDevice), "scale upload");
     uploadBias(view, *w);
     w->bytes = w->w.bytes + w->scales.bytes + w->bias.bytes;
-    // The GEMV's quantized input row (one scratch for every layer: they run one after another).
-    if (const int64_t need = cuda::gemvInputScratchBytes(q.cols); need > xqScratch_.bytes)
-      xqScratch_.allocate(need, "the quantized GEMV input row");
+    // The GEMV's quantized input row (two scratches for every layer: they run one after another, and a
+    // GEMV that writes its output row quantized (matmulAddNorm) does so into the one it does not read).
+    if (const int64_t need = cuda::gemvInputScratchBytes(q.cols); need > xqScratch_[0].bytes)
+      for (DeviceBuffer& b : xqScratch_) b.allocate(need, "the quantized GEMV input row");
     return keep(std::move(w));
   }
 
@@ -410,10 +416,16 @@ class CudaBackend final : public Backend {
     const cuda::GemvWeight gw = gemvOf(w, x);
     if (pending_.data != normed.data) resolvePending({});
     double* sums = normSums_.as<double>() + int64_t(normSites_++) * cuda::normSumSlots();
+    // A quantized model's next GEMV reads the normed row quantized: written by this GEMV too.
+    void* xq = gw.kind != cuda::GemvWeight::Bf16 ? quantizedInputFor(normed, gw.xq) : nullptr;
     cuda::gemvAddNorm(gw, w->rows, w->cols, x.f32(), w->bias.ptr ? w->bias.as<float>() : nullptr,
-                      residual.f32(), nw->data.as<float>(), normed.f32(), sums, stream_);
+                      residual.f32(), nw->data.as<float>(), normed.f32(), sums, xq, stream_);
     checkLaunch("gemv (residual add, norm)");
     pending_ = {normed.data, normed.cols, sums, eps};
+    if (xq) {
+      xqFor_ = normed.data;
+      xqAt_ = xq;
+    }
   }
 
   void ropeAppendKv(Tensor qkv, const AttentionShape& shape, const RopeParams& rope, KvCache& cacheBase, int layer,
@@ -478,7 +490,10 @@ class CudaBackend final : public Backend {
                               cache.vLayer(layer), cache.capacity, shape.scale, decodePartials_.as<float>(), maxSplits_,
                               out.f32(), stream_, xq);
       checkLaunch("decodeAttention");
-      if (xq) xqFor_ = out.data;
+      if (xq) {
+        xqFor_ = out.data;
+        xqAt_ = xq;
+      }
       return;
     }
     const uint16_t* k = cache.kLayer(layer);
@@ -513,7 +528,10 @@ class CudaBackend final : public Backend {
     void* xq = quantizedInputFor(out);
     cuda::swiGlu(gateUp.f32(), gateUp.stride, int(gateUp.rows), int(out.cols), out.f32(), out.stride, stream_, xq);
     checkLaunch("swiGlu");
-    if (xq) xqFor_ = out.data;
+    if (xq) {
+      xqFor_ = out.data;
+      xqAt_ = xq;
+    }
   }
 
   void gatherRows(Tensor src, std::span<const int64_t> rows, Tensor dst) override {
@@ -645,17 +663,19 @@ class CudaBackend final : public Backend {
   // The GEMV operand of w for input x: quantized kinds take x's quantized copy when its producer (the
   // op just before) wrote one, else quantize it first. Call before resolvePending.
   cuda::GemvWeight gemvOf(const CudaLinear* w, const Tensor& x) {
-    cuda::GemvWeight g = w->gemv(xqScratch_.ptr);
-    g.xqReady = g.kind != cuda::GemvWeight::Bf16 && xqFor_ != nullptr && xqFor_ == x.data && x.rows == 1;
+    const bool ready = xqFor_ != nullptr && xqFor_ == x.data && x.rows == 1;
+    cuda::GemvWeight g = w->gemv(ready ? const_cast<void*>(xqAt_) : xqScratch_[0].ptr);
+    g.xqReady = g.kind != cuda::GemvWeight::Bf16 && ready;
     xqFor_ = nullptr;
     return g;
   }
   // Where a one-row output should also be written quantized (the model has quantized weights and the row
-  // fits the scratch), or nullptr.
-  void* quantizedInputFor(const Tensor& out) const {
-    const bool fits = xqScratch_.ptr && out.rows == 1 && out.cols % 32 == 0 && out.stride == out.cols &&
-                      cuda::gemvInputScratchBytes(out.cols) <= xqScratch_.bytes;
-    return fits ? xqScratch_.ptr : nullptr;
+  // fits the scratch), or nullptr: a scratch other than `reading` (the quantized row the writing kernel reads).
+  void* quantizedInputFor(const Tensor& out, const void* reading = nullptr) const {
+    const bool fits = xqScratch_[0].ptr && out.rows == 1 && out.cols % 32 == 0 && out.stride == out.cols &&
+                      cuda::gemvInputScratchBytes(out.cols) <= xqScratch_[0].bytes;
+    if (!fits) return nullptr;
+    return xqScratch_[0].ptr != reading ? xqScratch_[0].ptr : xqScratch_[1].ptr;
   }
 
   cuda::Position position(int64_t host) const {
@@ -688,8 +708,9 @@ class CudaBackend final : public Backend {
   // for their few rows.
   DeviceBuffer dequantScratch_;
   DeviceBuffer kvWide_;          // the 8-bit cache's prefix widened to bf16 (prefill attention)
-  DeviceBuffer xqScratch_;       // the decode GEMV's input row quantized to int8 (quantized weights)
-  const void* xqFor_ = nullptr;  // the row whose quantized copy xqScratch_ holds (written by the op before)
+  DeviceBuffer xqScratch_[2];    // the decode GEMV's input row quantized to int8 (quantized weights)
+  const void* xqFor_ = nullptr;  // the row whose quantized copy xqAt_ holds (written by the op before)
+  const void* xqAt_ = nullptr;
   bool programmaticLaunch_ = false;  // in recorded steps (GLMCHAT_CUDA_PDL=0: off)
   std::vector<unsigned char> bestHost_;
   struct {
