@@ -90,7 +90,10 @@ bool hasExtension(VkPhysicalDevice d, const char* name) {
 
 // Shader name -> number of storage-buffer bindings (set 0, bindings 0..n-1).
 // A quantized-weight variant (name_int8 / name_int4 of gemv and embed) binds its scales after the others.
+// The integer dot-product variants (name_dot) bind as their fp32 counterparts (the input's int8 copy for x).
 int bindingCount(const std::string& shader) {
+  if (shader.size() > 4 && shader.compare(shader.size() - 4, 4, "_dot") == 0)
+    return bindingCount(shader.substr(0, shader.size() - 4));
   for (const char* suffix : {"_int8", "_int4"})
     if (shader.size() > 5 && shader.compare(shader.size() - 5, 5, suffix) == 0)
       return bindingCount(shader.substr(0, shader.size() - 5)) + 1;
@@ -100,7 +103,7 @@ int bindingCount(const std::string& shader) {
       {"gemv_normed", 5},     {"gemv_swiglu", 4},       {"gemv_normed_swiglu", 5},     {"scale_normed", 2},      {"gemm", 4},          {"gemm_cm", 4},
       {"rope_append", 5},     {"rope_append_fp64", 5},  {"attention_prefill", 6}, {"flash_attn_cm", 4},
       {"attention_decode", 5}, {"attention_combine", 2}, {"attention_combine_rows", 2},
-      {"dequantize", 3},      {"kv_dequantize", 2}};
+      {"dequantize", 3},      {"kv_dequantize", 2},      {"quantize_x", 2}};
   const auto it = counts.find(shader);
   if (it == counts.end()) throw Error(fmt::format("Vulkan backend: no binding table for shader '{}'", shader));
   return it->second;
@@ -219,6 +222,33 @@ Context::Context(int device) {
       }
     }
 
+    // Packed 4x8-bit integer dot products for the quantized GEMVs (VK_KHR_shader_integer_dot_product, core in
+    // Vulkan 1.3; queried through the extension, as the instance asks for Vulkan 1.2).
+    VkPhysicalDeviceShaderIntegerDotProductFeaturesKHR dotFeatures{
+        VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES_KHR};
+    VkPhysicalDeviceShaderIntegerDotProductPropertiesKHR dotProps{
+        VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_PROPERTIES_KHR};
+    if (hasExtension(physical_, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME)) {
+      VkPhysicalDeviceFeatures2 fd{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+      fd.pNext = &dotFeatures;
+      vkGetPhysicalDeviceFeatures2(physical_, &fd);
+      VkPhysicalDeviceProperties2 pd{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+      pd.pNext = &dotProps;
+      vkGetPhysicalDeviceProperties2(physical_, &pd);
+    }
+    if (std::getenv("GLMCHAT_VULKAN_NO_INT_DOT"))  // tests and diagnosis: the fp32 widening on any device
+      features_.integerDotNote = "fp32, GLMCHAT_VULKAN_NO_INT_DOT is set";
+    else if (!dotFeatures.shaderIntegerDotProduct)
+      features_.integerDotNote = "fp32, the device has no shaderIntegerDotProduct";
+    else if (!hasShader("quantize_x") || !hasShader("gemv_int4_dot"))
+      features_.integerDotNote = "fp32, this build's glslc could not compile the integer dot-product shaders";
+    else {
+      features_.integerDot = true;
+      features_.integerDotNote = dotProps.integerDotProduct4x8BitPackedSignedAccelerated
+                                     ? "int8 dot products"
+                                     : "int8 dot products, not accelerated by the driver";
+    }
+
     uint32_t qn = 0;
     vkGetPhysicalDeviceQueueFamilyProperties(physical_, &qn, nullptr);
     std::vector<VkQueueFamilyProperties> qf(qn);
@@ -266,6 +296,14 @@ Context::Context(int device) {
     if (pipelineStats_) {
       pexe.pNext = e11.pNext;
       e11.pNext = &pexe;
+    }
+    VkPhysicalDeviceShaderIntegerDotProductFeaturesKHR dotEnable{
+        VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES_KHR};
+    if (features_.integerDot) {
+      exts.push_back(VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
+      dotEnable.shaderIntegerDotProduct = VK_TRUE;
+      dotEnable.pNext = e11.pNext;
+      e11.pNext = &dotEnable;
     }
     VkPhysicalDeviceFeatures2 enable{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
     enable.features.shaderInt16 = VK_TRUE;
@@ -357,12 +395,13 @@ Context::~Context() {
 std::string Context::describe() const {
   int64_t freeB = 0, totalB = 0;
   memoryInfo(freeB, totalB);
-  return fmt::format("Vulkan device {}: {} ({}, API {}.{}.{}, subgroup {}, {} path{}, {:.1f} GiB, {:.1f} GiB free)",
+  return fmt::format("Vulkan device {}: {} ({}, API {}.{}.{}, subgroup {}, {} path{}, quantized GEMVs: {}, {:.1f} GiB, "
+                     "{:.1f} GiB free)",
                      deviceIndex_, deviceName_, deviceType_, VK_API_VERSION_MAJOR(props_.apiVersion),
                      VK_API_VERSION_MINOR(props_.apiVersion), VK_API_VERSION_PATCH(props_.apiVersion),
                      features_.subgroupSize,
                      features_.nvCooperativeMatrix ? "NV cooperative-matrix (tensor core)" : "portable fp32",
-                     features_.fp64 ? ", fp64 rope" : "", gib(totalB), gib(freeB));
+                     features_.fp64 ? ", fp64 rope" : "", features_.integerDotNote, gib(totalB), gib(freeB));
 }
 
 void Context::memoryInfo(int64_t& freeBytes, int64_t& totalBytes) const {

@@ -28,6 +28,11 @@ struct DeviceFeatures {
   bool fp64 = false;               // rope angles reduced in fp64
   bool nvCooperativeMatrix = false;// 16x16x16 fp16 x fp16 -> fp32 tensor-core tiles
   bool memoryBudget = false;
+  // Quantized decode GEMVs on an int8 copy of the input with packed 4x8-bit dot products (shaderIntegerDotProduct,
+  // VK_KHR_shader_integer_dot_product); otherwise they widen the weights to fp32. integerDotNote names the path
+  // for describe(): why fp32, or whether the driver reports the 4x8-bit packed signed dot product accelerated.
+  bool integerDot = false;
+  std::string integerDotNote;
   uint32_t subgroupSize = 0;
   uint32_t maxSharedMemory = 0;
   uint32_t maxWorkGroupCount[3] = {0, 0, 0};

@@ -38,6 +38,7 @@ using gpu::gib;
 constexpr uint32_t kGemmCmBM = 128, kGemmCmBN = 128, kFlashCmBR = 64;
 // Portable shaders.
 constexpr uint32_t kGemmBM = 64, kGemmBN = 64, kPrefillBR = 32, kGemvRowsPerWorkgroup = 16;
+constexpr int64_t kGemvMaxTokens = 4;  // token rows per decode GEMV pass (gemv.comp's acc[][4])
 constexpr int64_t kSoftwareKeysPerWorkgroup = 8192;
 
 // A linear layer: bf16 in one buffer, or quantized (quant/quant_format.h) in row blocks that each fit one
@@ -206,6 +207,7 @@ class VulkanBackend final : public Backend {
       }
       w->bytes += b.w->bytes + b.scales->bytes + (b.bias ? b.bias->bytes : 0);
     }
+    reserveInt8Input(q.cols);
     ctx_.finish();
     return keep(std::move(w));
   }
@@ -359,31 +361,35 @@ class VulkanBackend final : public Backend {
     const bool vectorOk = w->cols % w->chunk() == 0 && xr.elem % 4 == 0 && x.stride % 4 == 0;
     if (pending_.holds(x) && vectorOk) {
       resolvePending({out});
-      // x is matmulAddNorm's unscaled normed row: the GEMV applies the norm's scale.
+      // x is matmulAddNorm's unscaled normed row: the GEMV applies the norm's scale (also to the dot products
+      // with x's int8 copy: quantizing is scale-invariant).
+      const GemvInput in = gemvInput(*w, xr.buffer, xr.elem, x.stride, 1);
       for (const auto& b : w->blocks) {
         const auto [gx, gy] = gemvGrid(b.rows);
-        const NormGemvPush push{xr.elem, u32(x.stride, "stride"), 1, u32(w->cols, "K"), u32(b.rows, "M"),
+        const NormGemvPush push{in.off, in.stride, 1, u32(w->cols, "K"), u32(b.rows, "M"),
                                 o.elem + u32(b.row0, "row"), u32(out.stride, "stride"), b.bias ? 1u : 0u, gx,
                                 pending_.where.first, pending_.where.second, u32(pending_.cols, "cols"), pending_.eps, 0};
-        dispatchWeight("gemv_normed", *w, b, {b.w->buffer, xr.buffer, biasOf(b), o.buffer, normPartials_->buffer}, &push,
-                       sizeof push, gx, gy);
+        dispatchWeight("gemv_normed", *w, b, in, {b.w->buffer, in.buffer, biasOf(b), o.buffer, normPartials_->buffer},
+                       &push, sizeof push, gx, gy);
       }
       return;
     }
     resolvePending({x, out});
     // Decode: stream the weight once at bandwidth. A quantized weight too large to widen for the GEMM (the
-    // output layer of a prefill chunk's few logit rows) runs as GEMVs too, 4 token rows per pass.
+    // output layer of a prefill chunk's few logit rows) runs as GEMVs too, kGemvMaxTokens token rows per pass.
     const bool tooLargeToWiden = w->quantized() && w->rows * w->cols * 2 > widenLimit_;
-    if (vectorOk && (x.rows <= 4 || tooLargeToWiden)) {
-      for (int64_t r0 = 0; r0 < x.rows; r0 += 4)
+    if (vectorOk && (x.rows <= kGemvMaxTokens || tooLargeToWiden)) {
+      for (int64_t r0 = 0; r0 < x.rows; r0 += kGemvMaxTokens) {
+        const int64_t tokens = std::min(kGemvMaxTokens, x.rows - r0);
+        const GemvInput in = gemvInput(*w, xr.buffer, xr.elem + u32(r0 * x.stride, "offset"), x.stride, tokens);
         for (const auto& b : w->blocks) {
           const auto [gx, gy] = gemvGrid(b.rows);
-          const uint32_t push[9] = {xr.elem + u32(r0 * x.stride, "offset"), u32(x.stride, "stride"),
-                                    u32(std::min<int64_t>(4, x.rows - r0), "rows"), u32(w->cols, "K"), u32(b.rows, "M"),
+          const uint32_t push[9] = {in.off, in.stride, u32(tokens, "rows"), u32(w->cols, "K"), u32(b.rows, "M"),
                                     o.elem + u32(r0 * out.stride + b.row0, "offset"), u32(out.stride, "stride"),
                                     b.bias ? 1u : 0u, gx};
-          dispatchWeight("gemv", *w, b, {b.w->buffer, xr.buffer, biasOf(b), o.buffer}, push, sizeof push, gx, gy);
+          dispatchWeight("gemv", *w, b, in, {b.w->buffer, in.buffer, biasOf(b), o.buffer}, push, sizeof push, gx, gy);
         }
+      }
       return;
     }
     if (!w->quantized()) {
@@ -437,11 +443,12 @@ class VulkanBackend final : public Backend {
     const uint32_t pOff = uint32_t(normSites_++) * kNormPartialsPerSite;
     const auto [gx, gy] = gemvGrid(w->rows);
     const auto& b = w->blocks[0];
-    const NormGemvPush push{xr.elem, u32(x.stride, "stride"), 1, u32(w->cols, "K"), u32(w->rows, "M"), rr.elem,
+    const GemvInput in = gemvInput(*w, xr.buffer, xr.elem, x.stride, 1);
+    const NormGemvPush push{in.off, in.stride, 1, u32(w->cols, "K"), u32(w->rows, "M"), rr.elem,
                             u32(residual.stride, "stride"), b.bias ? 1u : 0u, gx, pOff, groups,
                             u32(residual.cols, "cols"), eps, nr.elem};
-    dispatchWeight("gemv_add_norm", *w, b,
-                   {b.w->buffer, xr.buffer, biasOf(b), rr.buffer, nw->data->buffer, nr.buffer, normPartials_->buffer},
+    dispatchWeight("gemv_add_norm", *w, b, in,
+                   {b.w->buffer, in.buffer, biasOf(b), rr.buffer, nw->data->buffer, nr.buffer, normPartials_->buffer},
                    &push, sizeof push, gx, gy);
     pending_ = {normed.data, normed.cols, {pOff, groups}, eps};
   }
@@ -589,15 +596,17 @@ class VulkanBackend final : public Backend {
     const auto [gx, gy] = gemvGrid(2 * int64_t(ffn));  // a workgroup: kGemvRowsPerWorkgroup / 2 outputs
     if (pending_.holds(x)) {  // x is matmulAddNorm's unscaled normed row: the GEMV applies the norm's scale
       resolvePending({out});
-      const NormGemvPush push{xr.elem, 1, 1, u32(w->cols, "K"), ffn, o.elem, 1, hasBias, gx, pending_.where.first,
+      const GemvInput in = gemvInput(*w, xr.buffer, xr.elem, 1, 1);
+      const NormGemvPush push{in.off, in.stride, 1, u32(w->cols, "K"), ffn, o.elem, 1, hasBias, gx, pending_.where.first,
                               pending_.where.second, u32(pending_.cols, "cols"), pending_.eps, 0};
-      dispatchWeight("gemv_normed_swiglu", *w, b, {b.w->buffer, xr.buffer, biasOf(b), o.buffer, normPartials_->buffer},
+      dispatchWeight("gemv_normed_swiglu", *w, b, in, {b.w->buffer, in.buffer, biasOf(b), o.buffer, normPartials_->buffer},
                      &push, sizeof push, gx, gy);
       return;
     }
     resolvePending({x, out});
-    const uint32_t push[9] = {xr.elem, 1, 1, u32(w->cols, "K"), ffn, o.elem, 1, hasBias, gx};
-    dispatchWeight("gemv_swiglu", *w, b, {b.w->buffer, xr.buffer, biasOf(b), o.buffer}, push, sizeof push, gx, gy);
+    const GemvInput in = gemvInput(*w, xr.buffer, xr.elem, 1, 1);
+    const uint32_t push[9] = {in.off, in.stride, 1, u32(w->cols, "K"), ffn, o.elem, 1, hasBias, gx};
+    dispatchWeight("gemv_swiglu", *w, b, in, {b.w->buffer, in.buffer, biasOf(b), o.buffer}, push, sizeof push, gx, gy);
   }
 
   void gatherRows(Tensor src, std::span<const int64_t> rows, Tensor dst) override {
@@ -693,9 +702,47 @@ class VulkanBackend final : public Backend {
   };
   VkBuffer biasOf(const VkLinear::Block& b) const { return b.bias ? b.bias->buffer : dummy_->buffer; }
 
-  // A GEMV shader for w's kind (gemv.comp's variants: name, name_int8, name_int4 with the group size as its
-  // specialization constant; the quantized ones bind the block's scales after `buffers`).
-  void dispatchWeight(const std::string& shader, const VkLinear& w, const VkLinear::Block& b,
+  // What a decode GEMV reads as its input rows: x itself (fp32, offset and stride in elements), or, for a
+  // quantized weight on a device with integer dot products, x's int8 copy (quantize_x.comp, written by
+  // gemvInput into int8Input_; offset and stride in words).
+  struct GemvInput {
+    VkBuffer buffer;
+    uint32_t off, stride;
+    bool int8;
+  };
+  // Words of one token row of that copy: q in column order, q in nibble order and a (scale, sum of q) pair per
+  // 16-block, 5K/8 words, rounded up to whole 16-byte loads.
+  static int64_t int8InputRowWords(int64_t k) { return (5 * k / 8 + 3) / 4 * 4; }
+
+  // `tokens` rows of x (fp32, from element xOff, 16-byte aligned) as w's GEMV reads them: quantizes them first
+  // where that GEMV is an integer dot-product one.
+  GemvInput gemvInput(const VkLinear& w, VkBuffer x, uint32_t xOff, int64_t xStride, int64_t tokens) {
+    if (!w.quantized() || !ctx_.features().integerDot) return {x, xOff, u32(xStride, "stride"), false};
+    const int64_t rowWords = int8InputRowWords(w.cols);
+    if (!int8Input_ || int8Input_->bytes < kGemvMaxTokens * rowWords * 4)
+      throw Error(fmt::format("Vulkan backend: the int8 input copy holds {} bytes, a quantized GEMV over {} columns "
+                              "needs {} (reserved when the weight is uploaded)",
+                              int8Input_ ? int8Input_->bytes : 0, w.cols, kGemvMaxTokens * rowWords * 4));
+    const uint32_t push[4] = {xOff, u32(xStride, "stride"), u32(w.cols, "K"), uint32_t(rowWords)};
+    ctx_.dispatch(ctx_.pipeline("quantize_x"), {x, int8Input_->buffer}, push, sizeof push, ceilDiv(w.cols / 16, 64),
+                  u32(tokens, "rows"));
+    return {int8Input_->buffer, 0, uint32_t(rowWords), true};
+  }
+
+  // Sizes int8Input_ for quantized GEMVs over `cols` columns (at upload: a step recording names the buffer, so
+  // it never grows while one is made).
+  void reserveInt8Input(int64_t cols) {
+    const int64_t bytes = kGemvMaxTokens * int8InputRowWords(cols) * 4;
+    if (!ctx_.features().integerDot || (int8Input_ && int8Input_->bytes >= bytes)) return;
+    ctx_.dropRecording();  // names the old buffer
+    int8Input_.reset();
+    int8Input_ = ctx_.createBuffer(bytes, true, "the int8 copy of the quantized GEMVs' input rows");
+  }
+
+  // A GEMV shader for w's kind and input (gemv.comp's variants: name, name_int8, name_int4 with the group size as
+  // its specialization constant, and name_int8_dot / name_int4_dot on the int8 copy; the quantized ones bind the
+  // block's scales after `buffers`).
+  void dispatchWeight(const std::string& shader, const VkLinear& w, const VkLinear::Block& b, const GemvInput& in,
                       std::initializer_list<VkBuffer> buffers, const void* push, uint32_t pushBytes, uint32_t gx,
                       uint32_t gy) {
     if (!w.quantized()) {
@@ -704,8 +751,9 @@ class VulkanBackend final : public Backend {
     }
     std::vector<VkBuffer> all(buffers);
     all.push_back(b.scales->buffer);
-    Pipeline& p = w.format == WeightFormat::Int8 ? ctx_.pipeline(shader + "_int8")
-                                                 : ctx_.pipeline(shader + "_int4", {uint32_t(int4Group(w.format))});
+    const std::string x = in.int8 ? "_dot" : "";
+    Pipeline& p = w.format == WeightFormat::Int8 ? ctx_.pipeline(shader + "_int8" + x)
+                                                 : ctx_.pipeline(shader + "_int4" + x, {uint32_t(int4Group(w.format))});
     ctx_.dispatch(p, std::span<const VkBuffer>(all), push, pushBytes, gx, gy);
   }
 
@@ -867,6 +915,9 @@ class VulkanBackend final : public Backend {
   // bf16 copy of (a slice of) the layer's weight, min(rows, slice) x cols x 2 bytes of the largest so far.
   int64_t weightBufferLimit_ = 0, widenLimit_ = 0;
   std::unique_ptr<Buffer> widened_;
+  // The int8 copy of a quantized GEMV's input rows (quantize_x.comp; devices with integer dot products):
+  // kGemvMaxTokens x int8InputRowWords(K) words of the widest quantized weight, reserved at upload.
+  std::unique_ptr<Buffer> int8Input_;
   // The 8-bit KV cache of one cache buffer widened to bf16 (K, V) for the tensor-core prefill attention.
   std::unique_ptr<Buffer> kvWidened_[2];
   bool widenKvAlways_ = false;

@@ -1,0 +1,287 @@
+// The Vulkan backend's quantized decode GEMVs on both of their paths, against float64 over the dequantized
+// weights: the integer dot-product path (the input rows quantized to int8 in blocks of 16 by quantize_x, then
+// packed 4x8-bit dot products; devices with shaderIntegerDotProduct, lavapipe among them) and the fp32 widening
+// (GLMCHAT_VULKAN_NO_INT_DOT=1, and devices without the feature). The plain GEMV with 1 to 4 token rows and the
+// fused variants of a recorded decode step (residual add + norm, normed input, normed input + SwiGLU).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+
+#include "backend/backend.h"
+#include "quant/quant.h"
+
+namespace {
+
+using glm::Backend;
+using glm::Tensor;
+using glm::WeightFormat;
+
+// Backends from the build tree: the test runs beside the CLI, not the backend library.
+std::unique_ptr<Backend> loadVulkan(bool integerDot) {
+  setenv("GLMCHAT_BACKEND_DIR", GLM_VULKAN_BACKEND_DIR, 0);
+  if (!integerDot) setenv("GLMCHAT_VULKAN_NO_INT_DOT", "1", 1);
+  std::string reason;
+  auto b = glm::loadVulkanBackend(-1, reason);
+  unsetenv("GLMCHAT_VULKAN_NO_INT_DOT");
+  EXPECT_NE(b, nullptr) << reason;
+  return b;
+}
+
+// A float tensor the test owns, as the loader's views describe checkpoint tensors.
+struct HostTensor {
+  std::vector<float> values;
+  glm::TensorView view;
+  HostTensor(std::vector<float> v, std::vector<int64_t> shape) : values(std::move(v)) {
+    view.name = "test";
+    view.dtype = glm::DType::F32;
+    view.shape = std::move(shape);
+    view.data = reinterpret_cast<const std::byte*>(values.data());
+    view.bytes = values.size() * sizeof(float);
+  }
+};
+
+std::vector<float> uniform(std::mt19937_64& rng, size_t n, double spread) {
+  std::uniform_real_distribution<double> u(-spread, spread);
+  std::vector<float> v(n);
+  for (auto& x : v) x = float(u(rng));
+  return v;
+}
+
+// A quantized linear layer: the host weights, their quantization (as at load) and the dequantized values the
+// reference multiplies in float64.
+struct QuantizedLinear {
+  HostTensor w, bias;
+  glm::LinearView view;
+  glm::QuantizedMatrix q;
+  std::vector<float> dequantized;  // rows x cols
+  QuantizedLinear(std::mt19937_64& rng, int64_t rows, int64_t cols, WeightFormat format, bool withBias)
+      : w(uniform(rng, size_t(rows * cols), 1.0 / std::sqrt(double(cols))), {rows, cols}),
+        bias(uniform(rng, size_t(rows), 0.5), {rows}) {
+    view.parts.push_back(&w.view);
+    if (withBias) view.biasParts.push_back(&bias.view);
+    view.outFeatures = rows;
+    view.inFeatures = cols;
+    q = glm::quantizeLinear(view, format);
+    dequantized.resize(size_t(rows * cols));
+    for (int64_t r = 0; r < rows; ++r) glm::dequantizeRow(q.view, r, dequantized.data() + r * cols);
+  }
+  int64_t rows() const { return view.outFeatures; }
+  int64_t cols() const { return view.inFeatures; }
+  // W x + bias for one row of x, in float64.
+  std::vector<double> apply(const double* x) const {
+    std::vector<double> y(static_cast<size_t>(rows()));
+    for (int64_t r = 0; r < rows(); ++r) {
+      double s = view.hasBias() ? double(bias.values[size_t(r)]) : 0.0;
+      for (int64_t c = 0; c < cols(); ++c) s += double(dequantized[size_t(r * cols() + c)]) * x[c];
+      y[size_t(r)] = s;
+    }
+    return y;
+  }
+};
+
+double relError(const std::vector<double>& ref, const std::vector<float>& got) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    if (!std::isfinite(got[i])) return INFINITY;
+    num += (double(got[i]) - ref[i]) * (double(got[i]) - ref[i]);
+    den += ref[i] * ref[i];
+  }
+  return std::sqrt(num / den);
+}
+
+Tensor upload(Backend& b, const std::vector<float>& host, int64_t rows, int64_t cols) {
+  Tensor t = b.allocate(rows, cols);
+  b.upload(host.data(), t);
+  return t;
+}
+
+std::vector<float> fetch(Backend& b, Tensor t) {
+  std::vector<float> v(size_t(t.rows * t.cols));
+  b.synchronize();
+  b.download(t, v.data());
+  return v;
+}
+
+// Bounds. fp32 path: every product exact in fp32, fp32 sums over K <= 13,696 terms (measured ~1e-7). Integer
+// dot-product path: x is rounded to 127 steps of its 16-block's largest |x|; for these uniform rows each value's
+// error is ~step / sqrt(12), 3.8e-3 of the row's RMS, and the dot products' relative error is the same (measured
+// 2.6-3.9e-3; CUDA's blocks of 32 give 2.7-4.3e-3). 1e-2 leaves room for the random draw, not for a wrong
+// block scale or sum (those give errors of order 1).
+constexpr double kFp32Tolerance = 1e-5, kInt8InputTolerance = 1e-2;
+
+struct Path {
+  bool integerDot;
+  double tolerance;
+  const char* name;
+};
+constexpr Path kPaths[] = {{true, kInt8InputTolerance, "integer dot products"}, {false, kFp32Tolerance, "fp32 widening"}};
+constexpr WeightFormat kFormats[] = {WeightFormat::Int8, WeightFormat::Int4G32, WeightFormat::Int4G128};
+
+}  // namespace
+
+// The plain GEMV: 1 to 4 token rows in one pass, an odd row count, GLM-4's widths (4096, 13696) and one that is
+// a multiple of 16 only (int8).
+TEST(VulkanQuantizedGemv, MatchesFloat64OnBothPaths) {
+  for (const Path& path : kPaths) {
+    auto b = loadVulkan(path.integerDot);
+    ASSERT_NE(b, nullptr);
+    EXPECT_NE(b->describe().find(path.integerDot ? "quantized GEMVs: int8 dot products" : "quantized GEMVs: fp32, GLMCHAT_VULKAN_NO_INT_DOT"), std::string::npos)
+        << b->describe();
+    std::mt19937_64 rng(11);
+    for (WeightFormat f : kFormats) {
+      struct Shape {
+        int64_t tokens, k, m;
+      };
+      std::vector<Shape> shapes = {{1, 4096, 301}, {2, 4096, 64}, {3, 13696, 40}, {4, 4096, 33}};
+      if (f == WeightFormat::Int8) shapes.push_back({1, 48, 17});
+      for (const Shape& s : shapes) {
+        QuantizedLinear w(rng, s.m, s.k, f, true);
+        const glm::WeightHandle h = b->uploadQuantized(w.q.view, w.view);
+        const std::vector<float> x = uniform(rng, size_t(s.tokens * s.k), 1.0);
+        Tensor out = b->allocate(s.tokens, s.m);
+        b->matmul(upload(*b, x, s.tokens, s.k), h, out);
+        std::vector<double> ref;
+        for (int64_t t = 0; t < s.tokens; ++t) {
+          const std::vector<double> xd(x.begin() + t * s.k, x.begin() + (t + 1) * s.k);
+          const auto y = w.apply(xd.data());
+          ref.insert(ref.end(), y.begin(), y.end());
+        }
+        const double err = relError(ref, fetch(*b, out));
+        EXPECT_LT(err, path.tolerance) << path.name << " " << glm::weightFormatName(f) << " " << s.tokens << "x" << s.k
+                                       << "x" << s.m;
+        std::printf("%-22s %-9s %dx%5lldx%4lld  rel error %.3g\n", path.name, std::string(glm::weightFormatName(f)).c_str(),
+                    int(s.tokens), (long long)s.k, (long long)s.m, err);
+      }
+    }
+  }
+}
+
+// A NaN in the input row makes every output NaN on both paths (the int8 copy marks its block's scale NaN
+// instead of quantizing garbage).
+TEST(VulkanQuantizedGemv, NanInputGivesNanOnBothPaths) {
+  for (const Path& path : kPaths) {
+    auto b = loadVulkan(path.integerDot);
+    ASSERT_NE(b, nullptr);
+    std::mt19937_64 rng(12);
+    QuantizedLinear w(rng, 24, 256, WeightFormat::Int4G32, false);
+    const glm::WeightHandle h = b->uploadQuantized(w.q.view, w.view);
+    std::vector<float> x = uniform(rng, 256, 1.0);
+    x[77] = NAN;
+    Tensor out = b->allocate(1, 24);
+    b->matmul(upload(*b, x, 1, 256), h, out);
+    for (float v : fetch(*b, out)) EXPECT_FALSE(std::isfinite(v)) << path.name;
+  }
+}
+
+// The variants of a recorded decode step, as the forward pass calls them: an output projection with the
+// residual add and the next RMSNorm (gemv_add_norm), then a GEMV (gemv_normed) and the gate/up GEMV with
+// SwiGLU (gemv_normed_swiglu) reading the normed row that the first left unscaled; and the gate/up GEMV with
+// SwiGLU on a plain row (gemv_swiglu). SwiGLU multiplies two dot products, so its error is ~sqrt(2) times theirs.
+TEST(VulkanQuantizedGemv, FusedDecodeVariantsMatchFloat64OnBothPaths) {
+  constexpr int64_t kHidden = 1024, kAttn = 2048, kQkv = 768, kFfn = 1000;
+  constexpr float kEps = 1e-5f;
+  for (const Path& path : kPaths) {
+    auto b = loadVulkan(path.integerDot);
+    ASSERT_NE(b, nullptr);
+    for (WeightFormat f : kFormats) {
+      std::mt19937_64 rng(13);
+      QuantizedLinear wo(rng, kHidden, kAttn, f, false), wqkv(rng, kQkv, kHidden, f, true),
+          wgu(rng, 2 * kFfn, kHidden, f, false);
+      HostTensor normW(uniform(rng, kHidden, 0.3), {kHidden});
+      for (auto& v : normW.values) v += 1.0f;
+      const glm::WeightHandle ho = b->uploadQuantized(wo.q.view, wo.view), hq = b->uploadQuantized(wqkv.q.view, wqkv.view),
+                              hg = b->uploadQuantized(wgu.q.view, wgu.view), hn = b->uploadVector(normW.view);
+      const std::vector<float> attn = uniform(rng, kAttn, 1.0), residual0 = uniform(rng, kHidden, 2.0);
+      Tensor attnT = upload(*b, attn, 1, kAttn), residual = upload(*b, residual0, 1, kHidden);
+      Tensor normed = b->allocate(1, kHidden), scratch = b->allocate(1, kHidden), qkv = b->allocate(1, kQkv),
+             gateUp = b->allocate(1, 2 * kFfn), ffn = b->allocate(1, kFfn);
+      auto cache = b->createKvCache(1, 1, 8, 16, glm::DType::BF16);  // names the recording; not used
+      b->beginStepCapture();
+      b->matmulAddNorm(attnT, ho, residual, hn, kEps, normed, scratch);
+      b->matmul(normed, hq, qkv);
+      b->matmulSwiGlu(normed, hg, gateUp, ffn);
+      b->endStepCapture(*cache);
+
+      std::vector<double> ad(attn.begin(), attn.end());
+      std::vector<double> res = wo.apply(ad.data()), h(kHidden);
+      double ss = 0;
+      for (int64_t i = 0; i < kHidden; ++i) {
+        res[size_t(i)] += residual0[size_t(i)];
+        ss += res[size_t(i)] * res[size_t(i)];
+      }
+      const double inv = 1.0 / std::sqrt(ss / kHidden + kEps);
+      for (int64_t i = 0; i < kHidden; ++i) h[size_t(i)] = res[size_t(i)] * inv * normW.values[size_t(i)];
+      const std::vector<double> q = wqkv.apply(h.data()), gu = wgu.apply(h.data());
+      std::vector<double> act(kFfn);
+      for (int64_t i = 0; i < kFfn; ++i)
+        act[size_t(i)] = gu[size_t(i)] / (1.0 + std::exp(-gu[size_t(i)])) * gu[size_t(kFfn + i)];
+
+      const std::string what = std::string(path.name) + " " + std::string(glm::weightFormatName(f));
+      const double eRes = relError(res, fetch(*b, residual)), eQkv = relError(q, fetch(*b, qkv)),
+                   eFfn = relError(act, fetch(*b, ffn));
+      EXPECT_LT(eRes, path.tolerance) << what << ": residual";
+      EXPECT_LT(eQkv, path.tolerance) << what << ": GEMV on the normed row";
+      EXPECT_LT(eFfn, path.tolerance) << what << ": gate/up + SwiGLU on the normed row";
+
+      // Outside a recording the gate/up GEMV with SwiGLU reads a plain row (gemv_swiglu).
+      const std::vector<float> x = uniform(rng, kHidden, 1.0);
+      b->matmulSwiGlu(upload(*b, x, 1, kHidden), hg, gateUp, ffn);
+      const std::vector<double> xd(x.begin(), x.end()), gu2 = wgu.apply(xd.data());
+      for (int64_t i = 0; i < kFfn; ++i)
+        act[size_t(i)] = gu2[size_t(i)] / (1.0 + std::exp(-gu2[size_t(i)])) * gu2[size_t(kFfn + i)];
+      const double eSwiGlu = relError(act, fetch(*b, ffn));
+      EXPECT_LT(eSwiGlu, path.tolerance) << what << ": gate/up + SwiGLU";
+      std::printf("%-31s residual %.3g, normed GEMV %.3g, normed SwiGLU GEMV %.3g, SwiGLU GEMV %.3g\n", what.c_str(), eRes,
+                  eQkv, eFfn, eSwiGlu);
+    }
+  }
+}
+
+// Not run in CI (a software device says nothing about GPU speed): the time of one GEMV call on GLM-4-9B's
+// 4096 x 4096 and down (4096 x 13696) shapes, bf16 and quantized on both paths, the x quantization included.
+// The two paths' backends are timed in turns (best of 8 turns of 4 calls each), so that other work on the
+// machine weighs on both alike. Run with --gtest_also_run_disabled_tests --gtest_filter='*Time*'.
+TEST(VulkanQuantizedGemv, DISABLED_TimeOfOneCall) {
+  std::unique_ptr<Backend> backends[2] = {loadVulkan(true), loadVulkan(false)};
+  ASSERT_TRUE(backends[0] && backends[1]);
+  std::mt19937_64 rng(14);
+  for (auto [m, k] : {std::pair<int64_t, int64_t>{4096, 4096}, {4096, 13696}}) {
+    for (WeightFormat f : {WeightFormat::Native, WeightFormat::Int8, WeightFormat::Int4G32}) {
+      QuantizedLinear w(rng, m, k, f == WeightFormat::Native ? WeightFormat::Int8 : f, false);
+      const std::vector<float> x = uniform(rng, size_t(k), 1.0);
+      struct Timed {
+        Backend* b;
+        glm::WeightHandle h;
+        Tensor x, out;
+        double ms = INFINITY;
+      };
+      std::vector<Timed> runs;
+      for (auto& b : backends) {
+        Timed t{b.get(), f == WeightFormat::Native ? b->uploadLinear(w.view, f) : b->uploadQuantized(w.q.view, w.view),
+                upload(*b, x, 1, k), b->allocate(1, m)};
+        for (int i = 0; i < 2; ++i) b->matmul(t.x, t.h, t.out);  // pipelines compiled, caches warm
+        b->synchronize();
+        runs.push_back(t);
+        if (f == WeightFormat::Native) break;  // the same shader on both
+      }
+      for (int turn = 0; turn < 8; ++turn)
+        for (Timed& t : runs) {
+          constexpr int kCalls = 4;
+          const auto t0 = std::chrono::steady_clock::now();
+          for (int i = 0; i < kCalls; ++i) t.b->matmul(t.x, t.h, t.out);
+          t.b->synchronize();
+          t.ms = std::min(t.ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() /
+                                    kCalls);
+        }
+      std::printf("%-9s 1x%lldx%lld  %s %.2f ms per call", std::string(glm::weightFormatName(f)).c_str(), (long long)k,
+                  (long long)m, f == WeightFormat::Native ? "" : "integer dot products", runs[0].ms);
+      if (runs.size() > 1) std::printf(", fp32 widening %.2f ms", runs[1].ms);
+      std::printf("\n");
+    }
+  }
+}
