@@ -4,6 +4,10 @@
 // documents, without the quantizer. The dequantized tile is one multiply of exact operands per weight,
 // so every path must produce the formula's bits: checked through matmulQuantized (against matmul of the
 // formula's fp32 tile on the same path) and on the kernel table's dequantInt8 / dequantInt4 directly.
+// For n < 8 matmulQuantized dequantizes in registers (KernelTable::quantTile) instead of into the tile:
+// that path must give the tile path's bits too, checked kernel by kernel (every tile shape, lengths
+// around the vector widths and groups, signed zeros and underflow) and through matmulQuantized (decode
+// rows against the same rows in a prefill batch, at awkward k and m and several thread counts).
 //
 // Error bound: ||out - ref|| / ||ref|| < 1e-5. The dequantized tile is exact up to one fp32 rounding per
 // weight (2^-24 relative) and the products are summed in fp32 as in cpu::matmul (measured ~1e-7 there
@@ -15,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -253,14 +258,16 @@ TEST_P(QuantMatmul, BitIdenticalToMatmulOfFormulaTile) {
   }
 }
 
+// The kernel table of a path by name (the fixture has forced it; the tests below call it directly).
+const detail::KernelTable& tableOf(const std::string& isa) {
+  return isa == "avx512" ? detail::avx512Kernels() : isa == "avx2" ? detail::avx2Kernels() : detail::scalarKernels();
+}
+
 // The path's dequantInt8 / dequantInt4 straight from its kernel table: the formula's bits at every
 // length around the vector widths (8, 16; int4: 16 bytes per step), from unaligned sources and
 // destinations, every byte value, and nothing written past the end.
 TEST_P(QuantMatmul, DequantKernelsMatchFormulaAtEveryLength) {
-  const std::string isa = GetParam();
-  const detail::KernelTable& kt = isa == "avx512" ? detail::avx512Kernels()
-                                  : isa == "avx2" ? detail::avx2Kernels()
-                                                  : detail::scalarKernels();
+  const detail::KernelTable& kt = tableOf(GetParam());
   std::vector<uint8_t> bytes(300);
   for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = uint8_t(i * 37 + 11);  // every value, shuffled
   for (float scale : {0.0123f, -3.7e-3f, 1.0f / 3.0f}) {
@@ -290,6 +297,136 @@ TEST_P(QuantMatmul, DequantKernelsMatchFormulaAtEveryLength) {
         }
         for (int64_t c = 0; c < offset; ++c) ASSERT_TRUE(isPoison(dst[size_t(c)])) << "int4 pairs " << pairs;
         ASSERT_TRUE(isPoison(dst[size_t(offset + 2 * pairs)])) << "int4 pairs " << pairs << ": wrote past the end";
+      }
+    }
+  }
+}
+
+int quantTileIndex(WeightFormat format) {
+  return format == WeightFormat::Int8 ? detail::kQuantInt8
+         : format == WeightFormat::Int4G32 ? detail::kQuantInt4G32
+                                            : detail::kQuantInt4G128;
+}
+
+// The path's quantTile for every tile shape against its f32 tile kernel on the formula's tile, bit for
+// bit: block lengths around the vector widths (int8: every length to 70, then 127, 500, 512; int4: every
+// whole number of groups to kKBlock) from a block start k0 > 0, padded x rows. Signed zeros too: row 1
+// has q >= 0 (a quarter 0, at random) and small negative scales, so against an x of the smallest
+// subnormal each product is -0 (q > 0: it underflows) or an exact 0 of the weight's sign, and a lane
+// sum is -0 (on the FMA paths) from its first q > 0 on while every weight after it is -0. That row
+// fails if a weight of q = 0 is computed as +0 instead of 0 * scale = -0, or if the lanes past a partial
+// step read -0 weights where the tile's zero padding reads +0 (the tile's sum is then +0).
+TEST_P(QuantMatmul, QuantTileKernelsMatchF32TileOnFormulaBlock) {
+  const detail::KernelTable& kt = tableOf(GetParam());
+  uint64_t seed = 6000;
+  int64_t negativeZeroSums = 0;
+  for (WeightFormat format : kFormats) {
+    const int64_t group = std::max(1, int4Group(format));
+    const int64_t cols = isInt4(format) ? 2 * detail::kKBlock : detail::kKBlock + 40;
+    std::vector<int64_t> lengths;
+    if (isInt4(format)) {
+      for (int64_t len = group; len <= detail::kKBlock; len += group) lengths.push_back(len);
+    } else {
+      for (int64_t len = 0; len <= 70; ++len) lengths.push_back(len);
+      lengths.insert(lengths.end(), {127, 500, detail::kKBlock});
+    }
+    std::mt19937_64 rng(++seed);
+    QuantizedWeight w = makeQuantized(format, detail::kTileW, cols, rng);
+    // Row 1: weights in (-0.5, -0] (|q| * |scale| < 1/2), a quarter of them q = 0; row 0: a negative scale.
+    std::uniform_int_distribution<int> positive(1, isInt4(format) ? 7 : 127);
+    std::bernoulli_distribution zero(0.25);
+    for (int64_t c = 0; c < cols; ++c) {
+      const int q = zero(rng) ? 0 : positive(rng);
+      if (isInt4(format)) {
+        uint8_t& byte = w.data[size_t(cols / 2 + c / 2)];
+        byte = uint8_t(c % 2 ? (byte & 0x0f) | ((q + 8) << 4) : (byte & 0xf0) | (q + 8));
+      } else {
+        w.data[size_t(cols + c)] = uint8_t(q);
+      }
+    }
+    if (isInt4(format)) {
+      for (int64_t g = 0; g < cols / group; ++g) w.groupScales[size_t(cols / group + g)] = floatToF16(-1.0f / 16);
+      w.groupScales[0] = floatToF16(-0.25f);
+    } else {
+      w.rowScales[1] = -1.0f / 256;
+      w.rowScales[0] = -w.rowScales[0];
+    }
+    const std::vector<float> tile = dequantizedByFormula(w);
+    const int64_t ldx = cols + 3;
+    const std::vector<float> x = randomFloats(detail::kTileX * ldx, rng);
+    const std::vector<float> tiny(x.size(), std::numeric_limits<float>::denorm_min());
+    const QuantizedView view = w.view();
+    for (const std::vector<float>* xs : {&x, &tiny}) {
+      for (int64_t k0 : {group, 2 * group}) {
+        for (int64_t len : lengths) {
+          if (k0 + len > cols) continue;
+          for (int nx = 1; nx <= detail::kTileX; ++nx) {
+            for (int nw = 1; nw <= detail::kTileW; ++nw) {
+              const std::string what = fmt::format("{} nx{} nw{} k0 {} len {}{}", weightFormatName(format), nx, nw, k0,
+                                                   len, xs == &tiny ? " (subnormal x)" : "");
+              detail::QuantizedRows rows;
+              if (isInt4(format))
+                rows = {view.data + k0 / 2, cols / 2, static_cast<const uint16_t*>(view.scales) + k0 / group,
+                        cols / group};
+              else
+                rows = {view.data + k0, cols, view.scales, 1};
+              float quantized[detail::kTileX * detail::kTileW], reference[detail::kTileX * detail::kTileW];
+              std::fill(std::begin(quantized), std::end(quantized), kPoison);
+              kt.quantTile[quantTileIndex(format)][nx - 1][nw - 1](xs->data() + k0, ldx, rows, len, quantized);
+              kt.tile[detail::kF32][nx - 1][nw - 1](xs->data() + k0, ldx, tile.data() + k0, cols, len, reference);
+              ASSERT_EQ(0, std::memcmp(quantized, reference, size_t(nx * nw) * 4)) << what;
+              if (nw > 1 && reference[1] == 0.0f && std::signbit(reference[1])) ++negativeZeroSums;
+              for (int s = nx * nw; s < detail::kTileX * detail::kTileW; ++s)
+                ASSERT_TRUE(isPoison(quantized[s])) << what << ": wrote sums[" << s << "]";
+            }
+          }
+        }
+      }
+    }
+  }
+  // The premise of row 1, on the paths with FMA (the scalar path rounds each product before the add, and
+  // -0 + +0 is +0, so its sums are never -0): the -0 sums did occur.
+  if (std::string(GetParam()) != "scalar")
+    EXPECT_GT(negativeZeroSums, 0) << "row 1 never summed to -0: the signed zeros are not exercised";
+}
+
+// Decode (n < 8: the quantized micro-kernels) against prefill (n = 9: the dequantized tile) through
+// matmulQuantized: every row of every small n, at k not a multiple of the vector width (int8) or of the
+// k block (int4: odd numbers of groups), odd m (partial micro-tiles and weight blocks), with bias and
+// padded rows, on 1, 2 and 3 threads (m = 301 is large enough to run in parallel), bit for bit.
+TEST_P(QuantMatmul, DecodeRowsMatchPrefillRowsAtAwkwardSizes) {
+  const int threads = omp_get_max_threads();
+  uint64_t seed = 7000;
+  for (WeightFormat format : kFormats) {
+    const int64_t group = int4Group(format);
+    const std::vector<int64_t> ks = isInt4(format) ? std::vector<int64_t>{group, 3 * group, 17 * group, 33 * group}
+                                                   : std::vector<int64_t>{1, 15, 17, 100, 513, 1000};
+    for (int64_t k : ks) {
+      for (int64_t m : {1, 3, 37, 301}) {
+        std::mt19937_64 rng(++seed);
+        const QuantizedWeight w = makeQuantized(format, m, k, rng);
+        const std::vector<float> bias = randomFloats(m, rng);
+        const int64_t batch = 9, ldx = k + 5, ldo = m + 2;
+        const std::vector<float> x = randomFloats(batch * ldx, rng);
+        std::vector<float> prefill(size_t(batch * ldo), kPoison);
+        omp_set_num_threads(1);
+        matmulQuantized(x.data(), batch, k, ldx, w.view(), bias.data(), prefill.data(), ldo);
+        for (int t : {1, 2, 3}) {
+          omp_set_num_threads(t);
+          for (int64_t n = 1; n < 8; ++n) {
+            const int64_t first = batch - n;  // the batch's last n rows
+            std::vector<float> decode(size_t(n * ldo), kPoison);
+            matmulQuantized(x.data() + first * ldx, n, k, ldx, w.view(), bias.data(), decode.data(), ldo);
+            for (int64_t i = 0; i < n; ++i) {
+              const std::string what = fmt::format("{} k{} m{} threads {} n{}: row {}", weightFormatName(format), k, m,
+                                                   t, n, i);
+              ASSERT_EQ(0, std::memcmp(decode.data() + i * ldo, prefill.data() + (first + i) * ldo, size_t(m) * 4))
+                  << what;
+              for (int64_t j = m; j < ldo; ++j) ASSERT_TRUE(isPoison(decode[size_t(i * ldo + j)])) << what;
+            }
+          }
+        }
+        omp_set_num_threads(threads);
       }
     }
   }

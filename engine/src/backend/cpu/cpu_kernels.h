@@ -31,10 +31,12 @@ void matmul(const float* x, int64_t n, int64_t k, int64_t ldx,
 // out[i, j] = sum_c x[i, c] * deq(w)[j, c] (+ bias[j]) for i < n, j < w.rows: matmul with a quantized
 // weight (quant/quant_format.h): deq = int8 value * fp32 row scale, or (nibble - 8) * fp16 group scale.
 // x: f32, row stride ldx (>= k); k must equal w.cols (int4: a multiple of w.group); bias: w.rows fp32
-// values or nullptr; out: f32, row stride ldo (>= w.rows), only out[i, 0..w.rows) is written. Each
-// 16 x 512 block of w is dequantized into an fp32 tile (q * scale, one rounding, the same value on every
-// path) and multiplied by the f32 micro-kernels in matmul's k-block order, for every n: a row's result
-// does not depend on n, on its position in the batch or on the thread count.
+// values or nullptr; out: f32, row stride ldo (>= w.rows), only out[i, 0..w.rows) is written. Every
+// weight is dequantized to the fp32 value q * scale (one rounding, the same value on every path) and
+// summed in matmul's order. For n >= 8 (prefill) each 16 x 512 block of w is dequantized into an fp32
+// tile shared by the f32 micro-kernels; for n < 8 (decode) the quantized micro-kernels dequantize
+// into the registers of the dot product. Both add the same products in the same order, so a row's
+// result does not depend on n, on its position in the batch or on the thread count.
 // Throws std::invalid_argument on a Native format, a group that does not match the format, missing or
 // short data/scales, or inconsistent sizes.
 void matmulQuantized(const float* x, int64_t n, int64_t k, int64_t ldx, const QuantizedView& w, const float* bias,
@@ -86,21 +88,38 @@ using TileFn = void (*)(const float* x, int64_t ldx, const void* w, int64_t ldw,
 // Index of a weight dtype in the kernel tables (tile[], toFloat, scaleByWeight).
 enum : int { kF32 = 0, kF16 = 1, kBf16 = 2 };
 
-// Fills tile[dtype][nx - 1][nw - 1] = Tile<dtype, nx, nw>::fn for every dtype and tile shape. Each ISA file
-// wraps its own tileKernel template (compiled with that file's target attributes) in a Tile struct.
-template <template <int, int, int> class Tile, int DT, int NX, int... NW>
-constexpr void fillTileRow(TileFn (&row)[kTileW], std::integer_sequence<int, NW...>) {
-  ((row[NW] = Tile<DT, NX, NW + 1>::fn), ...);
+// nw consecutive rows of a quantized weight (quant/quant_format.h), from column k0 of a k block on.
+struct QuantizedRows {
+  const uint8_t* data;  // row 0's values at column k0 (int8: byte k0 of the row; int4: byte k0 / 2)
+  int64_t dataStride;   // bytes from one row to the next
+  const void* scales;   // int8: row 0's fp32 scale; int4: row 0's fp16 scale of the group holding column k0
+  int64_t scaleStride;  // scales from one row to the next (int8: 1; int4: k / group)
+};
+
+// sums[a * nw + b] = sum_{t < len} x[a * ldx + t] * deq(w)[b, t] for a < nx, b < nw, len <= kKBlock (int4:
+// a multiple of the group, k0 too): the bits of the same path's f32 TileFn on the dequantized block
+// (deq = q * scale, one fp32 multiply), each weight dequantized in registers instead of in a tile.
+using QuantTileFn = void (*)(const float* x, int64_t ldx, const QuantizedRows& w, int64_t len, float* sums);
+
+// Index of a quantized format in KernelTable::quantTile.
+enum : int { kQuantInt8 = 0, kQuantInt4G32 = 1, kQuantInt4G128 = 2 };
+
+// Fills tiles[kind][nx - 1][nw - 1] = Tile<kind, nx, nw>::fn for the 3 kinds (weight dtypes or quantized
+// formats) and every tile shape. Each ISA file wraps its own kernel templates (compiled with that file's
+// target attributes) in Tile structs.
+template <template <int, int, int> class Tile, int Kind, int NX, class Fn, int... NW>
+constexpr void fillTileRow(Fn (&row)[kTileW], std::integer_sequence<int, NW...>) {
+  ((row[NW] = Tile<Kind, NX, NW + 1>::fn), ...);
 }
-template <template <int, int, int> class Tile, int DT, int... NX>
-constexpr void fillTileRows(TileFn (&rows)[kTileX][kTileW], std::integer_sequence<int, NX...>) {
-  (fillTileRow<Tile, DT, NX + 1>(rows[NX], std::make_integer_sequence<int, kTileW>{}), ...);
+template <template <int, int, int> class Tile, int Kind, class Fn, int... NX>
+constexpr void fillTileRows(Fn (&rows)[kTileX][kTileW], std::integer_sequence<int, NX...>) {
+  (fillTileRow<Tile, Kind, NX + 1>(rows[NX], std::make_integer_sequence<int, kTileW>{}), ...);
 }
-template <template <int, int, int> class Tile>
-constexpr void fillTileTable(TileFn (&tiles)[3][kTileX][kTileW]) {
-  fillTileRows<Tile, kF32>(tiles[kF32], std::make_integer_sequence<int, kTileX>{});
-  fillTileRows<Tile, kF16>(tiles[kF16], std::make_integer_sequence<int, kTileX>{});
-  fillTileRows<Tile, kBf16>(tiles[kBf16], std::make_integer_sequence<int, kTileX>{});
+template <template <int, int, int> class Tile, class Fn>
+constexpr void fillTileTable(Fn (&tiles)[3][kTileX][kTileW]) {
+  fillTileRows<Tile, 0>(tiles[0], std::make_integer_sequence<int, kTileX>{});
+  fillTileRows<Tile, 1>(tiles[1], std::make_integer_sequence<int, kTileX>{});
+  fillTileRows<Tile, 2>(tiles[2], std::make_integer_sequence<int, kTileX>{});
 }
 
 struct KernelTable {
@@ -108,6 +127,8 @@ struct KernelTable {
   int tileX, tileW;  // preferred micro-tile (<= kTileX, kTileW) for this path's register file
   // tile[dtypeIndex][nx - 1][nw - 1]; dtypeIndex 0 = F32, 1 = F16, 2 = BF16.
   TileFn tile[3][kTileX][kTileW];
+  // quantTile[formatIndex][nx - 1][nw - 1]: matmulQuantized's micro-kernels for small n.
+  QuantTileFn quantTile[3][kTileX][kTileW];
   void (*toFloat)(const void* src, int dtypeIndex, int64_t count, float* dst);
   double (*sumSquares)(const float* x, int64_t len);
   // y[t] = (x[t] * r) * weight[t], weight of dtypeIndex.

@@ -5,6 +5,9 @@
 // Matmul micro-tile 4 x-rows x 2 w-rows: 8 ymm accumulators + 2 w + 1 x register (16 ymm available);
 // per 8-wide k step, 4 x loads + 2 w loads feed 8 FMAs = 128 FLOP. Tails shorter than 8 are read
 // through a zero-padded copy (AVX2 has no 16-bit masked load).
+// matmulQuantized's small-n tiles dequantize in registers: per 8 weights of a row, 8 bytes (int8:
+// widen, convert, multiply) or 4 bytes (int4: broadcast, shift, mask, subtract 8, convert, multiply;
+// AVX2's 8-entry vpermps cannot take the 16-value table of the AVX-512 path) for 16 FLOP.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -53,49 +56,161 @@ GLM_AVX2 inline float horizontalSum(__m256 v) {
   return _mm_cvtss_f32(s1);
 }
 
-template <int DT, int NX, int NW>
-GLM_AVX2 void tileKernel(const float* x, int64_t ldx, const void* w, int64_t ldw, int64_t len, float* sums) {
+template <int DT>
+GLM_AVX2 void convertRow(const void* src, int64_t count, float* dst) {
+  int64_t t = 0;
+  for (; t + 8 <= count; t += 8) _mm256_storeu_ps(dst + t, load8<DT>(src, t));
+  if (t < count) store8Partial(dst + t, load8Partial<DT>(src, t, count - t), count - t);
+}
+
+// ---- The matmul micro-kernel and its weight sources ----
+// As on the AVX-512 path: tileKernel reads weights through a source, load(c, b, t) = the 8 fp32 weights
+// of row b at columns [t, t + 8) of the block (loadPartial: the first count lanes, the others +0, as the
+// zero-padded read of a tile gives), c = constantsOf(g0) what the columns of group [g0, g0 + kGroup)
+// share (kGroup 0: the whole block; only such a source has partial steps). Column t + l always goes to
+// lane l, added in column order and reduced by one tree, so sources that yield the same weight values
+// give the same bits (matmulQuantized's register path and its fp32 tile).
+
+// Stored weights (F32/F16/BF16 of matmul, or matmulQuantized's dequantized fp32 tile).
+template <int DT>
+struct StoredWeights {
+  static constexpr int64_t kGroup = 0;
+  struct Constants {};
+  const void* w;
+  int64_t ldw;
+
+  GLM_AVX2 Constants constantsOf(int64_t) const { return {}; }
+  GLM_AVX2 __m256 load(Constants, int b, int64_t t) const { return load8<DT>(w, b * ldw + t); }
+  GLM_AVX2 __m256 loadPartial(Constants, int b, int64_t t, int64_t count) const {
+    return load8Partial<DT>(w, b * ldw + t, count);
+  }
+};
+
+// int8 -> fp32 (exact), then one multiply by the scale: the value of matmulQuantized's tile.
+GLM_AVX2 inline __m256 dequant8(__m128i q8, __m256 scale) {
+  return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q8)), scale);
+}
+
+// Nibbles n (int32 lanes, 0..15) -> float(n - 8) * scale (exact conversion, one multiply): the tile's value.
+GLM_AVX2 inline __m256 dequantNibbles(__m256i n, __m256 scale) {
+  return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(n, _mm256_set1_epi32(8))), scale);
+}
+
+// int8 rows with one fp32 scale each.
+template <int NW>
+struct Int8Weights {
+  static constexpr int64_t kGroup = 0;
+  struct Constants {
+    __m256 scale[NW];
+  };
+  QuantizedRows rows;
+
+  GLM_AVX2 Constants constantsOf(int64_t) const {
+    Constants c;
+#pragma GCC unroll 4
+    for (int b = 0; b < NW; ++b) c.scale[b] = _mm256_set1_ps(static_cast<const float*>(rows.scales)[b * rows.scaleStride]);
+    return c;
+  }
+  GLM_AVX2 __m256 load(const Constants& c, int b, int64_t t) const {
+    return dequant8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(rows.data + b * rows.dataStride + t)), c.scale[b]);
+  }
+  GLM_AVX2 __m256 loadPartial(const Constants& c, int b, int64_t t, int64_t count) const {
+    alignas(16) int8_t buf[16] = {};
+    std::memcpy(buf, rows.data + b * rows.dataStride + t, size_t(count));
+    const __m256i firstLanes = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(count)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    // The padding's 0 * scale is -0 for a negative scale; the tile reads +0 there.
+    return _mm256_and_ps(dequant8(_mm_load_si128(reinterpret_cast<const __m128i*>(buf)), c.scale[b]),
+                         _mm256_castsi256_ps(firstLanes));
+  }
+};
+
+// int4 rows in groups of G columns with an fp16 scale each. A step's 8 nibbles are one 32-bit word
+// (column t + i in bits 4i..4i+3), broadcast and shifted right by 4i in lane i, masked to 4 bits.
+template <int G, int NW>
+struct Int4Weights {
+  static_assert(G % 8 == 0, "a group is whole steps");
+  static constexpr int64_t kGroup = G;
+  struct Constants {
+    __m256 scale[NW];
+  };
+  QuantizedRows rows;
+  // The block's group scales, widened (exact); sized for the most groups of any int4 format, since
+  // convertRow writes whole vectors where it can.
+  float scales[NW][kKBlock / 32];
+
+  GLM_AVX2 Int4Weights(const QuantizedRows& r, int64_t len) : rows(r) {
+#pragma GCC unroll 4
+    for (int b = 0; b < NW; ++b)
+      convertRow<kF16>(static_cast<const uint16_t*>(r.scales) + b * r.scaleStride, len / G, scales[b]);
+  }
+  GLM_AVX2 Constants constantsOf(int64_t g0) const {
+    Constants c;
+#pragma GCC unroll 4
+    for (int b = 0; b < NW; ++b) c.scale[b] = _mm256_set1_ps(scales[b][g0 / G]);
+    return c;
+  }
+  GLM_AVX2 __m256 load(const Constants& c, int b, int64_t t) const {
+    uint32_t word;
+    std::memcpy(&word, rows.data + b * rows.dataStride + t / 2, sizeof word);
+    const __m256i shifted = _mm256_srlv_epi32(_mm256_set1_epi32(int(word)), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28));
+    return dequantNibbles(_mm256_and_si256(shifted, _mm256_set1_epi32(0x0f)), c.scale[b]);
+  }
+};
+
+// acc[a][b] += x row a * wv[b] at columns [t, t + 8), lane-wise.
+template <int NX, int NW>
+GLM_AVX2 inline void fmaStep(__m256 (&acc)[NX][NW], const float* x, int64_t ldx, int64_t t, const __m256 (&wv)[NW]) {
+#pragma GCC unroll 4
+  for (int a = 0; a < NX; ++a) {
+    const __m256 xv = _mm256_loadu_ps(x + a * ldx + t);
+#pragma GCC unroll 4
+    for (int b = 0; b < NW; ++b) acc[a][b] = _mm256_fmadd_ps(xv, wv[b], acc[a][b]);
+  }
+}
+
+template <int NX, int NW, class Weights>
+GLM_AVX2 inline void tileKernel(const float* x, int64_t ldx, const Weights& w, int64_t len, float* sums) {
   __m256 acc[NX][NW];
 #pragma GCC unroll 4
   for (int a = 0; a < NX; ++a)
 #pragma GCC unroll 4
     for (int b = 0; b < NW; ++b) acc[a][b] = _mm256_setzero_ps();
 
-  int64_t t = 0;
-  for (; t + 8 <= len; t += 8) {
-    __m256 wv[NW];
+  __m256 wv[NW];
+  if constexpr (Weights::kGroup == 0) {
+    const typename Weights::Constants c = w.constantsOf(0);
+    int64_t t = 0;
+    for (; t + 8 <= len; t += 8) {
 #pragma GCC unroll 4
-    for (int b = 0; b < NW; ++b) wv[b] = load8<DT>(w, b * ldw + t);
-#pragma GCC unroll 4
-    for (int a = 0; a < NX; ++a) {
-      __m256 xv = _mm256_loadu_ps(x + a * ldx + t);
-#pragma GCC unroll 4
-      for (int b = 0; b < NW; ++b) acc[a][b] = _mm256_fmadd_ps(xv, wv[b], acc[a][b]);
+      for (int b = 0; b < NW; ++b) wv[b] = w.load(c, b, t);
+      fmaStep<NX, NW>(acc, x, ldx, t, wv);
     }
-  }
-  if (t < len) {
-    const int64_t rest = len - t;
-    __m256 wv[NW];
+    if (t < len) {
+      const int64_t rest = len - t;
 #pragma GCC unroll 4
-    for (int b = 0; b < NW; ++b) wv[b] = load8Partial<DT>(w, b * ldw + t, rest);
+      for (int b = 0; b < NW; ++b) wv[b] = w.loadPartial(c, b, t, rest);
 #pragma GCC unroll 4
-    for (int a = 0; a < NX; ++a) {
-      __m256 xv = load8Partial<kF32>(x, a * ldx + t, rest);
+      for (int a = 0; a < NX; ++a) {
+        const __m256 xv = load8Partial<kF32>(x, a * ldx + t, rest);
 #pragma GCC unroll 4
-      for (int b = 0; b < NW; ++b) acc[a][b] = _mm256_fmadd_ps(xv, wv[b], acc[a][b]);
+        for (int b = 0; b < NW; ++b) acc[a][b] = _mm256_fmadd_ps(xv, wv[b], acc[a][b]);
+      }
+    }
+  } else {
+    for (int64_t g0 = 0; g0 < len; g0 += Weights::kGroup) {  // len is whole groups
+      const typename Weights::Constants c = w.constantsOf(g0);
+#pragma GCC unroll 4
+      for (int64_t t = g0; t < g0 + Weights::kGroup; t += 8) {
+#pragma GCC unroll 4
+        for (int b = 0; b < NW; ++b) wv[b] = w.load(c, b, t);
+        fmaStep<NX, NW>(acc, x, ldx, t, wv);
+      }
     }
   }
 #pragma GCC unroll 4
   for (int a = 0; a < NX; ++a)
 #pragma GCC unroll 4
     for (int b = 0; b < NW; ++b) sums[a * NW + b] = horizontalSum(acc[a][b]);
-}
-
-template <int DT>
-GLM_AVX2 void convertRow(const void* src, int64_t count, float* dst) {
-  int64_t t = 0;
-  for (; t + 8 <= count; t += 8) _mm256_storeu_ps(dst + t, load8<DT>(src, t));
-  if (t < count) store8Partial(dst + t, load8Partial<DT>(src, t, count - t), count - t);
 }
 
 GLM_AVX2 void toFloatAvx2(const void* src, int dtypeIndex, int64_t count, float* dst) {
@@ -231,11 +346,8 @@ GLM_AVX2 void scaleAvx2(float alpha, float* y, int64_t len) {
   for (; t < len; ++t) y[t] *= alpha;
 }
 
-// int8 -> fp32 (exact), then one multiply by the scale. Tails through a zero-padded copy.
-GLM_AVX2 inline __m256 dequant8(__m128i q8, __m256 scale) {
-  return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q8)), scale);
-}
-
+// The fp32 tile of matmulQuantized for n >= 8, with dequant8 and dequantNibbles as Int8Weights and
+// Int4Weights. Tails through a zero-padded copy.
 GLM_AVX2 void dequantInt8Avx2(const int8_t* q, float scale, int64_t len, float* dst) {
   const __m256 sv = _mm256_set1_ps(scale);
   int64_t c = 0;
@@ -254,13 +366,9 @@ GLM_AVX2 inline void dequantInt4x16(__m128i bytes, __m256 scale, float* dst) {
   const __m128i mask = _mm_set1_epi8(0x0f);
   const __m128i lo = _mm_and_si128(bytes, mask), hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);
   const __m128i cols0 = _mm_unpacklo_epi8(lo, hi), cols16 = _mm_unpackhi_epi8(lo, hi);  // columns 0-15, 16-31
-  const __m256i eight = _mm256_set1_epi32(8);
   const __m128i parts[4] = {cols0, _mm_unpackhi_epi64(cols0, cols0), cols16, _mm_unpackhi_epi64(cols16, cols16)};
 #pragma GCC unroll 4
-  for (int p = 0; p < 4; ++p) {
-    const __m256i v = _mm256_sub_epi32(_mm256_cvtepu8_epi32(parts[p]), eight);
-    _mm256_storeu_ps(dst + 8 * p, _mm256_mul_ps(_mm256_cvtepi32_ps(v), scale));
-  }
+  for (int p = 0; p < 4; ++p) _mm256_storeu_ps(dst + 8 * p, dequantNibbles(_mm256_cvtepu8_epi32(parts[p]), scale));
 }
 
 GLM_AVX2 inline void dequantInt4GroupAvx2(const uint8_t* bytes, float scale, int64_t pairs, float* dst) {
@@ -284,8 +392,26 @@ GLM_AVX2 void dequantInt4Avx2(const uint8_t* bytes, const float* groupScales, in
 }
 
 template <int DT, int NX, int NW>
+GLM_AVX2 void storedTile(const float* x, int64_t ldx, const void* w, int64_t ldw, int64_t len, float* sums) {
+  tileKernel<NX, NW>(x, ldx, StoredWeights<DT>{w, ldw}, len, sums);
+}
+
+template <int Format, int NX, int NW>
+GLM_AVX2 void quantizedTile(const float* x, int64_t ldx, const QuantizedRows& w, int64_t len, float* sums) {
+  if constexpr (Format == kQuantInt8)
+    tileKernel<NX, NW>(x, ldx, Int8Weights<NW>{w}, len, sums);
+  else
+    tileKernel<NX, NW>(x, ldx, Int4Weights<Format == kQuantInt4G32 ? 32 : 128, NW>(w, len), len, sums);
+}
+
+template <int DT, int NX, int NW>
 struct Tile {
-  static constexpr TileFn fn = &tileKernel<DT, NX, NW>;
+  static constexpr TileFn fn = &storedTile<DT, NX, NW>;
+};
+
+template <int Format, int NX, int NW>
+struct QuantTile {
+  static constexpr QuantTileFn fn = &quantizedTile<Format, NX, NW>;
 };
 
 KernelTable makeTable() {
@@ -294,6 +420,7 @@ KernelTable makeTable() {
   t.tileX = 4;
   t.tileW = 2;
   fillTileTable<Tile>(t.tile);
+  fillTileTable<QuantTile>(t.quantTile);
   t.toFloat = &toFloatAvx2;
   t.sumSquares = &sumSquaresAvx2;
   t.scaleByWeight = &scaleByWeightAvx2;

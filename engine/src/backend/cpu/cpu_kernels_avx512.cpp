@@ -6,6 +6,11 @@
 // Matmul micro-tile (4 x-rows x 4 w-rows): per 16-wide k step, 4 x loads + 4 w loads (+ widening of
 // bf16/f16) feed 16 FMAs = 512 FLOP, all 16 accumulators held in zmm registers. A 1 x 4 tile is the
 // decode GEMV: 4 independent FMA chains, 128 bytes of bf16 weights per step.
+// matmulQuantized's small-n tiles dequantize in registers, the same 128 FLOP per 16-weight step of a
+// 1 x 4 tile from 64 bytes (int8: widen, convert, multiply) or 32 bytes + an fp16 scale per group
+// (int4: shift + table lookup, 1 permute of x shared by the 4 rows, 1 table multiply per group). They
+// are bound by ports 0 and 5 more than by memory: 4 (int8) and ~3.75 (int4 g32) vector uops per 16
+// weights and row against bf16's 3 (measured from L1: int4 ~1.35x bf16's time, for 1/3.6 the bytes).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -79,49 +84,6 @@ GLM_AVX512 inline void horizontalSum4(__m512 a, __m512 b, __m512 c, __m512 d, fl
   _mm_storeu_ps(out, _mm512_castps512_ps128(_mm512_permutexvar_ps(firstLanes, h1)));
 }
 
-template <int DT, int NX, int NW>
-GLM_AVX512 void tileKernel(const float* x, int64_t ldx, const void* w, int64_t ldw, int64_t len, float* sums) {
-  __m512 acc[NX][NW];
-#pragma GCC unroll 4
-  for (int a = 0; a < NX; ++a)
-#pragma GCC unroll 4
-    for (int b = 0; b < NW; ++b) acc[a][b] = _mm512_setzero_ps();
-
-  int64_t t = 0;
-  for (; t + 16 <= len; t += 16) {
-    __m512 wv[NW];
-#pragma GCC unroll 4
-    for (int b = 0; b < NW; ++b) wv[b] = load16<DT>(w, b * ldw + t);
-#pragma GCC unroll 4
-    for (int a = 0; a < NX; ++a) {
-      __m512 xv = _mm512_loadu_ps(x + a * ldx + t);
-#pragma GCC unroll 4
-      for (int b = 0; b < NW; ++b) acc[a][b] = _mm512_fmadd_ps(xv, wv[b], acc[a][b]);
-    }
-  }
-  if (t < len) {
-    const __mmask16 m = tailMask(len - t);
-    __m512 wv[NW];
-#pragma GCC unroll 4
-    for (int b = 0; b < NW; ++b) wv[b] = load16Masked<DT>(w, b * ldw + t, m);
-#pragma GCC unroll 4
-    for (int a = 0; a < NX; ++a) {
-      __m512 xv = _mm512_maskz_loadu_ps(m, x + a * ldx + t);
-#pragma GCC unroll 4
-      for (int b = 0; b < NW; ++b) acc[a][b] = _mm512_fmadd_ps(xv, wv[b], acc[a][b]);
-    }
-  }
-#pragma GCC unroll 4
-  for (int a = 0; a < NX; ++a) {
-    if constexpr (NW == 4) {
-      horizontalSum4(acc[a][0], acc[a][1], acc[a][2], acc[a][3], sums + a * NW);
-    } else {
-#pragma GCC unroll 4
-      for (int b = 0; b < NW; ++b) sums[a * NW + b] = horizontalSum(acc[a][b]);
-    }
-  }
-}
-
 template <int DT>
 GLM_AVX512 void convertRow(const void* src, int64_t count, float* dst) {
   int64_t t = 0;
@@ -129,6 +91,185 @@ GLM_AVX512 void convertRow(const void* src, int64_t count, float* dst) {
   if (t < count) {
     const __mmask16 m = tailMask(count - t);
     _mm512_mask_storeu_ps(dst + t, m, load16Masked<DT>(src, t, m));
+  }
+}
+
+// ---- The matmul micro-kernel and its weight sources ----
+// tileKernel reads weights through a source: load(c, b, t) = the 16 fp32 weights of row b at columns
+// [t, t + 16) of the block (loadMasked: the lanes in m, the others +0, as a masked load of a tile gives),
+// c = constantsOf(g0) the values that the columns of group [g0, g0 + kGroup) share (kGroup 0: the
+// whole block shares them; only such a source has partial steps). The products of column t + l always
+// go to accumulator lane l (kInterleavedLanes: a fixed other lane, x loaded in the same order and the
+// accumulators put back in column order before the reduction), added in column order, and the lanes
+// reduced by the same tree: for a given block, every source that yields the same weight values gives
+// the same bits, which is what makes matmulQuantized's register path and its fp32 tile agree.
+
+// Stored weights (F32/F16/BF16 of matmul, or matmulQuantized's dequantized fp32 tile).
+template <int DT>
+struct StoredWeights {
+  static constexpr int64_t kGroup = 0;
+  static constexpr bool kInterleavedLanes = false;
+  struct Constants {};
+  const void* w;
+  int64_t ldw;
+
+  GLM_AVX512 Constants constantsOf(int64_t) const { return {}; }
+  GLM_AVX512 __m512 load(Constants, int b, int64_t t) const { return load16<DT>(w, b * ldw + t); }
+  GLM_AVX512 __m512 loadMasked(Constants, int b, int64_t t, __mmask16 m) const {
+    return load16Masked<DT>(w, b * ldw + t, m);
+  }
+};
+
+// int8 -> fp32 (exact), then one multiply by the scale: the value of matmulQuantized's tile.
+GLM_AVX512 inline __m512 dequant16(__m128i q16, __m512 scale) {
+  return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q16)), scale);
+}
+
+// int8 rows with one fp32 scale each. Per 16 weights: widen (1 shuffle), convert, multiply.
+template <int NW>
+struct Int8Weights {
+  static constexpr int64_t kGroup = 0;
+  static constexpr bool kInterleavedLanes = false;
+  struct Constants {
+    __m512 scale[NW];
+  };
+  QuantizedRows rows;
+
+  GLM_AVX512 Constants constantsOf(int64_t) const {
+    Constants c;
+#pragma GCC unroll 4
+    for (int b = 0; b < NW; ++b) c.scale[b] = _mm512_set1_ps(static_cast<const float*>(rows.scales)[b * rows.scaleStride]);
+    return c;
+  }
+  GLM_AVX512 __m512 load(const Constants& c, int b, int64_t t) const {
+    return dequant16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows.data + b * rows.dataStride + t)), c.scale[b]);
+  }
+  GLM_AVX512 __m512 loadMasked(const Constants& c, int b, int64_t t, __mmask16 m) const {
+    const __m128i q = _mm_maskz_loadu_epi8(m, rows.data + b * rows.dataStride + t);
+    return _mm512_maskz_mul_ps(m, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), c.scale[b]);  // +0 outside m
+  }
+};
+
+// int4 rows in groups of G columns with an fp16 scale each. A step's 16 nibbles are one 64-bit word
+// (column t + i in bits 4i..4i+3). Broadcast to the 8 qwords and shifted right by 4q in qword q, dword
+// lane 2q holds column t + q and lane 2q + 1 column t + q + 8 in its low 4 bits, the only bits vpermps
+// reads: the weight is a lookup in the group's 16 values float(n - 8) * scale, made once per group with
+// the tile's multiply (same bits). Per 16 weights: 1 shift and 1 permute, no masking, widening or
+// conversion. Since lanes hold columns in that interleaved order, x is permuted the same way on load
+// (once per 16 x values, shared by the NW rows) and the accumulators put back in column order per block.
+template <int G, int NW>
+struct Int4Weights {
+  static_assert(G % 16 == 0, "a group is whole steps");
+  static constexpr int64_t kGroup = G;
+  static constexpr bool kInterleavedLanes = true;
+  struct Constants {
+    __m512 values[NW];  // lane n: float(n - 8) * scale
+  };
+  QuantizedRows rows;
+  float scales[NW][16];  // the block's group scales, widened (exact): at most kKBlock / 32 = 16 groups
+
+  GLM_AVX512 Int4Weights(const QuantizedRows& r, int64_t len) : rows(r) {
+    static_assert(kKBlock / 32 == 16, "one vector of scales per row and block");
+    const __mmask16 groups = tailMask(len / G);
+#pragma GCC unroll 4
+    for (int b = 0; b < NW; ++b) {
+      const __m256i half = _mm256_maskz_loadu_epi16(groups, static_cast<const uint16_t*>(r.scales) + b * r.scaleStride);
+      _mm512_storeu_ps(scales[b], _mm512_cvtph_ps(half));
+    }
+  }
+  GLM_AVX512 Constants constantsOf(int64_t g0) const {
+    const __m512 nibbleMinus8 = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
+    Constants c;
+#pragma GCC unroll 4
+    for (int b = 0; b < NW; ++b) c.values[b] = _mm512_mul_ps(nibbleMinus8, _mm512_set1_ps(scales[b][g0 / G]));
+    return c;
+  }
+  GLM_AVX512 __m512 load(const Constants& c, int b, int64_t t) const {
+    uint64_t word;
+    std::memcpy(&word, rows.data + b * rows.dataStride + t / 2, sizeof word);
+    const __m512i nibbles =
+        _mm512_srlv_epi64(_mm512_set1_epi64(int64_t(word)), _mm512_setr_epi64(0, 4, 8, 12, 16, 20, 24, 28));
+    return _mm512_permutexvar_ps(nibbles, c.values[b]);
+  }
+};
+
+// x in a source's lane order: lane 2q = column q, lane 2q + 1 = column q + 8 where interleaved.
+template <bool Interleaved>
+GLM_AVX512 inline __m512 loadX(const float* p) {
+  const __m512 v = _mm512_loadu_ps(p);
+  if constexpr (!Interleaved) return v;
+  else return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15), v);
+}
+
+// An accumulator back in column order (lane l = the products of columns t + l).
+template <bool Interleaved>
+GLM_AVX512 inline __m512 inColumnOrder(__m512 acc) {
+  if constexpr (!Interleaved) return acc;
+  else return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15), acc);
+}
+
+// acc[a][b] += x row a * wv[b] at columns [t, t + 16), lane-wise.
+template <int NX, int NW, bool Interleaved>
+GLM_AVX512 inline void fmaStep(__m512 (&acc)[NX][NW], const float* x, int64_t ldx, int64_t t, const __m512 (&wv)[NW]) {
+#pragma GCC unroll 4
+  for (int a = 0; a < NX; ++a) {
+    const __m512 xv = loadX<Interleaved>(x + a * ldx + t);
+#pragma GCC unroll 4
+    for (int b = 0; b < NW; ++b) acc[a][b] = _mm512_fmadd_ps(xv, wv[b], acc[a][b]);
+  }
+}
+
+template <int NX, int NW, class Weights>
+GLM_AVX512 inline void tileKernel(const float* x, int64_t ldx, const Weights& w, int64_t len, float* sums) {
+  constexpr bool kInterleaved = Weights::kInterleavedLanes;
+  __m512 acc[NX][NW];
+#pragma GCC unroll 4
+  for (int a = 0; a < NX; ++a)
+#pragma GCC unroll 4
+    for (int b = 0; b < NW; ++b) acc[a][b] = _mm512_setzero_ps();
+
+  __m512 wv[NW];
+  if constexpr (Weights::kGroup == 0) {
+    const typename Weights::Constants c = w.constantsOf(0);
+    int64_t t = 0;
+    for (; t + 16 <= len; t += 16) {
+#pragma GCC unroll 4
+      for (int b = 0; b < NW; ++b) wv[b] = w.load(c, b, t);
+      fmaStep<NX, NW, kInterleaved>(acc, x, ldx, t, wv);
+    }
+    if (t < len) {
+      static_assert(!kInterleaved, "a partial step is only loaded in column order");
+      const __mmask16 m = tailMask(len - t);
+#pragma GCC unroll 4
+      for (int b = 0; b < NW; ++b) wv[b] = w.loadMasked(c, b, t, m);
+#pragma GCC unroll 4
+      for (int a = 0; a < NX; ++a) {
+        const __m512 xv = _mm512_maskz_loadu_ps(m, x + a * ldx + t);
+#pragma GCC unroll 4
+        for (int b = 0; b < NW; ++b) acc[a][b] = _mm512_fmadd_ps(xv, wv[b], acc[a][b]);
+      }
+    }
+  } else {
+    for (int64_t g0 = 0; g0 < len; g0 += Weights::kGroup) {  // len is whole groups
+      const typename Weights::Constants c = w.constantsOf(g0);
+#pragma GCC unroll 8
+      for (int step = 0; step < Weights::kGroup / 16; ++step) {
+        const int64_t t = g0 + 16 * step;
+#pragma GCC unroll 4
+        for (int b = 0; b < NW; ++b) wv[b] = w.load(c, b, t);
+        fmaStep<NX, NW, kInterleaved>(acc, x, ldx, t, wv);
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int a = 0; a < NX; ++a) {
+    if constexpr (NW == 4) {
+      horizontalSum4(inColumnOrder<kInterleaved>(acc[a][0]), inColumnOrder<kInterleaved>(acc[a][1]),
+                     inColumnOrder<kInterleaved>(acc[a][2]), inColumnOrder<kInterleaved>(acc[a][3]), sums + a * NW);
+    } else {
+#pragma GCC unroll 4
+      for (int b = 0; b < NW; ++b) sums[a * NW + b] = horizontalSum(inColumnOrder<kInterleaved>(acc[a][b]));
+    }
   }
 }
 
@@ -267,11 +408,7 @@ GLM_AVX512 void scaleAvx512(float alpha, float* y, int64_t len) {
   }
 }
 
-// int8 -> fp32 (exact), then one multiply by the scale; masked tail.
-GLM_AVX512 inline __m512 dequant16(__m128i q16, __m512 scale) {
-  return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q16)), scale);
-}
-
+// The fp32 tile of matmulQuantized for n >= 8, with dequant16 as Int8Weights; masked tail.
 GLM_AVX512 void dequantInt8Avx512(const int8_t* q, float scale, int64_t len, float* dst) {
   const __m512 sv = _mm512_set1_ps(scale);
   int64_t c = 0;
@@ -316,8 +453,26 @@ GLM_AVX512 void dequantInt4Avx512(const uint8_t* bytes, const float* groupScales
 }
 
 template <int DT, int NX, int NW>
+GLM_AVX512 void storedTile(const float* x, int64_t ldx, const void* w, int64_t ldw, int64_t len, float* sums) {
+  tileKernel<NX, NW>(x, ldx, StoredWeights<DT>{w, ldw}, len, sums);
+}
+
+template <int Format, int NX, int NW>
+GLM_AVX512 void quantizedTile(const float* x, int64_t ldx, const QuantizedRows& w, int64_t len, float* sums) {
+  if constexpr (Format == kQuantInt8)
+    tileKernel<NX, NW>(x, ldx, Int8Weights<NW>{w}, len, sums);
+  else
+    tileKernel<NX, NW>(x, ldx, Int4Weights<Format == kQuantInt4G32 ? 32 : 128, NW>(w, len), len, sums);
+}
+
+template <int DT, int NX, int NW>
 struct Tile {
-  static constexpr TileFn fn = &tileKernel<DT, NX, NW>;
+  static constexpr TileFn fn = &storedTile<DT, NX, NW>;
+};
+
+template <int Format, int NX, int NW>
+struct QuantTile {
+  static constexpr QuantTileFn fn = &quantizedTile<Format, NX, NW>;
 };
 
 KernelTable makeTable() {
@@ -326,6 +481,7 @@ KernelTable makeTable() {
   t.tileX = 4;
   t.tileW = 4;
   fillTileTable<Tile>(t.tile);
+  fillTileTable<QuantTile>(t.quantTile);
   t.toFloat = &toFloatAvx512;
   t.sumSquares = &sumSquaresAvx512;
   t.scaleByWeight = &scaleByWeightAvx512;

@@ -26,17 +26,73 @@ inline float laneSum(const float (&lane)[kLanes]) {
   return ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
 }
 
-template <int DT, int NX, int NW>
-void tileKernel(const float* x, int64_t ldx, const void* w, int64_t ldw, int64_t len, float* sums) {
+// The weight values of matmulQuantized, one fp32 multiply of exact operands (the formula itself).
+inline float dequantInt8Value(int8_t q, float scale) { return float(q) * scale; }
+// Column c of an int4 row: nibble c % 2 of byte c / 2 (low nibble first), stored as q + 8.
+inline float dequantInt4Value(const uint8_t* bytes, int64_t c, float scale) {
+  const int nibble = c % 2 ? bytes[c / 2] >> 4 : bytes[c / 2] & 0x0f;
+  return float(nibble - 8) * scale;
+}
+
+// ---- The matmul micro-kernel and its weight sources ----
+// tileKernel reads weight t of row b of the block through a source's row(b).load(t): the stored value,
+// or a quantized one dequantized on the spot. The sums do not depend on where the value came from,
+// which is what makes matmulQuantized's register path and its fp32 tile agree.
+
+template <int DT>
+struct StoredWeights {
+  struct Row {
+    const void* w;
+    int64_t offset;  // elements
+    float load(int64_t t) const { return loadOne<DT>(w, offset + t); }
+  };
+  const void* w;
+  int64_t ldw;
+  Row row(int b) const { return {w, b * ldw}; }
+};
+
+struct Int8Weights {
+  struct Row {
+    const int8_t* q;
+    float scale;
+    float load(int64_t t) const { return dequantInt8Value(q[t], scale); }
+  };
+  QuantizedRows rows;
+  Row row(int b) const {
+    return {reinterpret_cast<const int8_t*>(rows.data + b * rows.dataStride),
+            static_cast<const float*>(rows.scales)[b * rows.scaleStride]};
+  }
+};
+
+template <int G, int NW>
+struct Int4Weights {
+  struct Row {
+    const uint8_t* bytes;
+    const float* scales;  // per group of the block
+    float load(int64_t t) const { return dequantInt4Value(bytes, t, scales[t / G]); }
+  };
+  QuantizedRows rows;
+  float scales[NW][kKBlock / G];  // the block's group scales, widened (exact)
+
+  Int4Weights(const QuantizedRows& r, int64_t len) : rows(r) {
+    for (int b = 0; b < NW; ++b)
+      for (int64_t g = 0; g < len / G; ++g)
+        scales[b][g] = f16ToFloat(static_cast<const uint16_t*>(r.scales)[b * r.scaleStride + g]);
+  }
+  Row row(int b) const { return {rows.data + b * rows.dataStride, scales[b]}; }
+};
+
+template <int NX, int NW, class Weights>
+void tileKernel(const float* x, int64_t ldx, const Weights& w, int64_t len, float* sums) {
   for (int a = 0; a < NX; ++a) {
     for (int b = 0; b < NW; ++b) {
       float lane[kLanes] = {};
       const float* xr = x + a * ldx;
-      const int64_t wOff = b * ldw;
+      const typename Weights::Row row = w.row(b);
       int64_t t = 0;
       for (; t + kLanes <= len; t += kLanes)
-        for (int l = 0; l < kLanes; ++l) lane[l] += xr[t + l] * loadOne<DT>(w, wOff + t + l);
-      for (int l = 0; t + l < len; ++l) lane[l] += xr[t + l] * loadOne<DT>(w, wOff + t + l);
+        for (int l = 0; l < kLanes; ++l) lane[l] += xr[t + l] * row.load(t + l);
+      for (int l = 0; t + l < len; ++l) lane[l] += xr[t + l] * row.load(t + l);
       sums[a * NW + b] = laneSum(lane);
     }
   }
@@ -100,22 +156,35 @@ void scaleScalar(float alpha, float* y, int64_t len) {
 }
 
 void dequantInt8Scalar(const int8_t* q, float scale, int64_t len, float* dst) {
-  for (int64_t c = 0; c < len; ++c) dst[c] = float(q[c]) * scale;
+  for (int64_t c = 0; c < len; ++c) dst[c] = dequantInt8Value(q[c], scale);
 }
 
 void dequantInt4Scalar(const uint8_t* bytes, const float* groupScales, int64_t group, int64_t len, float* dst) {
-  for (int64_t c0 = 0, g = 0; c0 < len; c0 += group, ++g) {
-    const float scale = groupScales[g];
-    for (int64_t c = c0; c < std::min(c0 + group, len); c += 2) {  // low nibble: column c, high: c + 1, each q + 8
-      dst[c] = float(int(bytes[c / 2] & 0x0f) - 8) * scale;
-      dst[c + 1] = float(int(bytes[c / 2] >> 4) - 8) * scale;
-    }
-  }
+  for (int64_t c0 = 0, g = 0; c0 < len; c0 += group, ++g)
+    for (int64_t c = c0; c < std::min(c0 + group, len); ++c) dst[c] = dequantInt4Value(bytes, c, groupScales[g]);
+}
+
+template <int DT, int NX, int NW>
+void storedTile(const float* x, int64_t ldx, const void* w, int64_t ldw, int64_t len, float* sums) {
+  tileKernel<NX, NW>(x, ldx, StoredWeights<DT>{w, ldw}, len, sums);
+}
+
+template <int Format, int NX, int NW>
+void quantizedTile(const float* x, int64_t ldx, const QuantizedRows& w, int64_t len, float* sums) {
+  if constexpr (Format == kQuantInt8)
+    tileKernel<NX, NW>(x, ldx, Int8Weights{w}, len, sums);
+  else
+    tileKernel<NX, NW>(x, ldx, Int4Weights<Format == kQuantInt4G32 ? 32 : 128, NW>(w, len), len, sums);
 }
 
 template <int DT, int NX, int NW>
 struct Tile {
-  static constexpr TileFn fn = &tileKernel<DT, NX, NW>;
+  static constexpr TileFn fn = &storedTile<DT, NX, NW>;
+};
+
+template <int Format, int NX, int NW>
+struct QuantTile {
+  static constexpr QuantTileFn fn = &quantizedTile<Format, NX, NW>;
 };
 
 KernelTable makeTable() {
@@ -125,6 +194,7 @@ KernelTable makeTable() {
   t.tileX = 1;
   t.tileW = 1;
   fillTileTable<Tile>(t.tile);
+  fillTileTable<QuantTile>(t.quantTile);
   t.toFloat = &toFloatScalar;
   t.sumSquares = &sumSquaresScalar;
   t.scaleByWeight = &scaleByWeightScalar;
