@@ -3,16 +3,24 @@
 // w_s = e^(m_s - M). Workgroup per query head: the split weights are computed once in shared memory
 // (invocations over splits), then each invocation sums its dims over the splits with independent loads.
 // Empty splits (m = -inf) get weight 0.
+// INT8_COPY (a model with quantized weights on a device with integer dot products): also the output row's int8
+// copy for the output projection's GEMV (int8_copy.glsl), from word copyOff: the row is the heads side by side,
+// K = heads · HEAD_DIM columns, so a head is HEAD_DIM / 16 blocks, quantized after a barrier from the values the
+// workgroup stored (HEAD_DIM a multiple of 16). Bytes: 2.5·HEAD_DIM more written per head.
 #include "common.glsl"
 layout(local_size_x = 128) in;
 layout(constant_id = 0) const uint HEAD_DIM = 128;
 layout(constant_id = 1) const uint GROUP = 16;
+layout(constant_id = 2) const bool INT8_COPY = false;
 const uint MAX_SPLITS = 256;
 layout(std430, binding = 0) readonly buffer Part { float part[]; };
 layout(std430, binding = 1) writeonly buffer Out { float outv[]; };
-layout(push_constant) uniform PC { uint splits; uint oOff; } pc;
+layout(std430, binding = 2) writeonly buffer Int8Copy { uint int8Copy[]; };  // INT8_COPY; else not written
+layout(push_constant) uniform PC { uint splits; uint oOff; uint copyOff; } pc;
 shared float weight[MAX_SPLITS];
 shared float red[128];
+shared float headOut[HEAD_DIM];  // INT8_COPY
+#include "int8_copy.glsl"
 void main() {
   const uint h = gl_WorkGroupID.x, t = gl_LocalInvocationID.x;
   const uint kvHead = h / GROUP, g = h % GROUP, rec = HEAD_DIM + 2;
@@ -52,7 +60,19 @@ void main() {
       acc3 += weight[s + 3] * part[base + (s + 3) * stride + d];
     }
     for (; s < pc.splits; ++s) acc0 += weight[s] * part[base + s * stride + d];
-    const float acc = (acc0 + acc1) + (acc2 + acc3);
-    outv[pc.oOff + h * HEAD_DIM + d] = acc * inv;
+    const float acc = (acc0 + acc1) + (acc2 + acc3), o = acc * inv;
+    outv[pc.oOff + h * HEAD_DIM + d] = o;
+    if (INT8_COPY) headOut[d] = o;
+  }
+  if (INT8_COPY) {
+    barrier();
+    const uint blocks = HEAD_DIM / 16;
+    for (uint b = t; b < blocks; b += 128) {
+      vec4 v[4];
+      for (uint i = 0; i < 4; ++i)
+        v[i] = vec4(headOut[16 * b + 4 * i], headOut[16 * b + 4 * i + 1], headOut[16 * b + 4 * i + 2],
+                    headOut[16 * b + 4 * i + 3]);
+      writeInt8Block(pc.copyOff, gl_NumWorkGroups.x * HEAD_DIM, h * blocks + b, v);
+    }
   }
 }

@@ -14,7 +14,7 @@
 // The quantized values become floats without int->float conversions: a byte or nibble n placed under the
 // exponent of 2^23 is the float 2^23 + n, and one subtraction of 2^23 + offset leaves q exactly.
 // X_INT8 (*_int8_dot, *_int4_dot; devices with shaderIntegerDotProduct): x is not fp32 but its int8 copy in
-//   blocks of 16 columns (quantize_x.comp: q, an fp32 scale and the sum of q per block), and each 4 weights meet
+//   blocks of 16 columns (int8_copy.glsl: q, an fp32 scale and the sum of q per block), and each 4 weights meet
 //   4 q of x in one packed 4x8-bit dot product (OpSDot), exact in int32; one fp32 multiply-add per block and row
 //   with the block's scale. int8: a chunk is one block, 4 dot products per row. int4: a chunk is two blocks; the
 //   nibbles are masked into bytes (low nibbles = even columns, high = odd ones) and meet x's copy in the same
@@ -33,17 +33,25 @@ const uint ROWS_PER_SUBGROUP = 2, ROWS_PER_WORKGROUP = 16;
 
 // Variants for the recorded decode step's fused RMSNorm (one token row; VulkanBackend::matmulAddNorm):
 // ADD_NORM (gemv_add_norm): residual += W·x + bias; normed = residual * normW, left unscaled; each workgroup
-//   writes the sum of its rows' new residual squares to partials[pOff + workgroup].
+//   writes the sum of its rows' new residual squares to partials[pOff + workgroup]. With X_INT8 also the normed
+//   row's int8 copy for the next GEMV (int8_copy.glsl) where copyOff says where: a workgroup's 16 rows are one
+//   16-block of that row, quantized by one invocation after the barrier the partial sum needs, from the values
+//   it stored (the same bits quantize_x would read). It goes into the other slot of the buffer x's copy is
+//   read from (the host picks copyOff so), never over the copy this GEMV reads.
 // NORMED_IN (gemv_normed): x is such an unscaled row; the dot products are scaled by
 //   inversesqrt(sum of partials[pOff .. pOff + pCount) / n + eps). Sums in a fixed order: deterministic.
 // SWIGLU (gemv_swiglu, gemv_normed_swiglu; VulkanBackend::matmulSwiGlu, one token row): W is [gate; up]
 //   with 2·M rows; a subgroup pairs gate row i with up row i and writes only out[i] = silu(g) * u.
 layout(std430, binding = 0) readonly buffer W { uvec4 w4[]; };
 #ifdef X_INT8
-// quantize_x.comp's rows: words [0, K/4) q in column order, [K/4, K/2) q in nibble order, then per 16-block
-// (scale bits, sum of q); row t from word xOff + t·xStride.
+// x's int8 copy (int8_copy.glsl): words [0, K/4) q in column order, [K/4, K/2) q in nibble order, then per
+// 16-block (scale bits, sum of q); row t from word xOff + t·xStride.
 layout(std430, binding = 1) readonly buffer XQ { uvec4 xq4[]; };
 layout(std430, binding = 1) readonly buffer XQWords { uint xqWords[]; };
+#ifdef ADD_NORM
+#define WRITES_INT8_COPY
+layout(std430, binding = 1) writeonly buffer Int8Copy { uint int8Copy[]; };  // the other slot (copyOff)
+#endif
 #else
 layout(std430, binding = 1) readonly buffer X { vec4 x4[]; };
 #endif
@@ -79,8 +87,15 @@ layout(push_constant) uniform PC {
   uint xOff; uint xStride; uint tokens; uint K; uint M; uint outOff; uint outStride; uint hasBias; uint gridX;
 #if defined(ADD_NORM) || defined(NORMED_IN)
   uint pOff; uint pCount; uint n; float eps; uint normedOff;
+  uint copyOff;  // ADD_NORM with X_INT8: the word where the normed row's int8 copy goes, or NO_COPY
 #endif
 } pc;
+const uint NO_COPY = 0xffffffffu;
+#ifdef WRITES_INT8_COPY
+#include "int8_copy.glsl"
+// The normed values of the workgroup's rows (ROWS_PER_WORKGROUP = 16: one block of the copy).
+shared float wgNormed[ROWS_PER_WORKGROUP];
+#endif
 
 #if defined(X_INT8)
 // OpSDot with PackedVectorFormat4x8Bit: the sum of the products of the four signed bytes of a and b. Debian 12's
@@ -235,15 +250,21 @@ float rowPair(uint m0, uint r1, float scale) {
       const float v0 = s0 + (pc.hasBias != 0 ? bias[m0] : 0.0);
       const float v1 = s1 + (pc.hasBias != 0 && m0 + 1 < pc.M ? bias[m0 + 1] : 0.0);
 #ifdef ADD_NORM
-      const float r0 = outv[o + m0] + v0;
+      const float r0 = outv[o + m0] + v0, n0 = r0 * normW[m0];
       outv[o + m0] = r0;
-      normed[pc.normedOff + m0] = r0 * normW[m0];
+      normed[pc.normedOff + m0] = n0;
       squares += r0 * r0;
+#ifdef WRITES_INT8_COPY
+      wgNormed[m0 % ROWS_PER_WORKGROUP] = n0;
+#endif
       if (m0 + 1 < pc.M) {
-        const float r1 = outv[o + m0 + 1] + v1;
+        const float r1 = outv[o + m0 + 1] + v1, n1 = r1 * normW[m0 + 1];
         outv[o + m0 + 1] = r1;
-        normed[pc.normedOff + m0 + 1] = r1 * normW[m0 + 1];
+        normed[pc.normedOff + m0 + 1] = n1;
         squares += r1 * r1;
+#ifdef WRITES_INT8_COPY
+        wgNormed[(m0 + 1) % ROWS_PER_WORKGROUP] = n1;
+#endif
       }
 #else
       outv[o + m0] = v0;
@@ -290,5 +311,17 @@ void main() {
     for (uint i = 0; i < min(slots, gl_NumSubgroups); ++i) total += wgSquares[i];
     partials[pc.pOff + wg] = total;
   }
+#ifdef WRITES_INT8_COPY
+  // The block of the normed row's copy that is this workgroup's rows, where all 16 are rows (the host asks for a
+  // copy only where M is a multiple of 16; workgroups past M write nothing). The last invocation: another
+  // subgroup than the partial sum's.
+  if (gl_LocalInvocationID.x == gl_WorkGroupSize.x - 1 && pc.copyOff != NO_COPY &&
+      (wg + 1) * ROWS_PER_WORKGROUP <= pc.M) {
+    vec4 v[4];
+    for (uint i = 0; i < 4; ++i)
+      v[i] = vec4(wgNormed[4 * i], wgNormed[4 * i + 1], wgNormed[4 * i + 2], wgNormed[4 * i + 3]);
+    writeInt8Block(pc.copyOff, pc.M, wg, v);
+  }
+#endif
 #endif
 }

@@ -2,7 +2,10 @@
 // weights: the integer dot-product path (the input rows quantized to int8 in blocks of 16 by quantize_x, then
 // packed 4x8-bit dot products; devices with shaderIntegerDotProduct, lavapipe among them) and the fp32 widening
 // (GLMCHAT_VULKAN_NO_INT_DOT=1, and devices without the feature). The plain GEMV with 1 to 4 token rows and the
-// fused variants of a recorded decode step (residual add + norm, normed input, normed input + SwiGLU).
+// fused variants of a recorded decode step (residual add + norm, normed input, normed input + SwiGLU). And the
+// int8 copies that a decode step's producers write besides their rows (gemv_add_norm: the normed row;
+// attention_combine: the attention output): the same bits as quantize_x's, read from the right slot, and never
+// once the row has changed.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -21,13 +24,16 @@ using glm::Backend;
 using glm::Tensor;
 using glm::WeightFormat;
 
-// Backends from the build tree: the test runs beside the CLI, not the backend library.
-std::unique_ptr<Backend> loadVulkan(bool integerDot) {
+// Backends from the build tree: the test runs beside the CLI, not the backend library. quantizeSeparately:
+// GLMCHAT_VULKAN_QUANTIZE_SEPARATELY=1, quantize_x before every quantized GEMV (no copies from the producers).
+std::unique_ptr<Backend> loadVulkan(bool integerDot, bool quantizeSeparately = false) {
   setenv("GLMCHAT_BACKEND_DIR", GLM_VULKAN_BACKEND_DIR, 0);
   if (!integerDot) setenv("GLMCHAT_VULKAN_NO_INT_DOT", "1", 1);
+  if (quantizeSeparately) setenv("GLMCHAT_VULKAN_QUANTIZE_SEPARATELY", "1", 1);
   std::string reason;
   auto b = glm::loadVulkanBackend(-1, reason);
   unsetenv("GLMCHAT_VULKAN_NO_INT_DOT");
+  unsetenv("GLMCHAT_VULKAN_QUANTIZE_SEPARATELY");
   EXPECT_NE(b, nullptr) << reason;
   return b;
 }
@@ -239,6 +245,158 @@ TEST(VulkanQuantizedGemv, FusedDecodeVariantsMatchFloat64OnBothPaths) {
       std::printf("%-31s residual %.3g, normed GEMV %.3g, normed SwiGLU GEMV %.3g, SwiGLU GEMV %.3g\n", what.c_str(), eRes,
                   eQkv, eFfn, eSwiGlu);
     }
+  }
+}
+
+namespace {
+
+// One decode layer of a recorded step as the forward pass calls it (GLM-4's order, small shapes), and an output
+// projection read outside a recording: every kind of int8 copy a producer writes and the GEMV that reads it.
+//   outside the recording: attention (attention_combine writes the output's copy) -> matmul (gemv on it);
+//   recorded: rope + KV append, attention -> matmulAddNorm (gemv_add_norm on the combine's copy, writes the
+//   normed row's into the other slot) -> matmulSwiGlu (gemv_normed_swiglu on it) -> matmulAddNorm (quantize_x,
+//   gemv_add_norm, the normed row's copy) -> matmul (gemv_normed on it).
+struct DecodeLayer {
+  static constexpr int kHeads = 8, kKvHeads = 2, kHeadDim = 64, kPrefix = 40;
+  static constexpr int64_t kHidden = 512, kAttn = kHeads * kHeadDim, kQkv = (kHeads + 2 * kKvHeads) * kHeadDim,
+                           kFfn = 1408;  // 11 groups of 128
+  static constexpr float kEps = 1e-5f;
+  std::mt19937_64 rng{21};
+  QuantizedLinear wqkv, wo, wgu, wdown;
+  HostTensor norm1, norm2;
+  std::vector<float> prefixQkv = uniform(rng, size_t(kPrefix * kQkv), 1.0), stepQkv = uniform(rng, size_t(kQkv), 1.0),
+                     residual0 = uniform(rng, size_t(kHidden), 2.0);
+  glm::RopeParams rope;
+  glm::AttentionShape shape{kHeads, kKvHeads, kHeadDim, float(1.0 / std::sqrt(double(kHeadDim)))};
+
+  explicit DecodeLayer(WeightFormat f)
+      : wqkv(rng, kQkv, kHidden, f, true), wo(rng, kHidden, kAttn, f, false), wgu(rng, 2 * kFfn, kHidden, f, false),
+        wdown(rng, kHidden, kFfn, f, false), norm1(uniform(rng, kHidden, 0.3), {kHidden}),
+        norm2(uniform(rng, kHidden, 0.3), {kHidden}) {
+    for (auto* n : {&norm1, &norm2})
+      for (auto& v : n->values) v += 1.0f;
+    rope.rotaryDim = kHeadDim / 2;
+    for (int i = 0; i < rope.rotaryDim / 2; ++i)
+      rope.invFreq.push_back(float(std::pow(10000.0, -2.0 * i / rope.rotaryDim)));
+  }
+
+  struct Outputs {
+    std::vector<float> attnOutside, projOutside, attn, residual, ffn, qkv;
+  };
+  Outputs run(Backend& b) const {
+    const glm::WeightHandle hqkv = b.uploadQuantized(wqkv.q.view, wqkv.view);
+    const glm::WeightHandle ho = b.uploadQuantized(wo.q.view, wo.view), hgu = b.uploadQuantized(wgu.q.view, wgu.view);
+    const glm::WeightHandle hdown = b.uploadQuantized(wdown.q.view, wdown.view);
+    const glm::WeightHandle hn1 = b.uploadVector(norm1.view), hn2 = b.uploadVector(norm2.view);
+    auto cache = b.createKvCache(1, kKvHeads, kHeadDim, kPrefix + 2, glm::DType::BF16);
+    b.ropeAppendKv(upload(b, prefixQkv, kPrefix, kQkv), shape, rope, *cache, 0, 0);
+    Outputs o;
+    // Outside a recording: decode attention at position kPrefix, then the output projection as a plain GEMV.
+    Tensor qkvStep = upload(b, stepQkv, 1, kQkv), attn = b.allocate(1, kAttn), proj = b.allocate(1, kHidden);
+    b.ropeAppendKv(qkvStep, shape, rope, *cache, 0, kPrefix);
+    b.attention(qkvStep, shape, *cache, 0, kPrefix, attn);
+    b.matmul(attn, ho, proj);
+    o.attnOutside = fetch(b, attn);
+    o.projOutside = fetch(b, proj);
+    // The recorded layer, at position kPrefix + 1.
+    Tensor residual = upload(b, residual0, 1, kHidden), normed = b.allocate(1, kHidden);
+    Tensor scratch = b.allocate(1, kHidden), gateUp = b.allocate(1, 2 * kFfn), ffn = b.allocate(1, kFfn);
+    Tensor qkvOut = b.allocate(1, kQkv);
+    const int32_t id = 0;
+    b.setStepInputs({&id, 1}, kPrefix + 1);
+    b.beginStepCapture();
+    b.ropeAppendKv(qkvStep, shape, rope, *cache, 0, kPrefix + 1);
+    b.attention(qkvStep, shape, *cache, 0, kPrefix + 1, attn);
+    b.matmulAddNorm(attn, ho, residual, hn1, kEps, normed, scratch);
+    b.matmulSwiGlu(normed, hgu, gateUp, ffn);
+    b.matmulAddNorm(ffn, hdown, residual, hn2, kEps, normed, scratch);
+    b.matmul(normed, hqkv, qkvOut);
+    b.endStepCapture(*cache);
+    o.attn = fetch(b, attn);
+    o.residual = fetch(b, residual);
+    o.ffn = fetch(b, ffn);
+    o.qkv = fetch(b, qkvOut);
+    return o;
+  }
+};
+
+// The bits of a and b agree (NaN included).
+bool sameBits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+}  // namespace
+
+// The copies the producers write are quantize_x's bit for bit, in the slot the next GEMV reads: every output of
+// the decode layer is the same with and without them (GLMCHAT_VULKAN_QUANTIZE_SEPARATELY=1: quantize_x before
+// each quantized GEMV). A wrong block, scale or sum, a copy in the wrong slot or one written over the copy its
+// writer reads would change the GEMVs' results.
+TEST(VulkanQuantizedGemv, ProducersWriteTheCopyQuantizeXWould) {
+  auto withCopies = loadVulkan(true), separately = loadVulkan(true, true);
+  ASSERT_TRUE(withCopies && separately);
+  ASSERT_NE(withCopies->describe().find("quantized GEMVs: int8 dot products"), std::string::npos)
+      << withCopies->describe();
+  for (WeightFormat f : kFormats) {
+    const DecodeLayer layer(f);
+    const DecodeLayer::Outputs a = layer.run(*withCopies), b = layer.run(*separately);
+    const std::string what(glm::weightFormatName(f));
+    EXPECT_TRUE(sameBits(a.attnOutside, b.attnOutside)) << what << ": attention outside a recording";
+    EXPECT_TRUE(sameBits(a.projOutside, b.projOutside)) << what << ": GEMV on the attention output";
+    EXPECT_TRUE(sameBits(a.attn, b.attn)) << what << ": recorded attention";
+    EXPECT_TRUE(sameBits(a.residual, b.residual)) << what << ": residual (GEMVs on the attention output, FFN row)";
+    EXPECT_TRUE(sameBits(a.ffn, b.ffn)) << what << ": gate/up + SwiGLU on the normed row";
+    EXPECT_TRUE(sameBits(a.qkv, b.qkv)) << what << ": GEMV on the normed row";
+  }
+}
+
+// A copy is read only for the tensor it was written for and only by the op right after its writer: a GEMV on
+// the normed row after another op changed that row, or on another row, quantizes what it reads (against float64).
+TEST(VulkanQuantizedGemv, AStaleInt8CopyIsNeverRead) {
+  constexpr int64_t kHidden = 1024, kAttn = 2048, kOut = 320;
+  constexpr float kEps = 1e-5f;
+  auto b = loadVulkan(true);
+  ASSERT_NE(b, nullptr);
+  for (WeightFormat f : kFormats) {
+    std::mt19937_64 rng(15);
+    QuantizedLinear wo(rng, kHidden, kAttn, f, false), w(rng, kOut, kHidden, f, true);
+    HostTensor normW(uniform(rng, kHidden, 0.3), {kHidden});
+    for (auto& v : normW.values) v += 1.0f;
+    const glm::WeightHandle ho = b->uploadQuantized(wo.q.view, wo.view), hw = b->uploadQuantized(w.q.view, w.view),
+                            hn = b->uploadVector(normW.view);
+    const std::vector<float> attn = uniform(rng, kAttn, 1.0), residual0 = uniform(rng, kHidden, 2.0),
+                             delta = uniform(rng, kHidden, 1.0), other = uniform(rng, kHidden, 1.0);
+    Tensor attnT = upload(*b, attn, 1, kAttn), residual = upload(*b, residual0, 1, kHidden),
+           deltaT = upload(*b, delta, 1, kHidden), otherT = upload(*b, other, 1, kHidden);
+    Tensor normed = b->allocate(1, kHidden), scratch = b->allocate(1, kHidden), changed = b->allocate(1, kOut),
+           another = b->allocate(1, kOut);
+    auto cache = b->createKvCache(1, 1, 8, 16, glm::DType::BF16);  // names the recording; not used
+    b->beginStepCapture();
+    b->matmulAddNorm(attnT, ho, residual, hn, kEps, normed, scratch);  // writes the normed row's copy
+    b->matmul(otherT, hw, another);                                    // another row: not that copy
+    b->matmulAddNorm(attnT, ho, residual, hn, kEps, normed, scratch);  // again (the residual grows twice)
+    b->add(normed, deltaT);                                            // the row changes after its copy
+    b->matmul(normed, hw, changed);
+    b->endStepCapture(*cache);
+
+    std::vector<double> ad(attn.begin(), attn.end());
+    const std::vector<double> proj = wo.apply(ad.data());
+    std::vector<double> h(kHidden);
+    double ss = 0;
+    for (int64_t i = 0; i < kHidden; ++i) {
+      const double r = residual0[size_t(i)] + 2 * proj[size_t(i)];
+      ss += r * r;
+      h[size_t(i)] = r;
+    }
+    const double inv = 1.0 / std::sqrt(ss / kHidden + kEps);
+    for (int64_t i = 0; i < kHidden; ++i)
+      h[size_t(i)] = h[size_t(i)] * inv * normW.values[size_t(i)] + delta[size_t(i)];
+    const std::vector<double> od(other.begin(), other.end());
+    const std::string what(glm::weightFormatName(f));
+    const double eChanged = relError(w.apply(h.data()), fetch(*b, changed)),
+                 eAnother = relError(w.apply(od.data()), fetch(*b, another));
+    EXPECT_LT(eChanged, kInt8InputTolerance) << what << ": GEMV on the normed row changed after its copy";
+    EXPECT_LT(eAnother, kInt8InputTolerance) << what << ": GEMV on another row";
+    std::printf("%-9s GEMV on the changed normed row %.3g, on another row %.3g\n", what.c_str(), eChanged, eAnother);
   }
 }
 

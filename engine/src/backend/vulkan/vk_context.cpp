@@ -102,7 +102,7 @@ int bindingCount(const std::string& shader) {
       {"argmax", 2},          {"argmax_final", 2},      {"gemv", 4},          {"gemv_add_norm", 7},
       {"gemv_normed", 5},     {"gemv_swiglu", 4},       {"gemv_normed_swiglu", 5},     {"scale_normed", 2},      {"gemm", 4},          {"gemm_cm", 4},
       {"rope_append", 5},     {"rope_append_fp64", 5},  {"attention_prefill", 6}, {"flash_attn_cm", 4},
-      {"attention_decode", 5}, {"attention_combine", 2}, {"attention_combine_rows", 2},
+      {"attention_decode", 5}, {"attention_combine", 3}, {"attention_combine_rows", 2},
       {"dequantize", 3},      {"kv_dequantize", 2},      {"quantize_x", 2}};
   const auto it = counts.find(shader);
   if (it == counts.end()) throw Error(fmt::format("Vulkan backend: no binding table for shader '{}'", shader));
@@ -327,6 +327,7 @@ Context::Context(int device) {
     check(vkCreateCommandPool(device_, &pci, nullptr, &pool_), "vkCreateCommandPool");
     pci.flags = 0;
     check(vkCreateCommandPool(device_, &pci, nullptr, &stepPool_), "vkCreateCommandPool");
+    countRecorded_ = std::getenv("GLMCHAT_VULKAN_PROFILE") != nullptr;
     if (std::getenv("GLMCHAT_VULKAN_PROFILE") && props_.limits.timestampComputeAndGraphics) {
       VkQueryPoolCreateInfo qp{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
       qp.queryType = VK_QUERY_TYPE_TIMESTAMP;
@@ -620,6 +621,7 @@ void Context::dispatch(Pipeline& p, std::span<const VkBuffer> buffers, const voi
                             features_.maxWorkGroupCount[0], features_.maxWorkGroupCount[1],
                             features_.maxWorkGroupCount[2]));
   VkCommandBuffer cb = target();
+  if (recording_ && countRecorded_) ++recordedDispatches_[p.name];
   const bool timed = queryPool_ && !recording_ && queriesUsed_ + 2 <= 65536;
   if (timed) {
     if (queriesUsed_ == 0) vkCmdResetQueryPool(cb, queryPool_, 0, 65536);
@@ -775,11 +777,21 @@ void Context::beginRecording() {
   barrier(stepCmd_, true);  // orders the recording after whatever was submitted before it (copies,
   barrier(stepCmd_, false);  // the step inputs' update, dispatches)
   recording_ = true;
+  recordedDispatches_.clear();
 }
 
 void Context::endRecording() {
   recording_ = false;
   check(vkEndCommandBuffer(stepCmd_), "vkEndCommandBuffer (step recording)");
+  if (countRecorded_) {
+    int total = 0;
+    std::string each;
+    for (const auto& [name, n] : recordedDispatches_) {
+      total += n;
+      each += fmt::format("{}{} {}", each.empty() ? "" : ", ", name, n);
+    }
+    std::fprintf(stderr, "Vulkan step recording: %d dispatches (%s)\n", total, each.c_str());
+  }
 }
 
 void Context::dropRecording() {

@@ -116,7 +116,8 @@ class Context {
   void replayRecording();
 
   // GLMCHAT_VULKAN_PROFILE=1: GPU timestamps around every dispatch outside step recordings, summed
-  // per shader (=grid: per shader and grid size); printed to stderr when the context is destroyed.
+  // per shader (=grid: per shader and grid size); printed to stderr when the context is destroyed. And the
+  // dispatches of each step recording, counted per shader, printed to stderr when the recording ends.
   bool profiling() const { return queryPool_ != VK_NULL_HANDLE; }
 
  private:
@@ -158,6 +159,8 @@ class Context {
   VkQueryPool queryPool_ = VK_NULL_HANDLE;
   uint32_t queriesUsed_ = 0;
   bool profileByGrid_ = false;  // GLMCHAT_VULKAN_PROFILE=grid: one line per shader and grid size
+  bool countRecorded_ = false;  // GLMCHAT_VULKAN_PROFILE: count the step recording's dispatches
+  std::map<std::string, int> recordedDispatches_;  // shader -> dispatches in the step being recorded
   std::vector<std::string> queryNames_;  // per pair of timestamps in the current submission(s)
   std::map<std::string, std::pair<double, int64_t>> profile_;  // name -> (milliseconds, dispatches)
   void collectProfile();

@@ -114,6 +114,8 @@ class VulkanBackend final : public Backend {
     argmaxPartials_ = deviceBuffer(kArgmaxGroups * 8, "argmax partials");
     normPartials_ = deviceBuffer(int64_t(kNormSites) * kNormPartialsPerSite * 4, "fused norm partial sums");
     fuseOps_ = !std::getenv("GLMCHAT_VULKAN_NO_FUSE");  // diagnosis: the unfused decode step
+    // Diagnosis and A/B: quantize_x before every quantized GEMV, no int8 copies written by the producers.
+    int8CopyInProducers_ = fuseOps_ && !std::getenv("GLMCHAT_VULKAN_QUANTIZE_SEPARATELY");
     ropeShader_ = f.fp64 && !std::getenv("GLMCHAT_VULKAN_ROPE_FP32") ? "rope_append_fp64" : "rope_append";
     // Quantized weights: row blocks and widened slices at most one storage buffer each; a weight larger
     // than kMaxWidenedWeightBytes as bf16 is never widened. Tests lower both to reach these paths with small
@@ -359,11 +361,12 @@ class VulkanBackend final : public Backend {
                               w->rows, w->cols));
     const auto xr = ref(x), o = ref(out);
     const bool vectorOk = w->cols % w->chunk() == 0 && xr.elem % 4 == 0 && x.stride % 4 == 0;
+    const int copy = takeInt8Copy(x);  // before resolvePending forgets it
     if (pending_.holds(x) && vectorOk) {
       resolvePending({out});
       // x is matmulAddNorm's unscaled normed row: the GEMV applies the norm's scale (also to the dot products
       // with x's int8 copy: quantizing is scale-invariant).
-      const GemvInput in = gemvInput(*w, xr.buffer, xr.elem, x.stride, 1);
+      const GemvInput in = gemvInput(*w, xr.buffer, xr.elem, x.stride, 1, copy);
       for (const auto& b : w->blocks) {
         const auto [gx, gy] = gemvGrid(b.rows);
         const NormGemvPush push{in.off, in.stride, 1, u32(w->cols, "K"), u32(b.rows, "M"),
@@ -381,7 +384,8 @@ class VulkanBackend final : public Backend {
     if (vectorOk && (x.rows <= kGemvMaxTokens || tooLargeToWiden)) {
       for (int64_t r0 = 0; r0 < x.rows; r0 += kGemvMaxTokens) {
         const int64_t tokens = std::min(kGemvMaxTokens, x.rows - r0);
-        const GemvInput in = gemvInput(*w, xr.buffer, xr.elem + u32(r0 * x.stride, "offset"), x.stride, tokens);
+        const GemvInput in =
+            gemvInput(*w, xr.buffer, xr.elem + u32(r0 * x.stride, "offset"), x.stride, tokens, r0 == 0 ? copy : -1);
         for (const auto& b : w->blocks) {
           const auto [gx, gy] = gemvGrid(b.rows);
           const uint32_t push[9] = {in.off, in.stride, u32(tokens, "rows"), u32(w->cols, "K"), u32(b.rows, "M"),
@@ -437,20 +441,25 @@ class VulkanBackend final : public Backend {
       Backend::matmulAddNorm(x, wh, residual, norm, eps, normed, scratch);
       return;
     }
+    const int copy = takeInt8Copy(x);  // x's copy, where the op before wrote one (attention_combine)
     // A row still unscaled other than `normed` (which this call rewrites whole) is scaled now; x and residual
     // cannot be it (they do not overlap normed, and any other row is resolved here).
     if (pending_.data != normed.data) resolvePending({});
     const uint32_t pOff = uint32_t(normSites_++) * kNormPartialsPerSite;
     const auto [gx, gy] = gemvGrid(w->rows);
     const auto& b = w->blocks[0];
-    const GemvInput in = gemvInput(*w, xr.buffer, xr.elem, x.stride, 1);
-    const NormGemvPush push{in.off, in.stride, 1, u32(w->cols, "K"), u32(w->rows, "M"), rr.elem,
-                            u32(residual.stride, "stride"), b.bias ? 1u : 0u, gx, pOff, groups,
-                            u32(residual.cols, "cols"), eps, nr.elem};
+    const GemvInput in = gemvInput(*w, xr.buffer, xr.elem, x.stride, 1, copy);
+    // On x's int8 copy the GEMV also writes the normed row's, for the next GEMV: into the other slot.
+    const int normedCopy = in.int8 ? int8CopySlotFor(normed, in.slot) : -1;
+    NormGemvPush push{in.off, in.stride, 1, u32(w->cols, "K"), u32(w->rows, "M"), rr.elem,
+                      u32(residual.stride, "stride"), b.bias ? 1u : 0u, gx, pOff, groups,
+                      u32(residual.cols, "cols"), eps, nr.elem};
+    if (normedCopy >= 0) push.copyOff = int8SlotOffset(normedCopy);
     dispatchWeight("gemv_add_norm", *w, b, in,
                    {b.w->buffer, in.buffer, biasOf(b), rr.buffer, nw->data->buffer, nr.buffer, normPartials_->buffer},
                    &push, sizeof push, gx, gy);
     pending_ = {normed.data, normed.cols, {pOff, groups}, eps};
+    if (normedCopy >= 0) int8Copy_ = {normed.data, normed.cols, normedCopy};
   }
 
   void ropeAppendKv(Tensor qkv, const AttentionShape& shape, const RopeParams& rope, KvCache& cacheBase, int layer,
@@ -513,9 +522,14 @@ class VulkanBackend final : public Backend {
                       {q.buffer, seg.k->buffer, seg.v->buffer, decodePartials_->buffer, stepInputs_->buffer}, &push,
                       sizeof push, splits, u32(seg.kvHeads, "kv heads"));
       }
-      const uint32_t push2[2] = {splits, o.elem};
-      ctx_.dispatch(ctx_.pipeline("attention_combine", {uint32_t(hd), uint32_t(group)}),
-                    {decodePartials_->buffer, o.buffer}, push2, sizeof push2, u32(shape.numHeads, "heads"));
+      // The output row's int8 copy too, for the output projection's GEMV (a head is hd / 16 blocks of it).
+      const bool headsAreTheRow = hd % 16 == 0 && out.cols == int64_t(shape.numHeads) * hd;
+      const int copy = headsAreTheRow ? int8CopySlotFor(out, -1) : -1;
+      const uint32_t push2[3] = {splits, o.elem, copy >= 0 ? int8SlotOffset(copy) : 0u};
+      ctx_.dispatch(ctx_.pipeline("attention_combine", {uint32_t(hd), uint32_t(group), copy >= 0 ? 1u : 0u}),
+                    {decodePartials_->buffer, o.buffer, copy >= 0 ? int8Input_->buffer : dummy_->buffer}, push2,
+                    sizeof push2, u32(shape.numHeads, "heads"));
+      if (copy >= 0) int8Copy_ = {out.data, out.cols, copy};
       return;
     }
     const bool tensorCores = ctx_.features().nvCooperativeMatrix && hd == 128 && !step;
@@ -594,9 +608,10 @@ class VulkanBackend final : public Backend {
     const auto& b = w->blocks[0];
     const uint32_t hasBias = b.bias ? 1 : 0, ffn = u32(out.cols, "ffn");
     const auto [gx, gy] = gemvGrid(2 * int64_t(ffn));  // a workgroup: kGemvRowsPerWorkgroup / 2 outputs
+    const int copy = takeInt8Copy(x);  // before resolvePending forgets it
     if (pending_.holds(x)) {  // x is matmulAddNorm's unscaled normed row: the GEMV applies the norm's scale
       resolvePending({out});
-      const GemvInput in = gemvInput(*w, xr.buffer, xr.elem, 1, 1);
+      const GemvInput in = gemvInput(*w, xr.buffer, xr.elem, 1, 1, copy);
       const NormGemvPush push{in.off, in.stride, 1, u32(w->cols, "K"), ffn, o.elem, 1, hasBias, gx, pending_.where.first,
                               pending_.where.second, u32(pending_.cols, "cols"), pending_.eps, 0};
       dispatchWeight("gemv_normed_swiglu", *w, b, in, {b.w->buffer, in.buffer, biasOf(b), o.buffer, normPartials_->buffer},
@@ -604,7 +619,7 @@ class VulkanBackend final : public Backend {
       return;
     }
     resolvePending({x, out});
-    const GemvInput in = gemvInput(*w, xr.buffer, xr.elem, 1, 1);
+    const GemvInput in = gemvInput(*w, xr.buffer, xr.elem, 1, 1, copy);
     const uint32_t push[9] = {in.off, in.stride, 1, u32(w->cols, "K"), ffn, o.elem, 1, hasBias, gx};
     dispatchWeight("gemv_swiglu", *w, b, in, {b.w->buffer, in.buffer, biasOf(b), o.buffer}, push, sizeof push, gx, gy);
   }
@@ -671,6 +686,7 @@ class VulkanBackend final : public Backend {
 
   bool replayStep(const KvCache& cache) override {
     if (!ctx_.hasRecording() || recordedCache_ != static_cast<const VkKvCache&>(cache).serial) return false;
+    int8Copy_ = {};  // the step rewrites the slots
     ctx_.replayRecording();
     return true;
   }
@@ -682,12 +698,14 @@ class VulkanBackend final : public Backend {
   }
   void abortStepCapture() override {
     pending_ = {};
+    int8Copy_ = {};
     ctx_.dropRecording();
   }
   void endStepCapture(const KvCache& cache) override {
     // A row left unscaled at the end of the step (the last layer's MLP input, already consumed) is scratch
     // that nothing reads after the step; the next recording starts clean.
     pending_ = {};
+    int8Copy_ = {};
     ctx_.endRecording();
     recordedCache_ = static_cast<const VkKvCache&>(cache).serial;
     ctx_.replayRecording();
@@ -695,48 +713,79 @@ class VulkanBackend final : public Backend {
 
  private:
   // Push constants of gemv.comp built with ADD_NORM or NORMED_IN: the plain GEMV's, then the norm's.
+  // gemv_add_norm on x's int8 copy also writes the normed row's from word copyOff of that buffer (kNoCopy: not).
+  static constexpr uint32_t kNoCopy = 0xffffffffu;
   struct NormGemvPush {
     uint32_t xOff, xStride, tokens, K, M, outOff, outStride, hasBias, gridX, pOff, pCount, n;
     float eps;
     uint32_t normedOff;
+    uint32_t copyOff = kNoCopy;
   };
   VkBuffer biasOf(const VkLinear::Block& b) const { return b.bias ? b.bias->buffer : dummy_->buffer; }
 
   // What a decode GEMV reads as its input rows: x itself (fp32, offset and stride in elements), or, for a
-  // quantized weight on a device with integer dot products, x's int8 copy (quantize_x.comp, written by
-  // gemvInput into int8Input_; offset and stride in words).
+  // quantized weight on a device with integer dot products, x's int8 copy (int8_copy.glsl) in a slot of
+  // int8Input_ (offset and stride in words).
   struct GemvInput {
     VkBuffer buffer;
     uint32_t off, stride;
     bool int8;
+    int slot;  // int8: the slot of int8Input_ read
   };
   // Words of one token row of that copy: q in column order, q in nibble order and a (scale, sum of q) pair per
   // 16-block, 5K/8 words, rounded up to whole 16-byte loads.
   static int64_t int8InputRowWords(int64_t k) { return (5 * k / 8 + 3) / 4 * 4; }
+  uint32_t int8SlotOffset(int slot) const { return uint32_t(slot * int8SlotWords_); }
 
-  // `tokens` rows of x (fp32, from element xOff, 16-byte aligned) as w's GEMV reads them: quantizes them first
-  // where that GEMV is an integer dot-product one.
-  GemvInput gemvInput(const VkLinear& w, VkBuffer x, uint32_t xOff, int64_t xStride, int64_t tokens) {
-    if (!w.quantized() || !ctx_.features().integerDot) return {x, xOff, u32(xStride, "stride"), false};
+  // `tokens` rows of x (fp32, from element xOff, 16-byte aligned) as w's GEMV reads them. Where that GEMV is an
+  // integer dot-product one: x's int8 copy in slot `copy` where the op before wrote it (takeInt8Copy; one row),
+  // else quantize_x writes it into slot 0 first.
+  GemvInput gemvInput(const VkLinear& w, VkBuffer x, uint32_t xOff, int64_t xStride, int64_t tokens, int copy) {
+    if (!w.quantized() || !ctx_.features().integerDot) return {x, xOff, u32(xStride, "stride"), false, -1};
     const int64_t rowWords = int8InputRowWords(w.cols);
-    if (!int8Input_ || int8Input_->bytes < kGemvMaxTokens * rowWords * 4)
-      throw Error(fmt::format("Vulkan backend: the int8 input copy holds {} bytes, a quantized GEMV over {} columns "
-                              "needs {} (reserved when the weight is uploaded)",
-                              int8Input_ ? int8Input_->bytes : 0, w.cols, kGemvMaxTokens * rowWords * 4));
+    if (!int8Input_ || int8SlotWords_ < kGemvMaxTokens * rowWords)
+      throw Error(fmt::format("Vulkan backend: a slot of the int8 input copy holds {} words, a quantized GEMV over {} "
+                              "columns needs {} (reserved when the weight is uploaded)",
+                              int8SlotWords_, w.cols, kGemvMaxTokens * rowWords));
+    if (copy >= 0) {
+      if (tokens != 1) throw Error("Vulkan backend: an int8 copy written by the op before is one row");
+      return {int8Input_->buffer, int8SlotOffset(copy), uint32_t(rowWords), true, copy};
+    }
     const uint32_t push[4] = {xOff, u32(xStride, "stride"), u32(w.cols, "K"), uint32_t(rowWords)};
     ctx_.dispatch(ctx_.pipeline("quantize_x"), {x, int8Input_->buffer}, push, sizeof push, ceilDiv(w.cols / 16, 64),
                   u32(tokens, "rows"));
-    return {int8Input_->buffer, 0, uint32_t(rowWords), true};
+    return {int8Input_->buffer, 0, uint32_t(rowWords), true, 0};
+  }
+
+  // The slot of x's int8 copy where the op just before wrote one for it (a row of the same columns), else -1.
+  // Forgets it either way: a copy is read by the op right after its writer or by none.
+  int takeInt8Copy(const Tensor& x) {
+    const int slot = int8Copy_.holds(x) ? int8Copy_.slot : -1;
+    int8Copy_ = {};
+    return slot;
+  }
+
+  // The slot where an op that writes the one-row tensor `out` also writes its int8 copy for the next op's GEMV:
+  // not `reading` (the slot the op itself reads, or -1), so it never writes over the copy it reads. -1 where
+  // no copy is wanted: the model has no quantized weights or the device no integer dot products (no int8Input_),
+  // the row is not whole blocks of 16 or is wider than a slot, or GLMCHAT_VULKAN_QUANTIZE_SEPARATELY is set.
+  int int8CopySlotFor(const Tensor& out, int reading) const {
+    const bool fits = int8CopyInProducers_ && int8Input_ && out.rows == 1 && out.cols % 16 == 0 &&
+                      int8InputRowWords(out.cols) <= int8SlotWords_;
+    return fits ? (reading == 0 ? 1 : 0) : -1;
   }
 
   // Sizes int8Input_ for quantized GEMVs over `cols` columns (at upload: a step recording names the buffer, so
-  // it never grows while one is made).
+  // it never grows while one is made): kInt8CopySlots slots of kGemvMaxTokens rows each.
   void reserveInt8Input(int64_t cols) {
-    const int64_t bytes = kGemvMaxTokens * int8InputRowWords(cols) * 4;
-    if (!ctx_.features().integerDot || (int8Input_ && int8Input_->bytes >= bytes)) return;
+    const int64_t slotWords = kGemvMaxTokens * int8InputRowWords(cols);
+    if (!ctx_.features().integerDot || (int8Input_ && int8SlotWords_ >= slotWords)) return;
     ctx_.dropRecording();  // names the old buffer
+    int8Copy_ = {};        // in the old buffer
     int8Input_.reset();
-    int8Input_ = ctx_.createBuffer(bytes, true, "the int8 copy of the quantized GEMVs' input rows");
+    int8Input_ =
+        ctx_.createBuffer(kInt8CopySlots * slotWords * 4, true, "the int8 copies of the quantized GEMVs' input rows");
+    int8SlotWords_ = slotWords;
   }
 
   // A GEMV shader for w's kind and input (gemv.comp's variants: name, name_int8, name_int4 with the group size as
@@ -782,6 +831,7 @@ class VulkanBackend final : public Backend {
   // Scales the row matmulAddNorm left unscaled before an op other than the GEMV that reads it touches it
   // (or, with no tensors given, in any case).
   void resolvePending(std::initializer_list<Tensor> touched) {
+    int8Copy_ = {};  // every op that writes a tensor passes here first: an int8 copy is then stale
     if (!pending_.touchedBy(touched)) return;
     const auto pr = ref(pending_.row());
     const struct {
@@ -915,9 +965,23 @@ class VulkanBackend final : public Backend {
   // bf16 copy of (a slice of) the layer's weight, min(rows, slice) x cols x 2 bytes of the largest so far.
   int64_t weightBufferLimit_ = 0, widenLimit_ = 0;
   std::unique_ptr<Buffer> widened_;
-  // The int8 copy of a quantized GEMV's input rows (quantize_x.comp; devices with integer dot products):
-  // kGemvMaxTokens x int8InputRowWords(K) words of the widest quantized weight, reserved at upload.
+  // The int8 copies of the quantized GEMVs' input rows (int8_copy.glsl; devices with integer dot products), in
+  // kInt8CopySlots slots of int8SlotWords_ = kGemvMaxTokens x int8InputRowWords(K) words for the widest quantized
+  // weight, reserved at upload. quantize_x writes slot 0 right before the GEMV that reads it. The producers of a
+  // one-row tensor that a quantized GEMV reads next write its copy besides it, into the slot they do not read
+  // (int8CopySlotFor): gemv_add_norm its normed row (for gemv_normed / gemv_normed_swiglu), attention_combine the
+  // attention output (for the output projection). int8Copy_ records which slot holds a copy of which tensor; every
+  // op forgets it first (resolvePending, takeInt8Copy), so only the op right after the writer can read it.
+  static constexpr int kInt8CopySlots = 2;
   std::unique_ptr<Buffer> int8Input_;
+  int64_t int8SlotWords_ = 0;
+  struct Int8Copy {
+    const void* row = nullptr;  // the tensor's data (nullptr: no valid copy)
+    int64_t cols = 0;
+    int slot = 0;
+    bool holds(const Tensor& x) const { return row && row == x.data && x.rows == 1 && x.cols == cols; }
+  } int8Copy_;
+  bool int8CopyInProducers_ = true;
   // The 8-bit KV cache of one cache buffer widened to bf16 (K, V) for the tensor-core prefill attention.
   std::unique_ptr<Buffer> kvWidened_[2];
   bool widenKvAlways_ = false;
