@@ -9,7 +9,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -397,49 +396,5 @@ TEST(VulkanQuantizedGemv, AStaleInt8CopyIsNeverRead) {
     EXPECT_LT(eChanged, kInt8InputTolerance) << what << ": GEMV on the normed row changed after its copy";
     EXPECT_LT(eAnother, kInt8InputTolerance) << what << ": GEMV on another row";
     std::printf("%-9s GEMV on the changed normed row %.3g, on another row %.3g\n", what.c_str(), eChanged, eAnother);
-  }
-}
-
-// Not run in CI (a software device says nothing about GPU speed): the time of one GEMV call on GLM-4-9B's
-// 4096 x 4096 and down (4096 x 13696) shapes, bf16 and quantized on both paths, the x quantization included.
-// The two paths' backends are timed in turns (best of 8 turns of 4 calls each), so that other work on the
-// machine weighs on both alike. Run with --gtest_also_run_disabled_tests --gtest_filter='*Time*'.
-TEST(VulkanQuantizedGemv, DISABLED_TimeOfOneCall) {
-  std::unique_ptr<Backend> backends[2] = {loadVulkan(true), loadVulkan(false)};
-  ASSERT_TRUE(backends[0] && backends[1]);
-  std::mt19937_64 rng(14);
-  for (auto [m, k] : {std::pair<int64_t, int64_t>{4096, 4096}, {4096, 13696}}) {
-    for (WeightFormat f : {WeightFormat::Native, WeightFormat::Int8, WeightFormat::Int4G32}) {
-      QuantizedLinear w(rng, m, k, f == WeightFormat::Native ? WeightFormat::Int8 : f, false);
-      const std::vector<float> x = uniform(rng, size_t(k), 1.0);
-      struct Timed {
-        Backend* b;
-        glm::WeightHandle h;
-        Tensor x, out;
-        double ms = INFINITY;
-      };
-      std::vector<Timed> runs;
-      for (auto& b : backends) {
-        Timed t{b.get(), f == WeightFormat::Native ? b->uploadLinear(w.view, f) : b->uploadQuantized(w.q.view, w.view),
-                upload(*b, x, 1, k), b->allocate(1, m)};
-        for (int i = 0; i < 2; ++i) b->matmul(t.x, t.h, t.out);  // pipelines compiled, caches warm
-        b->synchronize();
-        runs.push_back(t);
-        if (f == WeightFormat::Native) break;  // the same shader on both
-      }
-      for (int turn = 0; turn < 8; ++turn)
-        for (Timed& t : runs) {
-          constexpr int kCalls = 4;
-          const auto t0 = std::chrono::steady_clock::now();
-          for (int i = 0; i < kCalls; ++i) t.b->matmul(t.x, t.h, t.out);
-          t.b->synchronize();
-          t.ms = std::min(t.ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() /
-                                    kCalls);
-        }
-      std::printf("%-9s 1x%lldx%lld  %s %.2f ms per call", std::string(glm::weightFormatName(f)).c_str(), (long long)k,
-                  (long long)m, f == WeightFormat::Native ? "" : "integer dot products", runs[0].ms);
-      if (runs.size() > 1) std::printf(", fp32 widening %.2f ms", runs[1].ms);
-      std::printf("\n");
-    }
   }
 }
