@@ -51,7 +51,7 @@ struct GemvWeight {
   const void* data = nullptr;
   const void* scales = nullptr;
   void* xq = nullptr;
-  bool xqReady = false;  // xq already holds x quantized (its producer wrote it: swiGlu, decodeAttention)
+  bool xqReady = false;  // xq already holds x quantized (its producer wrote it: swiGlu, decodeAttention, gemvAddNorm)
 };
 int64_t gemvInputScratchBytes(int64_t k);
 // out[r] = W[r] . x + bias[r] for one fp32 row x (16-byte aligned).

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "glm_kernels.h"
+#include "quant/quant_format.h"
 
 using namespace glm::cuda;
 
@@ -90,30 +91,24 @@ void benchGemv(const std::string& onlyKind, const std::string& onlyShape) {
   fillRandom<<<4096, 256>>>(reinterpret_cast<uint16_t*>(pool), poolBytes / 2, 4, 0.02f);
   fillRandomF<<<64, 256>>>(x, 16384, 5, 1.0f);
   struct Shape { const char* name; int64_t m, k; };
-  struct Kind { const char* name; GemvWeight::Kind kind; };
-  // Bytes of an m x k weight and of its scales (quant_format.h's layouts).
-  auto bytesOf = [](GemvWeight::Kind kind, int64_t m, int64_t k, int64_t& data, int64_t& scales) {
-    switch (kind) {
-      case GemvWeight::Bf16: data = m * k * 2; scales = 0; break;
-      case GemvWeight::Int8: data = m * k; scales = m * 4; break;
-      case GemvWeight::Int4G32: data = m * k / 2; scales = m * (k / 32) * 2; break;
-      case GemvWeight::Int4G128: data = m * k / 2; scales = m * (k / 128) * 2; break;
-    }
-  };
+  struct Kind { const char* name; GemvWeight::Kind kind; glm::WeightFormat format; };
+  // Bytes of an m x k weight (data + scales, quant_format.h's layouts) and its slot in the pool (256-aligned).
+  auto bytesOf = [](const Kind& kd, int64_t m, int64_t k) { return glm::quantizedBytes(kd.format, m, k); };
+  auto slotOf = [&](const Kind& kd, int64_t m, int64_t k) { return (bytesOf(kd, m, k) + 255) / 256 * 256; };
   const Shape layer[4] = {{"qkv", 4608, 4096}, {"o", 4096, 4096}, {"gate_up", 27392, 4096}, {"down", 4096, 13696}};
-  for (Kind kd : {Kind{"bf16", GemvWeight::Bf16}, Kind{"int8", GemvWeight::Int8}, Kind{"int4", GemvWeight::Int4G32},
-                  Kind{"int4-g128", GemvWeight::Int4G128}}) {
+  for (Kind kd : {Kind{"bf16", GemvWeight::Bf16, glm::WeightFormat::Native},
+                  Kind{"int8", GemvWeight::Int8, glm::WeightFormat::Int8},
+                  Kind{"int4", GemvWeight::Int4G32, glm::WeightFormat::Int4G32},
+                  Kind{"int4-g128", GemvWeight::Int4G128, glm::WeightFormat::Int4G128}}) {
     if (!onlyKind.empty() && onlyKind != kd.name) continue;
     auto weightAt = [&](int64_t off, int64_t m, int64_t k) {
-      int64_t data, scales;
-      bytesOf(kd.kind, m, k, data, scales);
+      const int64_t data =
+          kd.format == glm::WeightFormat::Native ? bytesOf(kd, m, k) : glm::quantizedDataBytes(kd.format, m, k);
       return GemvWeight{kd.kind, pool + off, pool + off + data, xq, false};
     };
     for (Shape s : {layer[0], layer[1], layer[2], layer[3], Shape{"lm_head", 151552, 4096}}) {
       if (!onlyShape.empty() && onlyShape != s.name) continue;
-      int64_t data, scales;
-      bytesOf(kd.kind, s.m, s.k, data, scales);
-      const int64_t bytes = (data + scales + 255) / 256 * 256, copies = std::max<int64_t>(1, poolBytes / bytes);
+      const int64_t bytes = slotOf(kd, s.m, s.k), copies = std::max<int64_t>(1, poolBytes / bytes);
       GemvWeight w = weightAt(0, s.m, s.k);
       gemv(w, s.m, s.k, x, nullptr, y, nullptr);  // quantizes x into xq (quantized kinds)
       int64_t i = 0;
@@ -126,18 +121,14 @@ void benchGemv(const std::string& onlyKind, const std::string& onlyShape) {
           50);
       std::printf("{\"kernel\": \"gemv\", \"weights\": \"%s\", \"shape\": \"%s\", \"m\": %lld, \"k\": %lld, "
                   "\"us\": %.2f, \"GBps\": %.1f}\n",
-                  kd.name, s.name, (long long)s.m, (long long)s.k, ms * 1e3, (data + scales) / ms / 1e6);
+                  kd.name, s.name, (long long)s.m, (long long)s.k, ms * 1e3, bytesOf(kd, s.m, s.k) / ms / 1e6);
     }
     if (!onlyShape.empty()) continue;
     // The four GEMVs of 40 layers (5 distinct layers of weights in the pool, 8 times) in one graph.
     cudaStream_t st;
     CHECK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
     int64_t layerBytes = 0;
-    for (const Shape& s : layer) {
-      int64_t data, scales;
-      bytesOf(kd.kind, s.m, s.k, data, scales);
-      layerBytes += (data + scales + 255) / 256 * 256;
-    }
+    for (const Shape& s : layer) layerBytes += slotOf(kd, s.m, s.k);
     const int64_t distinct = std::min<int64_t>(5, poolBytes / layerBytes);
     CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeRelaxed));
     setProgrammaticLaunch(true);
@@ -147,9 +138,7 @@ void benchGemv(const std::string& onlyKind, const std::string& onlyShape) {
         GemvWeight w = weightAt(off, s.m, s.k);
         w.xqReady = true;
         gemv(w, s.m, s.k, x, nullptr, y, st);
-        int64_t data, scales;
-        bytesOf(kd.kind, s.m, s.k, data, scales);
-        off += (data + scales + 255) / 256 * 256;
+        off += slotOf(kd, s.m, s.k);
       }
     }
     setProgrammaticLaunch(false);

@@ -302,12 +302,6 @@ TEST_P(QuantMatmul, DequantKernelsMatchFormulaAtEveryLength) {
   }
 }
 
-int quantTileIndex(WeightFormat format) {
-  return format == WeightFormat::Int8 ? detail::kQuantInt8
-         : format == WeightFormat::Int4G32 ? detail::kQuantInt4G32
-                                            : detail::kQuantInt4G128;
-}
-
 // The path's quantTile for every tile shape against its f32 tile kernel on the formula's tile, bit for
 // bit: block lengths around the vector widths (int8: every length to 70, then 127, 500, 512; int4: every
 // whole number of groups to kKBlock) from a block start k0 > 0, padded x rows. Signed zeros too: row 1
@@ -372,7 +366,7 @@ TEST_P(QuantMatmul, QuantTileKernelsMatchF32TileOnFormulaBlock) {
                 rows = {view.data + k0, cols, view.scales, 1};
               float quantized[detail::kTileX * detail::kTileW], reference[detail::kTileX * detail::kTileW];
               std::fill(std::begin(quantized), std::end(quantized), kPoison);
-              kt.quantTile[quantTileIndex(format)][nx - 1][nw - 1](xs->data() + k0, ldx, rows, len, quantized);
+              kt.quantTile[detail::quantTileIndex(format)][nx - 1][nw - 1](xs->data() + k0, ldx, rows, len, quantized);
               kt.tile[detail::kF32][nx - 1][nw - 1](xs->data() + k0, ldx, tile.data() + k0, cols, len, reference);
               ASSERT_EQ(0, std::memcmp(quantized, reference, size_t(nx * nw) * 4)) << what;
               if (nw > 1 && reference[1] == 0.0f && std::signbit(reference[1])) ++negativeZeroSums;

@@ -232,13 +232,6 @@ void dequantizeInt4Block(const KernelTable& kt, const QuantizedView& w, int64_t 
   }
 }
 
-// Index of a quantized format in KernelTable::quantTile (the view is checked already).
-int quantTileIndex(WeightFormat format) {
-  return format == WeightFormat::Int8 ? detail::kQuantInt8
-         : format == WeightFormat::Int4G32 ? detail::kQuantInt4G32
-                                            : detail::kQuantInt4G128;
-}
-
 // Weight rows from j on, at column k0 (int4: k0 a multiple of the group), as the quantized tiles read them.
 detail::QuantizedRows quantizedRowsAt(const QuantizedView& w, int64_t j, int64_t k0) {
   if (isInt4(w.format)) {
@@ -327,7 +320,7 @@ void matmulQuantized(const float* x, int64_t n, int64_t k, int64_t ldx, const Qu
     else
       dequantizeInt8Block(kt, w, j0, rows, k0, len, pack);
   };
-  const int format = quantTileIndex(w.format);
+  const int format = detail::quantTileIndex(w.format);  // the view is checked already
   const auto blockTile = [&](const float* x0, int nx, int nw, int64_t j, int64_t k0, int64_t len, float* sums) {
     kt.quantTile[format][nx - 1][nw - 1](x0, ldx, quantizedRowsAt(w, j, k0), len, sums);
   };

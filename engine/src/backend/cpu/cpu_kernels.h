@@ -103,6 +103,9 @@ using QuantTileFn = void (*)(const float* x, int64_t ldx, const QuantizedRows& w
 
 // Index of a quantized format in KernelTable::quantTile.
 enum : int { kQuantInt8 = 0, kQuantInt4G32 = 1, kQuantInt4G128 = 2 };
+inline int quantTileIndex(WeightFormat format) {  // a quantized (not Native) format's index
+  return format == WeightFormat::Int8 ? kQuantInt8 : format == WeightFormat::Int4G32 ? kQuantInt4G32 : kQuantInt4G128;
+}
 
 // Fills tiles[kind][nx - 1][nw - 1] = Tile<kind, nx, nw>::fn for the 3 kinds (weight dtypes or quantized
 // formats) and every tile shape. Each ISA file wraps its own kernel templates (compiled with that file's

@@ -422,10 +422,7 @@ class CudaBackend final : public Backend {
                       residual.f32(), nw->data.as<float>(), normed.f32(), sums, xq, stream_);
     checkLaunch("gemv (residual add, norm)");
     pending_ = {normed.data, normed.cols, sums, eps};
-    if (xq) {
-      xqFor_ = normed.data;
-      xqAt_ = xq;
-    }
+    if (xq) xqCopy_ = {normed.data, xq};
   }
 
   void ropeAppendKv(Tensor qkv, const AttentionShape& shape, const RopeParams& rope, KvCache& cacheBase, int layer,
@@ -490,10 +487,7 @@ class CudaBackend final : public Backend {
                               cache.vLayer(layer), cache.capacity, shape.scale, decodePartials_.as<float>(), maxSplits_,
                               out.f32(), stream_, xq);
       checkLaunch("decodeAttention");
-      if (xq) {
-        xqFor_ = out.data;
-        xqAt_ = xq;
-      }
+      if (xq) xqCopy_ = {out.data, xq};
       return;
     }
     const uint16_t* k = cache.kLayer(layer);
@@ -528,10 +522,7 @@ class CudaBackend final : public Backend {
     void* xq = quantizedInputFor(out);
     cuda::swiGlu(gateUp.f32(), gateUp.stride, int(gateUp.rows), int(out.cols), out.f32(), out.stride, stream_, xq);
     checkLaunch("swiGlu");
-    if (xq) {
-      xqFor_ = out.data;
-      xqAt_ = xq;
-    }
+    if (xq) xqCopy_ = {out.data, xq};
   }
 
   void gatherRows(Tensor src, std::span<const int64_t> rows, Tensor dst) override {
@@ -654,7 +645,7 @@ class CudaBackend final : public Backend {
   // Scales the row matmulAddNorm left unscaled before an op other than the GEMV that reads it touches it
   // (or, with no tensors given, in any case).
   void resolvePending(std::initializer_list<Tensor> touched) {
-    xqFor_ = nullptr;  // every op that writes a tensor passes here first: a quantized copy is then stale
+    xqCopy_ = {};  // every op that writes a tensor passes here first: a quantized copy is then stale
     if (!pending_.touchedBy(touched)) return;
     cuda::scaleNormed(pending_.row().f32(), pending_.cols, pending_.where, pending_.eps, stream_);
     checkLaunch("scaleNormed");
@@ -663,10 +654,10 @@ class CudaBackend final : public Backend {
   // The GEMV operand of w for input x: quantized kinds take x's quantized copy when its producer (the
   // op just before) wrote one, else quantize it first. Call before resolvePending.
   cuda::GemvWeight gemvOf(const CudaLinear* w, const Tensor& x) {
-    const bool ready = xqFor_ != nullptr && xqFor_ == x.data && x.rows == 1;
-    cuda::GemvWeight g = w->gemv(ready ? const_cast<void*>(xqAt_) : xqScratch_[0].ptr);
+    const bool ready = xqCopy_.row != nullptr && xqCopy_.row == x.data && x.rows == 1;
+    cuda::GemvWeight g = w->gemv(ready ? xqCopy_.at : xqScratch_[0].ptr);
     g.xqReady = g.kind != cuda::GemvWeight::Bf16 && ready;
-    xqFor_ = nullptr;
+    xqCopy_ = {};
     return g;
   }
   // Where a one-row output should also be written quantized (the model has quantized weights and the row
@@ -709,8 +700,10 @@ class CudaBackend final : public Backend {
   DeviceBuffer dequantScratch_;
   DeviceBuffer kvWide_;          // the 8-bit cache's prefix widened to bf16 (prefill attention)
   DeviceBuffer xqScratch_[2];    // the decode GEMV's input row quantized to int8 (quantized weights)
-  const void* xqFor_ = nullptr;  // the row whose quantized copy xqAt_ holds (written by the op before)
-  const void* xqAt_ = nullptr;
+  struct {
+    const void* row = nullptr;  // the one-row tensor whose quantized copy the op before wrote (nullptr: none)
+    void* at = nullptr;         // the scratch holding it
+  } xqCopy_;
   bool programmaticLaunch_ = false;  // in recorded steps (GLMCHAT_CUDA_PDL=0: off)
   std::vector<unsigned char> bestHost_;
   struct {

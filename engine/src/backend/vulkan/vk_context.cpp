@@ -327,13 +327,14 @@ Context::Context(int device) {
     check(vkCreateCommandPool(device_, &pci, nullptr, &pool_), "vkCreateCommandPool");
     pci.flags = 0;
     check(vkCreateCommandPool(device_, &pci, nullptr, &stepPool_), "vkCreateCommandPool");
-    countRecorded_ = std::getenv("GLMCHAT_VULKAN_PROFILE") != nullptr;
-    if (std::getenv("GLMCHAT_VULKAN_PROFILE") && props_.limits.timestampComputeAndGraphics) {
+    const char* profile = std::getenv("GLMCHAT_VULKAN_PROFILE");
+    countRecorded_ = profile != nullptr;
+    if (profile && props_.limits.timestampComputeAndGraphics) {
       VkQueryPoolCreateInfo qp{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
       qp.queryType = VK_QUERY_TYPE_TIMESTAMP;
       qp.queryCount = 65536;
       check(vkCreateQueryPool(device_, &qp, nullptr, &queryPool_), "vkCreateQueryPool");
-      profileByGrid_ = std::string(std::getenv("GLMCHAT_VULKAN_PROFILE")) == "grid";
+      profileByGrid_ = std::string(profile) == "grid";
     }
 
     // Memory types: device-local for tensors and weights; host-visible (cached if possible) for staging.
