@@ -727,8 +727,11 @@ SelftestReport runSelftest(const SelftestOptions& opt, const std::function<void(
     ck.matmulQuantized(1, 4096, 300, f, true);    // the decode GEMV
     ck.matmulQuantized(1, 13696, 96, f, false);   // GLM-4's down projection width
     ck.matmulQuantized(37, 512, 129, f, true);    // the prefill path
-    if (opt.backend == BackendKind::Cuda)          // a tall decode GEMV whose last row pair is a single row
-      ck.matmulQuantized(1, 4096, 13001, f, true);
+    if (opt.backend == BackendKind::Cuda) {
+      ck.matmulQuantized(1, 4096, 13001, f, true);  // a tall decode GEMV whose last row pair is a single row
+      // A larger prefill: two widened row blocks (4096 + 904 rows) with GLMCHAT_CUDA_MAX_WIDEN_BYTES=33554432.
+      ck.matmulQuantized(5, 4096, 5000, f, true);
+    }
   }
   if (!backend->supportsWeights(WeightFormat::Int8))
     report.notChecked.push_back("quantized weights (int8/int4): this backend has no kernels for them yet");

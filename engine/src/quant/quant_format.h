@@ -50,8 +50,9 @@ inline int64_t quantizedBytes(WeightFormat f, int64_t rows, int64_t cols) {
   return quantizedDataBytes(f, rows, cols) + quantizedScaleBytes(f, rows, cols);
 }
 
-// The most a GPU backend widens one quantized weight to bf16 for a prefill GEMM (its scratch; larger
-// weights, i.e. the output layer, run their few rows as GEMVs). The memory plan counts it.
+// The most a GPU backend widens of a quantized weight to bf16 at once for a prefill GEMM (its scratch; a larger
+// weight, i.e. the output layer, is widened in blocks of rows on CUDA and runs its few rows as GEMVs on
+// Vulkan). The memory plan counts it.
 inline constexpr int64_t kMaxWidenedWeightBytes = int64_t(512) << 20;
 
 }  // namespace glm

@@ -362,39 +362,49 @@ class CudaBackend final : public Backend {
       return;
     }
     resolvePending({x, out});
-    // Decode: stream the weight once per row at bandwidth. A quantized weight too large to widen into the
-    // GEMM scratch (the int8 output layer of a prefill chunk's few logit rows) also takes this path.
+    // Decode: stream the weight once per row at bandwidth.
     const bool quantized = w->format != WeightFormat::Native;
-    const bool tooLargeToWiden = quantized && w->rows * w->cols * 2 > kMaxWidenedWeightBytes;
-    if (aligned && (x.rows <= 2 || (tooLargeToWiden && x.rows <= 64))) {
+    if (aligned && x.rows <= 2) {
       for (int64_t r = 0; r < x.rows; ++r)
         cuda::gemv(gw, w->rows, w->cols, x.f32() + r * x.stride, bias, out.f32() + r * out.stride, stream_);
       checkLaunch("gemv");
       return;
     }
     if (capturing_) throw Error("CUDA backend: a recorded decode step may only use the GEMV path");
-    const void* wBf16 = w->w.ptr;
-    if (quantized) {  // prefill: widen the weight to bf16 (one pass over it), then the same cuBLAS GEMM
-      const int64_t bytes = w->rows * w->cols * 2;
-      if (tooLargeToWiden)
-        throw Error(fmt::format("CUDA backend: a quantized {} x {} weight is too large to widen for a {}-row matmul "
-                                "(and is read as GEMVs only for up to 64 16-byte aligned rows)",
-                                w->rows, w->cols, x.rows));
-      if (dequantScratch_.bytes < bytes) dequantScratch_.allocate(bytes, "dequantized weight scratch");
-      cuda::dequantizeToBf16(gw, w->rows, w->cols, dequantScratch_.as<uint16_t>(), stream_);
-      checkLaunch("dequantizeToBf16");
-      wBf16 = dequantScratch_.ptr;
-    }
     // Chunk: x -> bf16, then out = x W^T with cuBLAS (bf16 operands, fp32 accumulate and output).
     const int64_t need = x.rows * x.cols * 2;
     if (gemmInput_.bytes < need) gemmInput_.allocate(need, "GEMM input staging");
     cuda::toBf16(x.f32(), x.stride, int(x.rows), int(x.cols), gemmInput_.as<uint16_t>(), stream_);
     checkLaunch("toBf16");
-    const float alpha = 1.0f, beta = 0.0f;
-    checkBlas(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(w->rows), int(x.rows), int(w->cols), &alpha,
-                           wBf16, CUDA_R_16BF, int(w->cols), gemmInput_.ptr, CUDA_R_16BF, int(x.cols), &beta, out.data,
-                           CUDA_R_32F, int(out.stride), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-              "cublasGemmEx");
+    // out[:, r0 .. r0 + rows) = x W[r0 .. r0 + rows)^T; W's rows are bf16 at w (leading dimension cols).
+    auto gemm = [&](const void* wRows, int64_t r0, int64_t rows) {
+      const float alpha = 1.0f, beta = 0.0f;
+      checkBlas(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(rows), int(x.rows), int(w->cols), &alpha, wRows,
+                             CUDA_R_16BF, int(w->cols), gemmInput_.ptr, CUDA_R_16BF, int(x.cols), &beta,
+                             out.f32() + r0, CUDA_R_32F, int(out.stride), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                "cublasGemmEx");
+    };
+    if (!quantized) {
+      gemm(w->w.ptr, 0, w->rows);
+    } else {
+      // Prefill with quantized weights: the weight widened to bf16 (one pass over it), then cuBLAS; in blocks
+      // of rows of at most kMaxWidenedWeightBytes, so that any weight can be (the output layer: 1.2 GB widened,
+      // three blocks). Every layer weight of GLM-4-9B is one block (gate/up: 224 MB). Smaller blocks, kept in
+      // L2 for the GEMM, were slower (H200, prefill 32K in int4: whole 1.68 s, 64 / 32 / 16 / 8 MB blocks
+      // 1.72 / 1.74 / 1.80 / 1.96 s) for 150-200 MiB less peak memory.
+      const int64_t blockRows = widenBlockRows(w->rows, w->cols);
+      const int64_t bytes = std::min(blockRows, w->rows) * w->cols * 2;
+      if (dequantScratch_.bytes < bytes) dequantScratch_.allocate(bytes, "dequantized weight scratch");
+      for (int64_t r0 = 0; r0 < w->rows; r0 += blockRows) {
+        const int64_t rows = std::min(blockRows, w->rows - r0);
+        cuda::GemvWeight block = gw;
+        block.data = static_cast<const uint8_t*>(gw.data) + quantizedDataBytes(w->format, r0, w->cols);
+        block.scales = static_cast<const uint8_t*>(gw.scales) + quantizedScaleBytes(w->format, r0, w->cols);
+        cuda::dequantizeToBf16(block, rows, w->cols, dequantScratch_.as<uint16_t>(), stream_);
+        checkLaunch("dequantizeToBf16");
+        gemm(dequantScratch_.ptr, r0, rows);
+      }
+    }
     if (bias) {
       cuda::addBias(out.f32(), out.stride, int(x.rows), int(out.cols), bias, stream_);
       checkLaunch("addBias");
@@ -669,6 +679,13 @@ class CudaBackend final : public Backend {
     return xqScratch_[0].ptr != reading ? xqScratch_[0].ptr : xqScratch_[1].ptr;
   }
 
+  // Rows of a quantized weight widened at a time for a prefill GEMM: at most widenLimit_ bytes of bf16, a
+  // multiple of 64 (or all of them).
+  int64_t widenBlockRows(int64_t rows, int64_t cols) const {
+    if (rows * cols * 2 <= widenLimit_) return rows;
+    return std::max<int64_t>(64, widenLimit_ / (cols * 2) / 64 * 64);
+  }
+
   cuda::Position position(int64_t host) const {
     cuda::Position p;
     p.host = host;
@@ -694,10 +711,14 @@ class CudaBackend final : public Backend {
   std::vector<std::unique_ptr<Weight>> weights_;
   std::vector<std::unique_ptr<DeviceBuffer>> buffers_;
   DeviceBuffer gemmInput_, idsBuffer_, decodePartials_, stepIds_, stepPos_, argmaxOut_, bestScratch_;
-  // Prefill with quantized weights: the layer's weight widened to bf16 for cuBLAS (the largest layer matrix,
-  // GLM-4-9B's gate/up: 224 MB; at most kMaxWidenedWeightBytes). Larger ones (the output layer) run as GEMVs
-  // for their few rows.
+  // Prefill with quantized weights: a weight's rows widened to bf16 for cuBLAS, a block at a time (widenBlockRows).
   DeviceBuffer dequantScratch_;
+  // kMaxWidenedWeightBytes, or less with GLMCHAT_CUDA_MAX_WIDEN_BYTES (tests: several blocks with small weights).
+  int64_t widenLimit_ = [] {
+    const char* e = std::getenv("GLMCHAT_CUDA_MAX_WIDEN_BYTES");
+    const int64_t v = e ? std::atoll(e) : 0;
+    return v > 0 ? std::min(v, kMaxWidenedWeightBytes) : kMaxWidenedWeightBytes;
+  }();
   DeviceBuffer kvWide_;          // the 8-bit cache's prefix widened to bf16 (prefill attention)
   DeviceBuffer xqScratch_[2];    // the decode GEMV's input row quantized to int8 (quantized weights)
   struct {
