@@ -3,7 +3,9 @@
 // decode norm's bookkeeping. Header-only,
 // so each backend module compiles it in without linking another engine library.
 #pragma once
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <initializer_list>
 #include <string_view>
@@ -19,6 +21,12 @@
 #include "util/half.h"
 
 namespace glm::gpu {
+
+// A positive byte count from the environment (the backends' test knobs), at most `fallback`; else `fallback`.
+inline int64_t envBytes(const char* name, int64_t fallback) {
+  const char* v = std::getenv(name);
+  return v && std::atoll(v) > 0 ? std::min<int64_t>(fallback, std::atoll(v)) : fallback;
+}
 
 inline double gib(int64_t bytes) { return double(bytes) / double(1ll << 30); }
 

@@ -714,11 +714,7 @@ class CudaBackend final : public Backend {
   // Prefill with quantized weights: a weight's rows widened to bf16 for cuBLAS, a block at a time (widenBlockRows).
   DeviceBuffer dequantScratch_;
   // kMaxWidenedWeightBytes, or less with GLMCHAT_CUDA_MAX_WIDEN_BYTES (tests: several blocks with small weights).
-  int64_t widenLimit_ = [] {
-    const char* e = std::getenv("GLMCHAT_CUDA_MAX_WIDEN_BYTES");
-    const int64_t v = e ? std::atoll(e) : 0;
-    return v > 0 ? std::min(v, kMaxWidenedWeightBytes) : kMaxWidenedWeightBytes;
-  }();
+  int64_t widenLimit_ = gpu::envBytes("GLMCHAT_CUDA_MAX_WIDEN_BYTES", kMaxWidenedWeightBytes);
   DeviceBuffer kvWide_;          // the 8-bit cache's prefix widened to bf16 (prefill attention)
   DeviceBuffer xqScratch_[2];    // the decode GEMV's input row quantized to int8 (quantized weights)
   struct {

@@ -88,12 +88,6 @@ uint32_t u32(int64_t v, const char* what) {
 }
 uint32_t ceilDiv(int64_t a, int64_t b) { return uint32_t((a + b - 1) / b); }
 
-// A positive byte count from the environment (test knobs), else `fallback`.
-int64_t envBytes(const char* name, int64_t fallback) {
-  const char* v = std::getenv(name);
-  return v && std::atoll(v) > 0 ? std::min<int64_t>(fallback, std::atoll(v)) : fallback;
-}
-
 class VulkanBackend final : public Backend {
  public:
   explicit VulkanBackend(int device) : ctx_(device) {
@@ -120,8 +114,8 @@ class VulkanBackend final : public Backend {
     // Quantized weights: row blocks and widened slices at most one storage buffer each; a weight larger
     // than kMaxWidenedWeightBytes as bf16 is never widened. Tests lower both to reach these paths with small
     // models (GLMCHAT_VULKAN_MAX_WEIGHT_BUFFER_BYTES, GLMCHAT_VULKAN_MAX_WIDEN_BYTES).
-    weightBufferLimit_ = envBytes("GLMCHAT_VULKAN_MAX_WEIGHT_BUFFER_BYTES", f.maxBufferBytes);
-    widenLimit_ = envBytes("GLMCHAT_VULKAN_MAX_WIDEN_BYTES", kMaxWidenedWeightBytes);
+    weightBufferLimit_ = gpu::envBytes("GLMCHAT_VULKAN_MAX_WEIGHT_BUFFER_BYTES", f.maxBufferBytes);
+    widenLimit_ = gpu::envBytes("GLMCHAT_VULKAN_MAX_WIDEN_BYTES", kMaxWidenedWeightBytes);
     widenKvAlways_ = std::getenv("GLMCHAT_VULKAN_WIDEN_KV") != nullptr;
   }
   ~VulkanBackend() override {
