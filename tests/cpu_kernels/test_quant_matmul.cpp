@@ -6,8 +6,9 @@
 // formula's fp32 tile on the same path) and on the kernel table's dequantInt8 / dequantInt4 directly.
 // For n < 8 matmulQuantized dequantizes in registers (KernelTable::quantTile) instead of into the tile:
 // that path must give the tile path's bits too, checked kernel by kernel (every tile shape, lengths
-// around the vector widths and groups, signed zeros and underflow) and through matmulQuantized (decode
-// rows against the same rows in a prefill batch, at awkward k and m and several thread counts).
+// around the vector widths and groups, signed zeros and underflow, special fp16 scales: zeros, negative,
+// subnormal, infinite, the largest) and through matmulQuantized (decode rows against the same rows in a
+// prefill batch, at awkward k and m and several thread counts).
 //
 // Error bound: ||out - ref|| / ||ref|| < 1e-5. The dequantized tile is exact up to one fp32 rounding per
 // weight (2^-24 relative) and the products are summed in fp32 as in cpu::matmul (measured ~1e-7 there
@@ -382,6 +383,84 @@ TEST_P(QuantMatmul, QuantTileKernelsMatchF32TileOnFormulaBlock) {
   // -0 + +0 is +0, so its sums are never -0): the -0 sums did occur.
   if (std::string(GetParam()) != "scalar")
     EXPECT_GT(negativeZeroSums, 0) << "row 1 never summed to -0: the signed zeros are not exercised";
+}
+
+// Group g of row r of an int4 weight gets the fp16 scale h and nibbles that make every weight of the
+// formula negative or -0: n < 8 for a scale of sign +, n >= 8 for sign - (n != 8 for an infinite one).
+void setNegativeGroup(QuantizedWeight& w, int64_t r, int64_t g, uint16_t h, std::mt19937_64& rng) {
+  const int64_t group = int4Group(w.format), groups = w.cols / group;
+  const bool negative = h & 0x8000, infinite = (h & 0x7fff) == 0x7c00;
+  std::uniform_int_distribution<int> nibble(!negative ? 0 : infinite ? 9 : 8, !negative ? 7 : 15);
+  w.groupScales[size_t(r * groups + g)] = h;
+  for (int64_t c = g * group; c < (g + 1) * group; ++c) {
+    uint8_t& byte = w.data[size_t(r * w.cols / 2 + c / 2)];
+    const int n = nibble(rng);
+    byte = uint8_t(c % 2 ? (byte & 0x0f) | (n << 4) : (byte & 0xf0) | n);
+  }
+}
+
+// The same comparison for int4 blocks holding one special fp16 scale among ordinary positive ones: +0,
+// -0, a negative, the smallest and largest subnormal, +inf, -inf, 65504. On the AVX2 path a block whose
+// scales are all in (0, 65504] dequantizes by an FMA that is exact only there (n = 8 gives +0 for any
+// scale, an infinite scale NaN), so a block with any other scale, in any row and group, must take the
+// multiply. The special sits in one row (the tiles of fewer rows do not hold it) and in the block's
+// first or last group, which, over every whole number of groups to kKBlock, is each group a block can
+// end with (full, and short last blocks). Against x = the smallest subnormal, setNegativeGroup's weights
+// make each lane's sum -0 (or -inf), which a wrongly taken FMA turns into +0 (or NaN) where its +0 (or
+// NaN) weights end the lane; random x checks the values. Every tile shape, two block starts.
+TEST_P(QuantMatmul, QuantTileKernelsMatchF32TileAtSpecialScales) {
+  const detail::KernelTable& kt = tableOf(GetParam());
+  const uint16_t specials[] = {0x0000, 0x8000, floatToF16(-1.0f / 16), 0x0001, 0x03ff, 0x7c00, 0xfc00, 0x7bff};
+  std::mt19937_64 rng(6500);
+  int64_t negativeZeroSums = 0;
+  for (WeightFormat format : {WeightFormat::Int4G32, WeightFormat::Int4G128}) {
+    const int64_t group = int4Group(format), cols = 2 * detail::kKBlock, groups = cols / group;
+    QuantizedWeight ordinary = makeQuantized(format, detail::kTileW, cols, rng);
+    std::uniform_real_distribution<float> scale(1.0f / 1024, 1.0f / 16);  // |weight| < 1/2: subnormal x * w underflows
+    for (int64_t r = 0; r < detail::kTileW; ++r)
+      for (int64_t g = 0; g < groups; ++g) setNegativeGroup(ordinary, r, g, floatToF16(scale(rng)), rng);
+    const int64_t ldx = cols + 3;
+    const std::vector<float> x = randomFloats(detail::kTileX * ldx, rng);
+    const std::vector<float> tiny(x.size(), std::numeric_limits<float>::denorm_min());
+    for (uint16_t special : specials) {
+      for (int specialRow = 0; specialRow < detail::kTileW; ++specialRow) {
+        for (int64_t k0 : {group, 2 * group}) {
+          for (int64_t len = group; len <= detail::kKBlock; len += group) {
+            for (int64_t specialGroup : {k0 / group, (k0 + len) / group - 1}) {
+              QuantizedWeight w = ordinary;
+              setNegativeGroup(w, specialRow, specialGroup, special, rng);
+              const std::vector<float> tile = dequantizedByFormula(w);
+              const detail::QuantizedRows rows = {w.data.data() + k0 / 2, cols / 2, w.groupScales.data() + k0 / group,
+                                                  groups};
+              for (const std::vector<float>* xs : {&x, &tiny}) {
+                for (int nx = 1; nx <= detail::kTileX; ++nx) {
+                  for (int nw = 1; nw <= detail::kTileW; ++nw) {
+                    const std::string what =
+                        fmt::format("{} scale 0x{:04x} in row {} group {}: nx{} nw{} k0 {} len {}{}",
+                                    weightFormatName(format), special, specialRow, specialGroup, nx, nw, k0, len,
+                                    xs == &tiny ? " (subnormal x)" : "");
+                    float quantized[detail::kTileX * detail::kTileW], reference[detail::kTileX * detail::kTileW];
+                    std::fill(std::begin(quantized), std::end(quantized), kPoison);
+                    kt.quantTile[detail::quantTileIndex(format)][nx - 1][nw - 1](xs->data() + k0, ldx, rows, len,
+                                                                                quantized);
+                    kt.tile[detail::kF32][nx - 1][nw - 1](xs->data() + k0, ldx, tile.data() + k0, cols, len,
+                                                          reference);
+                    ASSERT_EQ(0, std::memcmp(quantized, reference, size_t(nx * nw) * 4)) << what;
+                    for (int s = 0; s < nx * nw; ++s)
+                      negativeZeroSums += reference[s] == 0.0f && std::signbit(reference[s]);
+                    for (int s = nx * nw; s < detail::kTileX * detail::kTileW; ++s)
+                      ASSERT_TRUE(isPoison(quantized[s])) << what << ": wrote sums[" << s << "]";
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  if (std::string(GetParam()) != "scalar")  // as above: without FMA no sum is -0
+    EXPECT_GT(negativeZeroSums, 0) << "no sum was -0: the signed zeros are not exercised";
 }
 
 // Decode (n < 8: the quantized micro-kernels) against prefill (n = 9: the dequantized tile) through
