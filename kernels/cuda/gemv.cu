@@ -2,8 +2,8 @@
 // (int8 rows with fp32 row scales; int4 in groups of 32 or 128 with fp16 scales: engine/src/quant/quant_format.h).
 // Bytes: the weight (2, 1 or 0.5 bytes per element + scales, streamed once, bypassing L1) + x per block
 // (4·k, or 1.25·k quantized, from L1/L2) + 4·m. FLOPs: 2·m·k, negligible: this kernel is bound by HBM
-// bandwidth. Each warp owns kRowsPerWarp rows; every lane loads 16 bytes (8, 16 or 32 weights) per row per
-// step, and the unrolled loop keeps kRowsPerWarp x kUnroll independent 16-byte loads in flight per lane.
+// bandwidth. Each warp owns kRows rows; every lane loads 16 bytes (8, 16 or 32 weights) per row per
+// step, and the unrolled loop keeps kRows x kUnroll independent 16-byte loads in flight per lane.
 // Quantized weights meet a quantized x: x as int8 in blocks of 32 with an fp32 scale (and the block's sum of
 // q, for int4's offset of 8) in the weight's xq scratch, written by x's producer (the residual-add GEMV,
 // decode attention, SwiGLU) or else by quantizeXKernel before the GEMV, and
@@ -21,7 +21,6 @@ namespace glm::cuda {
 namespace {
 
 struct GemvTraits {
-  static constexpr int kRowsPerWarp = 2;
   // One warp per block, 4 chunks per row in flight: the block scheduler then spreads the row pairs evenly
   // and a finished warp's slot is refilled at once. Measured on the H200 against 4 warps x 8 chunks (one
   // call, same build): the 40-layer GEMV chain 3.62 -> 3.97 TB/s, the 4096-row shapes +8-15%, decode
@@ -100,48 +99,59 @@ struct Chunk<GemvWeight::Int4G128> {
   static constexpr int kWeights = 32, kUnroll = 2, kGroup = 128;
 };
 
-// Chunk c of both rows against x, added to acc0 / acc1 (int4: times each row's group scale, g0 and g1;
-// int8: unscaled, the row scale is applied after the loop).
+// Chunk c of x as every row's dot product reads it (loaded once, shared by the warp's rows).
 template <int kKind>
-__device__ __forceinline__ void pairDot(uint4 a, uint4 b, const float* __restrict__ x, const XQ& xq, int64_t c,
-                                        __half g0, __half g1, float& acc0, float& acc1) {
+struct XPart {
+  float4 f0, f1;   // bf16: x's 8 floats
+  int4 q0, q1;     // int8: q0 = x's 16 int8 values; int4: q0, q1 = x's 32
+  float s = 0.0f;  // quantized: the 32-block's scale
+  int off = 0;     // int4: 8 x the block's sum of q (the nibbles are q + 8)
+};
+
+template <int kKind>
+__device__ __forceinline__ XPart<kKind> loadX(const float* __restrict__ x, const XQ& xq, int64_t c) {
+  XPart<kKind> p;
   if constexpr (kKind == GemvWeight::Bf16) {
     const float4* xc = reinterpret_cast<const float4*>(x) + c * (Chunk<kKind>::kWeights / 4);
-    const float4 xa = __ldg(xc), xb = __ldg(xc + 1);
-    acc0 += dot8(a, xa, xb);
-    acc1 += dot8(b, xa, xb);
+    p.f0 = __ldg(xc);
+    p.f1 = __ldg(xc + 1);
   } else if constexpr (kKind == GemvWeight::Int8) {  // columns 16c .. 16c + 15: half of x block c / 2
-    const int4 xv = __ldg(reinterpret_cast<const int4*>(xq.q) + c);
-    const float sx = __ldg(xq.s + (c >> 1));
-    int i0 = __dp4a(int(a.x), xv.x, 0), i1 = __dp4a(int(b.x), xv.x, 0);
-    i0 = __dp4a(int(a.y), xv.y, i0);
-    i1 = __dp4a(int(b.y), xv.y, i1);
-    i0 = __dp4a(int(a.z), xv.z, i0);
-    i1 = __dp4a(int(b.z), xv.z, i1);
-    i0 = __dp4a(int(a.w), xv.w, i0);
-    i1 = __dp4a(int(b.w), xv.w, i1);
-    acc0 = fmaf(float(i0), sx, acc0);
-    acc1 = fmaf(float(i1), sx, acc1);
-  } else {  // columns 32c .. 32c + 31 = x block c, in the repacked nibble order (repackInt4); nibbles are q + 8:
-            // sum (n - 8) qx = sum n qx - 8 sum qx
+    p.q0 = __ldg(reinterpret_cast<const int4*>(xq.q) + c);
+    p.s = __ldg(xq.s + (c >> 1));
+  } else {  // columns 32c .. 32c + 31 = x block c
     const int4* xp = reinterpret_cast<const int4*>(xq.q) + 2 * c;
-    const int4 x0 = __ldg(xp), x1 = __ldg(xp + 1);
-    const float sx = __ldg(xq.s + c);
-    const int off = 8 * __ldg(xq.sum + c);
-    const int X[8] = {x0.x, x0.y, x0.z, x0.w, x1.x, x1.y, x1.z, x1.w};
-    const uint32_t wa[4] = {a.x, a.y, a.z, a.w}, wb[4] = {b.x, b.y, b.z, b.w};
+    p.q0 = __ldg(xp);
+    p.q1 = __ldg(xp + 1);
+    p.s = __ldg(xq.s + c);
+    p.off = 8 * __ldg(xq.sum + c);
+  }
+  return p;
+}
+
+// One row's chunk against x's, added to acc (int4: times the row's group scale g; int8: unscaled, the row
+// scale is applied after the loop).
+template <int kKind>
+__device__ __forceinline__ void rowDot(uint4 w, const XPart<kKind>& p, __half g, float& acc) {
+  if constexpr (kKind == GemvWeight::Bf16) {
+    acc += dot8(w, p.f0, p.f1);
+  } else if constexpr (kKind == GemvWeight::Int8) {
+    int i = __dp4a(int(w.x), p.q0.x, 0);
+    i = __dp4a(int(w.y), p.q0.y, i);
+    i = __dp4a(int(w.z), p.q0.z, i);
+    i = __dp4a(int(w.w), p.q0.w, i);
+    acc = fmaf(float(i), p.s, acc);
+  } else {  // the repacked nibble order (repackInt4): sum (n - 8) qx = sum n qx - 8 sum qx
+    const int X[8] = {p.q0.x, p.q0.y, p.q0.z, p.q0.w, p.q1.x, p.q1.y, p.q1.z, p.q1.w};
+    const uint32_t wv[4] = {w.x, w.y, w.z, w.w};
     // Word j holds columns 8j .. 8j + 3 in its low nibbles (against x word 2j) and 8j + 4 .. 8j + 7 in its
     // high nibbles, which are summed as 16 x the nibble (no shift) and divided out exactly at the end.
-    int lo0 = 0, hi0 = 0, lo1 = 0, hi1 = 0;
+    int lo = 0, hi = 0;
 #pragma unroll
     for (int j = 0; j < 4; ++j) {
-      lo0 = dp4aUS(wa[j] & 0x0F0F0F0Fu, X[2 * j], lo0);
-      hi0 = dp4aUS(wa[j] & 0xF0F0F0F0u, X[2 * j + 1], hi0);
-      lo1 = dp4aUS(wb[j] & 0x0F0F0F0Fu, X[2 * j], lo1);
-      hi1 = dp4aUS(wb[j] & 0xF0F0F0F0u, X[2 * j + 1], hi1);
+      lo = dp4aUS(wv[j] & 0x0F0F0F0Fu, X[2 * j], lo);
+      hi = dp4aUS(wv[j] & 0xF0F0F0F0u, X[2 * j + 1], hi);
     }
-    acc0 = fmaf(float(lo0 + (hi0 >> 4) - off), __half2float(g0) * sx, acc0);
-    acc1 = fmaf(float(lo1 + (hi1 >> 4) - off), __half2float(g1) * sx, acc1);
+    acc = fmaf(float(lo + (hi >> 4) - p.off), __half2float(g) * p.s, acc);
   }
 }
 
@@ -175,53 +185,58 @@ __device__ __forceinline__ float normScale(double laneSlot, int64_t n, float eps
   return rsqrtf(float(laneSlot / double(n)) + eps);
 }
 
-// The two rows' dot products, summed over the warp (every lane gets them), scaled by the norm's
-// rsqrt(sum / n + eps) when the input is an unscaled normed row.
-// The first U chunks of both rows are requested before pdlWait (weights are no kernel's output), so under a
+// Rows per warp of the plain GEMV (gate/up, the output layer): four for int4, where a warp's two rows at
+// k = 4096 are only 4 KB (two load rounds, then the reduction): four rows keep 128 bytes per lane in flight
+// and share x's loads. H200, A/B in one call: gate/up alone 23.2-23.6 -> 21.8-22.8 us; decode at 1K
+// 506-509 -> 508-514 tokens/s. Two rows elsewhere: int8 with four rows (and half the chunks in flight)
+// made its 40-layer chain 2.04 -> 2.26 ms; four rows in the residual-add GEMVs (8-warp blocks) or the QKV
+// GEMV, or twice the chunks in flight in any of them, were level or slower (docs/QUANTIZATION.md).
+template <int kKind>
+constexpr int kPlainRows = kKind == GemvWeight::Int4G32 || kKind == GemvWeight::Int4G128 ? 4 : 2;
+
+// The warp's kRows rows' dot products, summed over the warp (every lane gets them), scaled by the norm's
+// rsqrt(sum / n + eps) when the input is an unscaled normed row. x's share of each chunk is loaded once for
+// all the rows. Rows past m repeat the last row (their results are not stored).
+// The first U chunks of the rows are requested before pdlWait (weights are no kernel's output), so under a
 // programmatic launch their memory latency overlaps the previous kernel's tail; afterWait() runs right
 // after pdlWait (the epilogue's loads of other kernels' outputs).
-template <bool kNormedIn, int kKind, class AfterWait>
-__device__ __forceinline__ void rowPairDot(GemvWeight w, int64_t m, int64_t k, const float* __restrict__ x,
-                                           int64_t row0, int lane, NormIn nin, float& acc0, float& acc1,
-                                           AfterWait&& afterWait) {
+template <int kRows, bool kNormedIn, int kKind, class AfterWait>
+__device__ __forceinline__ void rowsDot(GemvWeight w, int64_t m, int64_t k, const float* __restrict__ x, int64_t row0,
+                                        int lane, NormIn nin, float (&acc)[kRows], AfterWait&& afterWait) {
   constexpr int U = Chunk<kKind>::kUnroll, WPC = Chunk<kKind>::kWeights;
-  const int64_t chunks = k / WPC, row1 = row0 + 1 < m ? row0 + 1 : row0;
+  const int64_t chunks = k / WPC;
   const uint4* base = static_cast<const uint4*>(w.data);
-  const uint4* w0 = base + row0 * chunks;
-  const uint4* w1 = base + row1 * chunks;
-  const __half* s0 = nullptr;
-  const __half* s1 = nullptr;
-  float rowScale0 = 1.0f, rowScale1 = 1.0f;
-  if constexpr (kKind == GemvWeight::Int8) {
-    rowScale0 = __ldg(static_cast<const float*>(w.scales) + row0);
-    rowScale1 = __ldg(static_cast<const float*>(w.scales) + row1);
-  } else if constexpr (kKind != GemvWeight::Bf16) {
-    s0 = static_cast<const __half*>(w.scales) + row0 * (k / Chunk<kKind>::kGroup);
-    s1 = static_cast<const __half*>(w.scales) + row1 * (k / Chunk<kKind>::kGroup);
+  const uint4* rows[kRows];
+  const __half* scales[kRows];
+  float rowScale[kRows];
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) {
+    const int64_t row = row0 + r < m ? row0 + r : m - 1;
+    rows[r] = base + row * chunks;
+    rowScale[r] = 1.0f;
+    scales[r] = nullptr;
+    if constexpr (kKind == GemvWeight::Int8)
+      rowScale[r] = __ldg(static_cast<const float*>(w.scales) + row);
+    else if constexpr (kKind != GemvWeight::Bf16)
+      scales[r] = static_cast<const __half*>(w.scales) + row * (k / Chunk<kKind>::kGroup);
+    acc[r] = 0.0f;
   }
-  acc0 = acc1 = 0.0f;
   XQ xq{};
   if constexpr (kKind != GemvWeight::Bf16) xq = xqLayout(w.xq, k);
   int64_t c = lane;
-  uint4 a[U], b[U];
-  // int4: each chunk's two group scales are requested together with the chunk, not when it is multiplied
+  uint4 wv[kRows][U];
+  // int4: each chunk's group scales are requested together with the chunk, not when it is multiplied
   // (H200, one call: the int4 GEMV chain 1564 -> 1527-1534 us; decode at 1K +0.5% with only gate/up changed).
   constexpr bool kGroups = kKind == GemvWeight::Int4G32 || kKind == GemvWeight::Int4G128;
-  __half g0[U], g1[U];
-  auto loadScales = [&](int64_t chunk, __half& h0, __half& h1) {
-    if constexpr (kGroups) {
-      const int64_t g = chunk * 32 / Chunk<kKind>::kGroup;
-      h0 = __ldg(s0 + g);
-      h1 = __ldg(s1 + g);
-    }
-  };
+  __half g[kRows][U];
   auto load = [&] {  // U chunks per row in flight
 #pragma unroll
-    for (int u = 0; u < U; ++u) {
-      a[u] = loadStreaming(w0 + c + 32 * u);
-      b[u] = loadStreaming(w1 + c + 32 * u);
-      loadScales(c + 32 * u, g0[u], g1[u]);
-    }
+    for (int u = 0; u < U; ++u)
+#pragma unroll
+      for (int r = 0; r < kRows; ++r) {
+        wv[r][u] = loadStreaming(rows[r] + c + 32 * u);
+        if constexpr (kGroups) g[r][u] = __ldg(scales[r] + (c + 32 * u) * 32 / Chunk<kKind>::kGroup);
+      }
   };
   bool full = c + 32 * (U - 1) < chunks;
   if (full) load();
@@ -231,51 +246,57 @@ __device__ __forceinline__ void rowPairDot(GemvWeight w, int64_t m, int64_t k, c
   if constexpr (kNormedIn) ss = __ldcg(nin.sums + lane);  // used after the loop
   while (full) {
 #pragma unroll
-    for (int u = 0; u < U; ++u) pairDot<kKind>(a[u], b[u], x, xq, c + 32 * u, g0[u], g1[u], acc0, acc1);
+    for (int u = 0; u < U; ++u) {
+      const XPart<kKind> xp = loadX<kKind>(x, xq, c + 32 * u);
+#pragma unroll
+      for (int r = 0; r < kRows; ++r) rowDot<kKind>(wv[r][u], xp, g[r][u], acc[r]);
+    }
     c += 32 * U;
     full = c + 32 * (U - 1) < chunks;
     if (full) load();
   }
   for (; c < chunks; c += 32) {
-    __half h0 = __half(), h1 = __half();
-    loadScales(c, h0, h1);
-    pairDot<kKind>(loadStreaming(w0 + c), loadStreaming(w1 + c), x, xq, c, h0, h1, acc0, acc1);
+    const XPart<kKind> xp = loadX<kKind>(x, xq, c);
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+      __half h = __half();
+      if constexpr (kGroups) h = __ldg(scales[r] + c * 32 / Chunk<kKind>::kGroup);
+      rowDot<kKind>(loadStreaming(rows[r] + c), xp, h, acc[r]);
+    }
   }
   if constexpr (kLateTrigger<kKind>) pdlTrigger();
-  acc0 = warpSum(acc0) * rowScale0;
-  acc1 = warpSum(acc1) * rowScale1;
-  if constexpr (kNormedIn) {
-    const float inv = normScale(ss, nin.n, nin.eps);
-    acc0 *= inv;
-    acc1 *= inv;
-  }
+  float inv = 1.0f;
+  if constexpr (kNormedIn) inv = normScale(ss, nin.n, nin.eps);
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) acc[r] = warpSum(acc[r]) * rowScale[r] * inv;
 }
 
 // The epilogue's inputs (bias and, per kernel, residual/norm weights or the rotation) are loaded by lane 0
 // before the loop, so that the warp's tail does not wait on them (the AddNorm GEMV's residual loads there
-// cost ~1.5 us per 4096-row GEMV on an H200).
-__device__ __forceinline__ void loadBias(const float* bias, int64_t row0, bool two, float& b0, float& b1) {
-  b0 = bias ? __ldg(bias + row0) : 0.0f;
-  b1 = bias && two ? __ldg(bias + row0 + 1) : 0.0f;
+// cost ~1.5 us per 4096-row GEMV on an H200). n: the warp's rows below m.
+template <int kRows>
+__device__ __forceinline__ void loadRows(const float* v, int64_t row0, int n, float (&out)[kRows]) {
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) out[r] = v && r < n ? __ldg(v + row0 + r) : 0.0f;
 }
 
-template <bool kNormedIn, int kKind>
+template <int kRows, bool kNormedIn, int kKind>
 __global__ void __launch_bounds__(GemvTraits::kWarps * 32)
     gemvKernel(GemvWeight w, int64_t m, int64_t k, const float* __restrict__ x,
                const float* __restrict__ bias, float* __restrict__ out, NormIn nin) {
-  static_assert(GemvTraits::kRowsPerWarp == 2, "the kernels here are written for two rows per warp");
   if constexpr (!kLateTrigger<kKind>) pdlTrigger();
   const int lane = threadIdx.x & 31;
-  const int64_t row0 = (int64_t(blockIdx.x) * GemvTraits::kWarps + (threadIdx.x >> 5)) * 2;
+  const int64_t row0 = (int64_t(blockIdx.x) * GemvTraits::kWarps + (threadIdx.x >> 5)) * kRows;
   if (row0 >= m) return;
-  const bool two = row0 + 1 < m;
-  float b0 = 0.0f, b1 = 0.0f;
-  if (lane == 0) loadBias(bias, row0, two, b0, b1);
-  float acc0, acc1;
-  rowPairDot<kNormedIn, kKind>(w, m, k, x, row0, lane, nin, acc0, acc1, [] {});
+  const int n = int(m - row0 < kRows ? m - row0 : kRows);
+  float b[kRows] = {};
+  if (lane == 0) loadRows(bias, row0, n, b);
+  float acc[kRows];
+  rowsDot<kRows, kNormedIn, kKind>(w, m, k, x, row0, lane, nin, acc, [] {});
   if (lane != 0) return;
-  out[row0] = acc0 + b0;
-  if (two) out[row0 + 1] = acc1 + b1;
+#pragma unroll
+  for (int r = 0; r < kRows; ++r)
+    if (r < n) out[row0 + r] = acc[r] + b[r];
 }
 
 // kQuantOut: the block is 16 warps, 32 rows, one 32-block of the normed row, which it also writes quantized
@@ -287,55 +308,55 @@ template <int kKind, bool kQuantOut>
 __global__ void __launch_bounds__(kQuantOut ? kQuantOutWarps * 32 : GemvTraits::kWarps * 32, 1)
     gemvAddNormKernel(GemvWeight w, int64_t m, int64_t k, const float* __restrict__ x,
                       const float* __restrict__ bias, AddNormOut an, void* xqOut) {
-  static_assert(!kQuantOut || kQuantOutWarps * GemvTraits::kRowsPerWarp == 32, "a block is one 32-block of rows");
+  constexpr int kRows = 2;
+  static_assert(!kQuantOut || kQuantOutWarps * kRows == 32, "a block is one 32-block of rows");
   if constexpr (!kLateTrigger<kKind>) pdlTrigger();
   constexpr int kWarps = kQuantOut ? kQuantOutWarps : GemvTraits::kWarps;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const int64_t row0 = (int64_t(blockIdx.x) * kWarps + warp) * 2;
-  const bool active = row0 < m, two = row0 + 1 < m;
-  float n0 = 0.0f, n1 = 0.0f;  // the normed pair (unscaled), 0 past m
-  double sq = 0.0;             // and its squares
-  if (active) {
-    float b0 = 0.0f, b1 = 0.0f, res0 = 0.0f, res1 = 0.0f, nw0 = 0.0f, nw1 = 0.0f;
+  const int64_t row0 = (int64_t(blockIdx.x) * kWarps + warp) * kRows;
+  const int n = row0 >= m ? 0 : int(m - row0 < kRows ? m - row0 : kRows);
+  float normed[kRows] = {};  // the normed rows (unscaled), 0 past m
+  double sq = 0.0;           // and their squares
+  if (n > 0) {
+    float b[kRows] = {}, res[kRows] = {}, nw[kRows] = {};
     if (lane == 0) {
-      loadBias(bias, row0, two, b0, b1);
-      nw0 = __ldg(an.normW + row0);
-      if (two) nw1 = __ldg(an.normW + row0 + 1);
+      loadRows(bias, row0, n, b);
+      loadRows(an.normW, row0, n, nw);
     }
-    float acc0, acc1;
-    rowPairDot<false, kKind>(w, m, k, x, row0, lane, NormIn{}, acc0, acc1, [&] {
+    float acc[kRows];
+    rowsDot<kRows, false, kKind>(w, m, k, x, row0, lane, NormIn{}, acc, [&] {
       if (lane != 0) return;  // the residual is an earlier kernel's output
-      res0 = an.residual[row0];
-      if (two) res1 = an.residual[row0 + 1];
+#pragma unroll
+      for (int r = 0; r < kRows; ++r)
+        if (r < n) res[r] = an.residual[row0 + r];
     });
     if (lane == 0) {
-      const float r0 = res0 + acc0 + b0, r1 = two ? res1 + acc1 + b1 : 0.0f;
-      n0 = r0 * nw0;
-      n1 = r1 * nw1;
-      an.residual[row0] = r0;
-      an.normed[row0] = n0;
-      if (two) {
-        an.residual[row0 + 1] = r1;
-        an.normed[row0 + 1] = n1;
+#pragma unroll
+      for (int r = 0; r < kRows; ++r) {
+        if (r >= n) continue;
+        const float v = res[r] + acc[r] + b[r];
+        normed[r] = v * nw[r];
+        an.residual[row0 + r] = v;
+        an.normed[row0 + r] = normed[r];
+        sq += double(v) * v;
       }
-      sq = double(r0) * r0 + double(r1) * r1;
       if constexpr (!kQuantOut) atomicAdd(an.sums + (blockIdx.x % kNormSums), sq);
     }
   }
   if constexpr (kQuantOut) {  // the block's 32 normed values quantized by warp 0, its squares in one atomic
     __shared__ float block[32];
-    __shared__ double squares[kQuantOutWarps];
+    __shared__ double squares[kWarps];
     if (lane == 0) {
-      block[2 * warp] = n0;
-      block[2 * warp + 1] = n1;
+#pragma unroll
+      for (int r = 0; r < kRows; ++r) block[kRows * warp + r] = normed[r];
       squares[warp] = sq;
     }
     __syncthreads();
     if (warp != 0) return;
     quantizeBlock32(block[lane], m, blockIdx.x, lane, xqOut);
-    double total = lane < kQuantOutWarps ? squares[lane] : 0.0;
+    double total = lane < kWarps ? squares[lane] : 0.0;
 #pragma unroll
-    for (int o = 8; o > 0; o >>= 1) total += __shfl_xor_sync(0xffffffffu, total, o);
+    for (int o = kWarps / 2; o > 0; o >>= 1) total += __shfl_xor_sync(0xffffffffu, total, o);
     if (lane == 0) atomicAdd(an.sums + (blockIdx.x % kNormSums), total);
   }
 }
@@ -347,30 +368,35 @@ template <bool kNormedIn, int kKind>
 __global__ void __launch_bounds__(GemvTraits::kWarps * 32)
     gemvRopeKernel(GemvWeight w, int64_t m, int64_t k, const float* __restrict__ x,
                    const float* __restrict__ bias, float* __restrict__ out, NormIn nin, RopeOut ro) {
+  constexpr int kRows = 2;
   if constexpr (!kLateTrigger<kKind>) pdlTrigger();
   const int lane = threadIdx.x & 31;
-  const int64_t row0 = (int64_t(blockIdx.x) * GemvTraits::kWarps + (threadIdx.x >> 5)) * 2;
+  const int64_t row0 = (int64_t(blockIdx.x) * GemvTraits::kWarps + (threadIdx.x >> 5)) * kRows;
   if (row0 >= m) return;
-  const int head = int(row0 / ro.hd), d = int(row0 % ro.hd), pair = d / 2;
-  const bool rotate = head < ro.nh + ro.nkv && pair < ro.rope.pairs;
-  float b0 = 0.0f, b1 = 0.0f;
+  const int head = int(row0 / ro.hd), d0 = int(row0 % ro.hd);
+  float b[kRows] = {};
   int64_t p = 0;
   if (lane == 0) {
-    loadBias(bias, row0, true, b0, b1);
+    loadRows(bias, row0, kRows, b);
     p = readPosition(ro.pos);  // the angle is computed after the loop: waiting for p here would hold the loads
   }
-  float acc0, acc1;
-  rowPairDot<kNormedIn, kKind>(w, m, k, x, row0, lane, nin, acc0, acc1, [] {});
+  float acc[kRows];
+  rowsDot<kRows, kNormedIn, kKind>(w, m, k, x, row0, lane, nin, acc, [] {});
   if (lane != 0) return;
-  float a = acc0 + b0, b = acc1 + b1;
-  if (rotate) ropeRotatePair(a, b, p, ro.rope, pair);
-  out[row0] = a;
-  out[row0 + 1] = b;
-  if (head >= ro.nh) {
-    const bool isK = head < ro.nh + ro.nkv;
-    const int kvh = isK ? head - ro.nh : head - ro.nh - ro.nkv;
-    __nv_bfloat16* cache = isK ? ro.kCache : ro.vCache;
-    *reinterpret_cast<__nv_bfloat162*>(cache + (int64_t(kvh) * ro.capacity + p) * ro.hd + d) = __floats2bfloat162_rn(a, b);
+#pragma unroll
+  for (int r = 0; r < kRows; r += 2) {
+    const int d = d0 + r, pair = d / 2;
+    float a = acc[r] + b[r], c = acc[r + 1] + b[r + 1];
+    if (head < ro.nh + ro.nkv && pair < ro.rope.pairs) ropeRotatePair(a, c, p, ro.rope, pair);
+    out[row0 + r] = a;
+    out[row0 + r + 1] = c;
+    if (head >= ro.nh) {
+      const bool isK = head < ro.nh + ro.nkv;
+      const int kvh = isK ? head - ro.nh : head - ro.nh - ro.nkv;
+      __nv_bfloat16* cache = isK ? ro.kCache : ro.vCache;
+      *reinterpret_cast<__nv_bfloat162*>(cache + (int64_t(kvh) * ro.capacity + p) * ro.hd + d) =
+          __floats2bfloat162_rn(a, c);
+    }
   }
 }
 
@@ -387,8 +413,8 @@ __global__ void scaleNormedKernel(float* x, int64_t n, const double* sums, float
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) x[i] *= inv;
 }
 
-unsigned gemvBlocks(int64_t m) {
-  const int64_t rowsPerBlock = GemvTraits::kWarps * GemvTraits::kRowsPerWarp;
+unsigned gemvBlocks(int64_t m, int rows) {
+  const int64_t rowsPerBlock = GemvTraits::kWarps * rows;
   return unsigned((m + rowsPerBlock - 1) / rowsPerBlock);
 }
 
@@ -420,8 +446,8 @@ void gemv(const GemvWeight& w, int64_t m, int64_t k, const float* x, const float
           cudaStream_t stream) {
   quantizeX(w, k, x, stream);
   byKind(w, [&](auto kind) {
-    launchKernel(gemvKernel<false, decltype(kind)::value>, gemvBlocks(m), kGemvThreads, 0, stream, w, m, k, x, bias,
-                 out, NormIn{});
+    constexpr int K = decltype(kind)::value, R = kPlainRows<K>;
+    launchKernel(gemvKernel<R, false, K>, gemvBlocks(m, R), kGemvThreads, 0, stream, w, m, k, x, bias, out, NormIn{});
   });
 }
 
@@ -446,7 +472,7 @@ void gemvAddNorm(const GemvWeight& w, int64_t m, int64_t k, const float* x, cons
       launchKernel(gemvAddNormKernel<K, true>, unsigned((m + 31) / 32), kQuantOutWarps * 32, 0, stream, w, m, k, x,
                    bias, an, xqOut);
     else
-      launchKernel(gemvAddNormKernel<K, false>, gemvBlocks(m), kGemvThreads, 0, stream, w, m, k, x, bias, an, xqOut);
+      launchKernel(gemvAddNormKernel<K, false>, gemvBlocks(m, 2), kGemvThreads, 0, stream, w, m, k, x, bias, an, xqOut);
   });
 }
 
@@ -454,8 +480,9 @@ void gemvNormed(const GemvWeight& w, int64_t m, int64_t k, const float* x, const
                 int64_t n, float eps, float* out, cudaStream_t stream) {
   quantizeX(w, k, x, stream);
   byKind(w, [&](auto kind) {
-    launchKernel(gemvKernel<true, decltype(kind)::value>, gemvBlocks(m), kGemvThreads, 0, stream, w, m, k, x, bias,
-                 out, NormIn{sums, n, eps});
+    constexpr int K = decltype(kind)::value, R = kPlainRows<K>;
+    launchKernel(gemvKernel<R, true, K>, gemvBlocks(m, R), kGemvThreads, 0, stream, w, m, k, x, bias, out,
+                 NormIn{sums, n, eps});
   });
 }
 
@@ -473,12 +500,13 @@ void gemvRopeAppend(const GemvWeight& w, int64_t m, int64_t k, const float* x, c
   ro.capacity = capacity;
   quantizeX(w, k, x, stream);
   byKind(w, [&](auto kind) {
+    constexpr int K = decltype(kind)::value;
     if (sums)
-      launchKernel(gemvRopeKernel<true, decltype(kind)::value>, gemvBlocks(m), kGemvThreads, 0, stream, w, m, k, x,
-                   bias, out, NormIn{sums, n, eps}, ro);
+      launchKernel(gemvRopeKernel<true, K>, gemvBlocks(m, 2), kGemvThreads, 0, stream, w, m, k, x, bias, out,
+                   NormIn{sums, n, eps}, ro);
     else
-      launchKernel(gemvRopeKernel<false, decltype(kind)::value>, gemvBlocks(m), kGemvThreads, 0, stream, w, m, k, x,
-                   bias, out, NormIn{}, ro);
+      launchKernel(gemvRopeKernel<false, K>, gemvBlocks(m, 2), kGemvThreads, 0, stream, w, m, k, x, bias, out,
+                   NormIn{}, ro);
   });
 }
 
