@@ -2,16 +2,23 @@
 // the innermost loops live here; blocking, threading and bias are in cpu_kernels.cpp. Every function
 // carries the target attribute; the file is built with generic x86-64 flags.
 //
-// Matmul micro-tile 4 x-rows x 2 w-rows: 8 ymm accumulators + 2 w + 1 x register (16 ymm available);
-// per 8-wide k step, 4 x loads + 2 w loads feed 8 FMAs = 128 FLOP. Tails shorter than 8 are read
-// through a zero-padded copy (AVX2 has no 16-bit masked load).
+// Matmul micro-tile 2 x-rows x 4 w-rows: 8 ymm accumulators + 4 w + 1 x register (16 ymm available);
+// per 8-wide k step, 2 x loads + 4 w loads feed 8 FMAs = 128 FLOP. 4 w-rows rather than 4 x-rows: at
+// n = 1 the tile is 4 independent FMA chains instead of 2 (see below), and the prefill GEMM
+// (128 x 4096 x 4096) also ran faster, 51 -> 60 GFLOP/s on one Zen 4 core. The cost: for n = 2..7 an
+// int4 weight is dequantized for 2 x rows instead of 4, so those GEMVs are slower (4096 x 4096 g32
+// at n = 4: 2.95 -> 3.92 ms). A path has one tile shape; it is chosen for n = 1 (every decoded token)
+// and n >= 8 (prefill).
+// Tails shorter than 8 are read through a zero-padded copy (AVX2 has no 16-bit masked load).
 // matmulQuantized's small-n tiles dequantize in registers: per 8 weights of a row, 8 bytes (int8:
 // widen, convert, multiply) or 4 bytes (int4: broadcast, then shuffle, mask, or, FMA where the block's
 // scales are all positive and finite, else shift, mask, subtract 8, convert, multiply; AVX2's 8-entry
 // vpermps cannot take the 16-value table of the AVX-512 path) for 16 FLOP. The int4 tiles prefetch the
-// rows' next k block. At n = 1 a tile's 2 rows are 2 chains of dependent FMAs (the order of additions
-// is fixed): 4 cycles of FMA latency per 8-column step put a floor of ~1.1 ms under the 4096 x 4096
-// int4 GEMV at 3.7 GHz (measured 1.44 ms on one Zen 4 core; the dequantization runs beside the chains).
+// rows' next k block. At n = 1 a tile's 4 rows are 4 chains of dependent FMAs (the order of additions
+// is fixed): 4 cycles of FMA latency per 8-column step of a chain put a floor of ~0.55 ms under the
+// 4096 x 4096 int4 GEMV at 3.7 GHz (measured 1.27-1.29 ms hot on one Zen 4 core; 1.43-1.66 ms with
+// the 2 chains of a 2-row tile). The 4-row int4 tiles hold 8 scale/offset vectors besides
+// the 8 accumulators, so GCC keeps some of them on the stack as FMA memory operands (L1 loads).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -524,8 +531,8 @@ struct QuantTile {
 KernelTable makeTable() {
   KernelTable t{};
   t.name = "avx2";
-  t.tileX = 4;
-  t.tileW = 2;
+  t.tileX = 2;
+  t.tileW = 4;
   fillTileTable<Tile>(t.tile);
   fillTileTable<QuantTile>(t.quantTile);
   t.toFloat = &toFloatAvx2;
