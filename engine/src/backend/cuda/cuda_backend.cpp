@@ -37,31 +37,87 @@ void checkBlas(cublasStatus_t s, const char* what) {
 
 using gpu::gib;
 
-// Device memory that frees itself.
+// cudaMalloc, or an error that names what the memory was for and how much is free.
+void* deviceMalloc(int64_t n, const char* what) {
+  void* ptr = nullptr;
+  const cudaError_t e = cudaMalloc(&ptr, size_t(n));
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    size_t freeB = 0, totalB = 0;
+    cudaMemGetInfo(&freeB, &totalB);
+    throw Error(fmt::format("out of GPU memory: {} needs {:.2f} GiB but only {:.2f} GiB of {:.2f} GiB are free ({})",
+                            what, gib(n), gib(int64_t(freeB)), gib(int64_t(totalB)), cudaGetErrorString(e)));
+  }
+  return ptr;
+}
+
+// Device memory for the weights, packed. cudaMalloc takes whole 2 MiB pages for a tensor of more than about
+// 1 MiB, so one allocation per tensor left the tails of GLM-4-9B's int4 tensors (scales of 1-6.7 MiB,
+// weights of 26.75 and 53.5 MiB) unused: 221 MiB on an H200 (5,192 MiB taken for 4,971 MiB of tensors).
+// Here a tensor takes the best-fitting space left free by earlier ones, and a run of whole pages is
+// allocated only where none fits (its tail becomes free space). Freed with the backend, never piecewise.
+class WeightArena {
+ public:
+  WeightArena() = default;
+  WeightArena(const WeightArena&) = delete;
+  WeightArena& operator=(const WeightArena&) = delete;
+  ~WeightArena() {
+    for (void* run : runs_) cudaFree(run);
+  }
+  void* allocate(int64_t n, const char* what) {
+    n = (n + kAlign - 1) / kAlign * kAlign;
+    Space* best = nullptr;
+    for (Space& s : free_)
+      if (s.bytes >= n && (!best || s.bytes < best->bytes)) best = &s;
+    if (!best) {
+      const int64_t run = (n + kPage - 1) / kPage * kPage;
+      runs_.push_back(deviceMalloc(run, what));
+      free_.push_back({static_cast<char*>(runs_.back()), run});
+      best = &free_.back();
+    }
+    char* at = best->at;
+    best->at += n;
+    best->bytes -= n;
+    return at;
+  }
+
+ private:
+  static constexpr int64_t kAlign = 256, kPage = int64_t(2) << 20;
+  struct Space {
+    char* at;
+    int64_t bytes;
+  };
+  std::vector<Space> free_;
+  std::vector<void*> runs_;
+};
+
+// Device memory that frees itself, or (placeIn) a share of a WeightArena, which frees it.
 struct DeviceBuffer {
   void* ptr = nullptr;
   int64_t bytes = 0;
+  bool owned = true;
   DeviceBuffer() = default;
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  ~DeviceBuffer() {
-    if (ptr) cudaFree(ptr);
-  }
-  void allocate(int64_t n, const char* what) {
-    if (ptr) cudaFree(ptr);
+  ~DeviceBuffer() { release(); }
+  void release() {
+    if (ptr && owned) cudaFree(ptr);
     ptr = nullptr;
     bytes = 0;
+    owned = true;
+  }
+  void allocate(int64_t n, const char* what) {
+    release();
     if (n <= 0) return;
-    const cudaError_t e = cudaMalloc(&ptr, size_t(n));
-    if (e != cudaSuccess) {
-      cudaGetLastError();
-      size_t freeB = 0, totalB = 0;
-      cudaMemGetInfo(&freeB, &totalB);
-      ptr = nullptr;
-      throw Error(fmt::format("out of GPU memory: {} needs {:.2f} GiB but only {:.2f} GiB of {:.2f} GiB are free ({})",
-                              what, gib(n), gib(int64_t(freeB)), gib(int64_t(totalB)), cudaGetErrorString(e)));
-    }
+    ptr = deviceMalloc(n, what);
     bytes = n;
+  }
+  void placeIn(WeightArena& arena, int64_t n, const char* what) {
+    release();
+    if (n <= 0) return;
+    ptr = arena.allocate(n, what);
+    bytes = n;
+    owned = false;
   }
   template <typename T>
   T* as() const {
@@ -177,7 +233,7 @@ class CudaBackend final : public Backend {
   void uploadBias(const LinearView& view, CudaLinear& w) {
     if (!view.hasBias()) return;
     const std::vector<float> bias = gpu::biasToF32Host(view, "CUDA");
-    w.bias.allocate(w.rows * 4, "a bias vector");
+    w.bias.placeIn(weightArena_, w.rows * 4, "a bias vector");
     check(cudaMemcpy(w.bias.ptr, bias.data(), bias.size() * 4, cudaMemcpyHostToDevice), "bias upload");
   }
 
@@ -191,14 +247,14 @@ class CudaBackend final : public Backend {
     w->rows = q.rows;
     w->cols = q.cols;
     const std::string what = "quantized weight " + q.name;
-    w->w.allocate(q.dataBytes, what.c_str());
+    w->w.placeIn(weightArena_, q.dataBytes, what.c_str());
     check(cudaMemcpy(w->w.ptr, q.data, size_t(q.dataBytes), cudaMemcpyHostToDevice), "quantized weight upload");
     if (isInt4(q.format)) {  // the kernels' nibble order (glm_kernels.h)
       cuda::repackInt4(w->w.ptr, q.dataBytes, nullptr);
       checkLaunch("repack int4 weights");
       check(cudaStreamSynchronize(nullptr), "repack int4 weights");  // before any stream reads them
     }
-    w->scales.allocate(q.scaleBytes, what.c_str());
+    w->scales.placeIn(weightArena_, q.scaleBytes, what.c_str());
     check(cudaMemcpy(w->scales.ptr, q.scales, size_t(q.scaleBytes), cudaMemcpyHostToDevice), "scale upload");
     uploadBias(view, *w);
     w->bytes = w->w.bytes + w->scales.bytes + w->bias.bytes;
@@ -214,7 +270,7 @@ class CudaBackend final : public Backend {
     w->format = format;
     w->rows = view.outFeatures;
     w->cols = view.inFeatures;
-    w->w.allocate(w->rows * w->cols * 2, "a weight matrix");
+    w->w.placeIn(weightArena_, w->rows * w->cols * 2, "a weight matrix");
     std::vector<uint16_t> staging;
     int64_t row = 0;
     for (const TensorView* p : view.parts) {
@@ -235,7 +291,7 @@ class CudaBackend final : public Backend {
     w->rows = 1;
     w->cols = gpu::elementsOf(view);
     const std::vector<float> v = gpu::vectorToF32Host(view, "CUDA");
-    w->data.allocate(w->cols * 4, "a norm vector");
+    w->data.placeIn(weightArena_, w->cols * 4, "a norm vector");
     check(cudaMemcpy(w->data.ptr, v.data(), v.size() * 4, cudaMemcpyHostToDevice), "vector upload");
     w->bytes = w->data.bytes;
     return keep(std::move(w));
@@ -251,7 +307,7 @@ class CudaBackend final : public Backend {
       case DType::BF16: w->type = cuda::TableType::BF16; break;
       default: throw Error(fmt::format("CUDA backend: embedding dtype {} is not supported", dtypeName(view.dtype)));
     }
-    w->data.allocate(int64_t(view.bytes), "the embedding table");
+    w->data.placeIn(weightArena_, int64_t(view.bytes), "the embedding table");
     check(cudaMemcpy(w->data.ptr, view.data, view.bytes, cudaMemcpyHostToDevice), "embedding upload");
     w->bytes = w->data.bytes;
     return keep(std::move(w));
@@ -270,12 +326,12 @@ class CudaBackend final : public Backend {
     if (cudaHostAlloc(&w->host.ptr, size_t(q.dataBytes), cudaHostAllocMapped) != cudaSuccess) {
       cudaGetLastError();
       w->host.ptr = nullptr;
-      w->data.allocate(q.dataBytes, "the embedding table (int8)");  // no pinned memory: on the device then
+      w->data.placeIn(weightArena_, q.dataBytes, "the embedding table (int8)");  // no pinned memory: on the device
       check(cudaMemcpy(w->data.ptr, q.data, size_t(q.dataBytes), cudaMemcpyHostToDevice), "embedding upload");
     } else {
       std::memcpy(w->host.ptr, q.data, size_t(q.dataBytes));
     }
-    w->scales.allocate(q.scaleBytes, "the embedding table's scales");
+    w->scales.placeIn(weightArena_, q.scaleBytes, "the embedding table's scales");
     check(cudaMemcpy(w->scales.ptr, q.scales, size_t(q.scaleBytes), cudaMemcpyHostToDevice), "embedding upload");
     w->bytes = w->data.bytes + w->scales.bytes;  // GPU memory only
     return keep(std::move(w));
@@ -401,15 +457,15 @@ class CudaBackend final : public Backend {
       // 1.72 / 1.74 / 1.80 / 1.96 s) for 150-200 MiB less peak memory.
       const int64_t blockRows = widenBlockRows(w->rows, w->cols);
       const int64_t bytes = std::min(blockRows, w->rows) * w->cols * 2;
-      if (dequantScratch_.bytes < bytes) dequantScratch_.allocate(bytes, "dequantized weight scratch");
+      DeviceBuffer& widened = prefillScratch(bytes, "dequantized weight scratch");
       for (int64_t r0 = 0; r0 < w->rows; r0 += blockRows) {
         const int64_t rows = std::min(blockRows, w->rows - r0);
         cuda::GemvWeight block = gw;
         block.data = static_cast<const uint8_t*>(gw.data) + quantizedDataBytes(w->format, r0, w->cols);
         block.scales = static_cast<const uint8_t*>(gw.scales) + quantizedScaleBytes(w->format, r0, w->cols);
-        cuda::dequantizeToBf16(block, rows, w->cols, dequantScratch_.as<uint16_t>(), stream_);
+        cuda::dequantizeToBf16(block, rows, w->cols, widened.as<uint16_t>(), stream_);
         checkLaunch("dequantizeToBf16");
-        gemm(dequantScratch_.ptr, r0, rows);
+        gemm(widened.ptr, r0, rows);
       }
     }
     if (bias) {
@@ -511,8 +567,10 @@ class CudaBackend final : public Backend {
     const uint16_t* v = cache.vLayer(layer);
     if (i8) {  // prefill (and the generic kernel) read the layer's prefix widened to bf16 (planMemory counts it)
       const int64_t half = int64_t(shape.numKvHeads) * cache.capacity * hd;  // elements of K (or V) widened
-      if (kvWide_.bytes < 2 * half * 2) kvWide_.allocate(2 * half * 2, "the widened KV prefix (8-bit cache, prefill)");
-      uint16_t* wk = kvWide_.as<uint16_t>();
+      const char* what = "the widened KV prefix (8-bit cache, prefill)";
+      // A recorded step keeps its own buffer: prefillScratch_ may be reallocated after the recording.
+      if (capturing_ && kvWide_.bytes < 2 * half * 2) kvWide_.allocate(2 * half * 2, what);
+      uint16_t* wk = (capturing_ ? kvWide_ : prefillScratch(2 * half * 2, what)).as<uint16_t>();
       uint16_t* wv = wk + half;
       const int64_t maxLen = capturing_ ? cache.capacity : pos0 + qkv.rows;
       cuda::widenKvInt8(cache.kLayer8(layer), cache.vLayer8(layer), cache.kScales(layer), cache.vScales(layer),
@@ -717,14 +775,21 @@ class CudaBackend final : public Backend {
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
   int maxSplits_ = 256;
+  WeightArena weightArena_;  // before weights_: outlives the buffers placed in it
   std::vector<std::unique_ptr<Weight>> weights_;
   std::vector<std::unique_ptr<DeviceBuffer>> buffers_;
   DeviceBuffer gemmInput_, idsBuffer_, decodePartials_, stepInputs_, argmaxOut_, bestScratch_;
-  // Prefill with quantized weights: a weight's rows widened to bf16 for cuBLAS, a block at a time (widenBlockRows).
-  DeviceBuffer dequantScratch_;
+  // Prefill: a quantized weight's rows widened to bf16 for cuBLAS, a block at a time (widenBlockRows), or
+  // the 8-bit cache's layer prefix widened to bf16 for attention. Never both at once (stream order), so one
+  // buffer holds either: at 128K with int4 weights and the 8-bit cache, 224 MB instead of 224 + 134 MB.
+  DeviceBuffer prefillScratch_;
+  DeviceBuffer& prefillScratch(int64_t bytes, const char* what) {
+    if (prefillScratch_.bytes < bytes) prefillScratch_.allocate(bytes, what);
+    return prefillScratch_;
+  }
   // kMaxWidenedWeightBytes, or less with GLMCHAT_CUDA_MAX_WIDEN_BYTES (tests: several blocks with small weights).
   int64_t widenLimit_ = gpu::envBytes("GLMCHAT_CUDA_MAX_WIDEN_BYTES", kMaxWidenedWeightBytes);
-  DeviceBuffer kvWide_;          // the 8-bit cache's prefix widened to bf16 (prefill attention)
+  DeviceBuffer kvWide_;          // the widened KV prefix of a recorded step (the generic attention kernel)
   DeviceBuffer xqScratch_[2];    // the decode GEMV's input row quantized to int8 (quantized weights)
   struct {
     const void* row = nullptr;  // the one-row tensor whose quantized copy the op before wrote (nullptr: none)
