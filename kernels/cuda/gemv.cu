@@ -99,8 +99,8 @@ struct Chunk<GemvWeight::Int4G128> {
   static constexpr int kWeights = 32, kUnroll = 2, kGroup = 128;
 };
 
-// Chunk c of x as every row's dot product reads it (loaded once, shared by the warp's rows).
-template <int kKind>
+// Chunk c of x as every row's dot product reads it (loaded once, shared by the warp's rows); each kind fills
+// its own fields.
 struct XPart {
   float4 f0, f1;   // bf16: x's 8 floats
   int4 q0, q1;     // int8: q0 = x's 16 int8 values; int4: q0, q1 = x's 32
@@ -109,8 +109,8 @@ struct XPart {
 };
 
 template <int kKind>
-__device__ __forceinline__ XPart<kKind> loadX(const float* __restrict__ x, const XQ& xq, int64_t c) {
-  XPart<kKind> p;
+__device__ __forceinline__ XPart loadX(const float* __restrict__ x, const XQ& xq, int64_t c) {
+  XPart p;
   if constexpr (kKind == GemvWeight::Bf16) {
     const float4* xc = reinterpret_cast<const float4*>(x) + c * (Chunk<kKind>::kWeights / 4);
     p.f0 = __ldg(xc);
@@ -131,7 +131,7 @@ __device__ __forceinline__ XPart<kKind> loadX(const float* __restrict__ x, const
 // One row's chunk against x's, added to acc (int4: times the row's group scale g; int8: unscaled, the row
 // scale is applied after the loop).
 template <int kKind>
-__device__ __forceinline__ void rowDot(uint4 w, const XPart<kKind>& p, __half g, float& acc) {
+__device__ __forceinline__ void rowDot(uint4 w, const XPart& p, __half g, float& acc) {
   if constexpr (kKind == GemvWeight::Bf16) {
     acc += dot8(w, p.f0, p.f1);
   } else if constexpr (kKind == GemvWeight::Int8) {
@@ -185,7 +185,8 @@ __device__ __forceinline__ float normScale(double laneSlot, int64_t n, float eps
   return rsqrtf(float(laneSlot / double(n)) + eps);
 }
 
-// Rows per warp of the plain GEMV (gate/up, the output layer): four for int4, where a warp's two rows at
+// Rows per warp of the plain GEMV (gate/up under the fused norm; the output layer is int8 under every
+// quantized format, so two rows there): four for int4, where a warp's two rows at
 // k = 4096 are only 4 KB (two load rounds, then the reduction): four rows keep 128 bytes per lane in flight
 // and share x's loads. H200, A/B in one call: gate/up alone 23.2-23.6 -> 21.8-22.8 us; decode at 1K
 // 506-509 -> 508-514 tokens/s. Two rows elsewhere: int8 with four rows (and half the chunks in flight)
@@ -247,7 +248,7 @@ __device__ __forceinline__ void rowsDot(GemvWeight w, int64_t m, int64_t k, cons
   while (full) {
 #pragma unroll
     for (int u = 0; u < U; ++u) {
-      const XPart<kKind> xp = loadX<kKind>(x, xq, c + 32 * u);
+      const XPart xp = loadX<kKind>(x, xq, c + 32 * u);
 #pragma unroll
       for (int r = 0; r < kRows; ++r) rowDot<kKind>(wv[r][u], xp, g[r][u], acc[r]);
     }
@@ -256,7 +257,7 @@ __device__ __forceinline__ void rowsDot(GemvWeight w, int64_t m, int64_t k, cons
     if (full) load();
   }
   for (; c < chunks; c += 32) {
-    const XPart<kKind> xp = loadX<kKind>(x, xq, c);
+    const XPart xp = loadX<kKind>(x, xq, c);
 #pragma unroll
     for (int r = 0; r < kRows; ++r) {
       __half h = __half();
@@ -368,35 +369,30 @@ template <bool kNormedIn, int kKind>
 __global__ void __launch_bounds__(GemvTraits::kWarps * 32)
     gemvRopeKernel(GemvWeight w, int64_t m, int64_t k, const float* __restrict__ x,
                    const float* __restrict__ bias, float* __restrict__ out, NormIn nin, RopeOut ro) {
-  constexpr int kRows = 2;
   if constexpr (!kLateTrigger<kKind>) pdlTrigger();
   const int lane = threadIdx.x & 31;
-  const int64_t row0 = (int64_t(blockIdx.x) * GemvTraits::kWarps + (threadIdx.x >> 5)) * kRows;
+  const int64_t row0 = (int64_t(blockIdx.x) * GemvTraits::kWarps + (threadIdx.x >> 5)) * 2;
   if (row0 >= m) return;
-  const int head = int(row0 / ro.hd), d0 = int(row0 % ro.hd);
-  float b[kRows] = {};
+  const int head = int(row0 / ro.hd), d = int(row0 % ro.hd), pair = d / 2;
+  const bool rotate = head < ro.nh + ro.nkv && pair < ro.rope.pairs;
+  float b[2] = {};
   int64_t p = 0;
   if (lane == 0) {
-    loadRows(bias, row0, kRows, b);
+    loadRows(bias, row0, 2, b);
     p = readPosition(ro.pos);  // the angle is computed after the loop: waiting for p here would hold the loads
   }
-  float acc[kRows];
-  rowsDot<kRows, kNormedIn, kKind>(w, m, k, x, row0, lane, nin, acc, [] {});
+  float acc[2];
+  rowsDot<2, kNormedIn, kKind>(w, m, k, x, row0, lane, nin, acc, [] {});
   if (lane != 0) return;
-#pragma unroll
-  for (int r = 0; r < kRows; r += 2) {
-    const int d = d0 + r, pair = d / 2;
-    float a = acc[r] + b[r], c = acc[r + 1] + b[r + 1];
-    if (head < ro.nh + ro.nkv && pair < ro.rope.pairs) ropeRotatePair(a, c, p, ro.rope, pair);
-    out[row0 + r] = a;
-    out[row0 + r + 1] = c;
-    if (head >= ro.nh) {
-      const bool isK = head < ro.nh + ro.nkv;
-      const int kvh = isK ? head - ro.nh : head - ro.nh - ro.nkv;
-      __nv_bfloat16* cache = isK ? ro.kCache : ro.vCache;
-      *reinterpret_cast<__nv_bfloat162*>(cache + (int64_t(kvh) * ro.capacity + p) * ro.hd + d) =
-          __floats2bfloat162_rn(a, c);
-    }
+  float a = acc[0] + b[0], c = acc[1] + b[1];
+  if (rotate) ropeRotatePair(a, c, p, ro.rope, pair);
+  out[row0] = a;
+  out[row0 + 1] = c;
+  if (head >= ro.nh) {
+    const bool isK = head < ro.nh + ro.nkv;
+    const int kvh = isK ? head - ro.nh : head - ro.nh - ro.nkv;
+    __nv_bfloat16* cache = isK ? ro.kCache : ro.vCache;
+    *reinterpret_cast<__nv_bfloat162*>(cache + (int64_t(kvh) * ro.capacity + p) * ro.hd + d) = __floats2bfloat162_rn(a, c);
   }
 }
 
