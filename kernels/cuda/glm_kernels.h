@@ -141,13 +141,17 @@ int64_t argmaxScratchBytes();
 void argmax(const float* x, int64_t n, void* scratch, cudaStream_t stream);
 // Sampling where the logits live (sampling.cu): the best entries of x[0..n) (larger value first, ties by
 // the lower index; as Backend::bestOfRow describes, at most kBestOfRowMax) and the row's sum of
-// exp((x - max) * invTemperature), into scratch (bestOfRowScratchBytes()). bestOfRowRead takes them from
-// a host copy of the scratch into best (value, index), best first: returns how many, or -1 when the row
-// holds a NaN or +inf (best is then empty).
+// exp((x - max) * invTemperature), into result (bestOfRowResultBytes(): device memory, or mapped pinned host
+// memory that the host reads once the stream has synchronised). scratch: bestOfRowScratchBytes() of device
+// memory, zeroed once before the first call and not shared between streams. bestOfRowRead takes a host copy
+// of the result into best (value, index), best first: returns how many, or -1 when the row holds a NaN or
+// +inf (best is then empty).
 constexpr int kBestOfRowMax = 1024;
 int64_t bestOfRowScratchBytes();
-void bestOfRow(const float* x, int64_t n, int count, float invTemperature, void* scratch, cudaStream_t stream);
-int bestOfRowRead(const void* hostCopy, std::vector<std::pair<float, int32_t>>& best, double* total);
+int64_t bestOfRowResultBytes();
+void bestOfRow(const float* x, int64_t n, int count, float invTemperature, void* scratch, void* result,
+               cudaStream_t stream);
+int bestOfRowRead(const void* hostResult, std::vector<std::pair<float, int32_t>>& best, double* total);
 // Programmatic dependent launch for the decode step's kernels (common.cuh: launchKernel). While on, each
 // launch of those kernels lets it start before the previous kernel has finished (it waits for it inside);
 // the first launch after setProgrammaticLaunch(true) or programmaticBarrier() is a plain one, for a

@@ -342,16 +342,21 @@ class Checker {
   // same entries in the same order as a full sort on the host (larger value first, then the lower id)
   // and the softmax sum against float64. `levels` > 0 quantises the row to that many distinct values
   // (ties everywhere, crowded histogram buckets).
-  void bestOfRow(int64_t n, int count, float temperature, int levels) {
+  // unaligned: the row starts one float into its buffer (no 16-byte loads).
+  void bestOfRow(int64_t n, int count, float temperature, int levels, bool unaligned = false) {
     auto x = randomFloats(rng_, size_t(n), 8.0);
     if (levels > 0)
       for (float& v : x) v = std::round(v * float(levels) / 16.0f) * 16.0f / float(levels);
     x[size_t(n / 2)] = -std::numeric_limits<float>::infinity();
     std::vector<std::pair<float, int32_t>> best;
     double total = 0.0;
-    const std::string name = fmt::format("best {} of {} logits, T {:g}{}", count, n, temperature,
-                                         levels > 0 ? fmt::format(", {} distinct values", levels) : "");
-    if (!b_.bestOfRow(upload(x, 1, n), count, 1.0f / temperature, best, total)) best.clear();
+    const std::string name = fmt::format("best {} of {} logits, T {:g}{}{}", count, n, temperature,
+                                         levels > 0 ? fmt::format(", {} distinct values", levels) : "",
+                                         unaligned ? ", unaligned row" : "");
+    std::vector<float> padded(x);
+    if (unaligned) padded.insert(padded.begin(), 0.0f);
+    const Tensor row = upload(padded, 1, int64_t(padded.size())).colSlice(unaligned ? 1 : 0, n);
+    if (!b_.bestOfRow(row, count, 1.0f / temperature, best, total)) best.clear();
     std::vector<std::pair<float, int32_t>> ref;
     for (int64_t i = 0; i < n; ++i) ref.emplace_back(x[size_t(i)], int32_t(i));
     std::sort(ref.begin(), ref.end(),
@@ -374,6 +379,25 @@ class Checker {
     record(name, mismatches == 0 && enough ? err : 1.0, 1e-5,
            fmt::format("{} candidates, {} out of order{}", best.size(), mismatches,
                        best.size() < size_t(count) && tiedAtCut > 0 ? fmt::format(", {} tie at the cut", tiedAtCut) : ""));
+  }
+
+  // A row holding a NaN or +inf: the device declines it (the sampler then takes the row on the host), and
+  // the next row is served again.
+  void bestOfRowDeclines(int64_t n, float bad) {
+    auto x = randomFloats(rng_, size_t(n), 8.0);
+    x[size_t(n - 3)] = bad;
+    std::vector<std::pair<float, int32_t>> best;
+    double total = 0.0;
+    const bool served = b_.bestOfRow(upload(x, 1, n), 256, 1.0f, best, total);
+    x[size_t(n - 3)] = 0.0f;
+    std::vector<std::pair<float, int32_t>> after;
+    const bool servedAfter = b_.bestOfRow(upload(x, 1, n), 1, 1.0f, after, total);
+    const auto top = std::max_element(x.begin(), x.end());
+    const bool ok = !served && best.empty() && servedAfter && !after.empty() &&
+                    after[0].second == int32_t(top - x.begin());
+    record(fmt::format("best of {} logits with a {} declined", n, bad), ok ? 0.0 : 1.0, 0.0,
+           fmt::format("{}, {} candidates; then {}", served ? "served" : "declined", best.size(),
+                       servedAfter ? "served" : "declined"));
   }
 
   // RoPE + KV append + causal GQA attention, against float64 math written out here. The cache is
@@ -807,6 +831,10 @@ SelftestReport runSelftest(const SelftestOptions& opt, const std::function<void(
       ck.bestOfRow(151552, 1024, 1.0f, 3);  // ~1/3 of the row ties at the top: more than fit, so declined
       ck.bestOfRow(151552, 40, 0.7f, 4000);
       ck.bestOfRow(700, 1024, 1.0f, 0);   // fewer entries than asked for: all of them
+      ck.bestOfRow(600001, 256, 0.8f, 0);  // several loads per thread, and a tail past the 16-byte loads
+      ck.bestOfRow(151552, 64, 1.0f, 0, true);
+      ck.bestOfRowDeclines(151552, std::numeric_limits<float>::quiet_NaN());
+      ck.bestOfRowDeclines(5000, std::numeric_limits<float>::infinity());
     }
     ck.matmul(300, 4096, 1000, DType::BF16, true);
     const bool softwareDevice = report.backend.find("(cpu,") != std::string::npos;

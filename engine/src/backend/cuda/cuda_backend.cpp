@@ -640,14 +640,17 @@ class CudaBackend final : public Backend {
     resolvePending({t});
     if (bestScratch_.bytes == 0) {
       bestScratch_.allocate(cuda::bestOfRowScratchBytes(), "sampling scratch");
-      bestHost_.resize(size_t(bestScratch_.bytes));
+      check(cudaMemsetAsync(bestScratch_.ptr, 0, size_t(bestScratch_.bytes), stream_), "sampling scratch (clear)");
+      // The kernels write the result straight into pinned host memory: no copy to queue and wait for.
+      check(cudaHostAlloc(&bestHost_.ptr, size_t(cuda::bestOfRowResultBytes()), cudaHostAllocMapped),
+            "sampling result (mapped host memory)");
+      check(cudaHostGetDevicePointer(&bestHostOnDevice_, bestHost_.ptr, 0), "sampling result (device address)");
     }
-    cuda::bestOfRow(t.f32(), t.cols, std::clamp(count, 1, cuda::kBestOfRowMax), invTemperature, bestScratch_.ptr, stream_);
+    cuda::bestOfRow(t.f32(), t.cols, std::clamp(count, 1, cuda::kBestOfRowMax), invTemperature, bestScratch_.ptr,
+                    bestHostOnDevice_, stream_);
     checkLaunch("bestOfRow");
-    check(cudaMemcpyAsync(bestHost_.data(), bestScratch_.ptr, bestHost_.size(), cudaMemcpyDeviceToHost, stream_),
-          "bestOfRow result");
     check(cudaStreamSynchronize(stream_), "bestOfRow (synchronize)");
-    return cuda::bestOfRowRead(bestHost_.data(), best, &total) > 0;
+    return cuda::bestOfRowRead(bestHost_.ptr, best, &total) > 0;
   }
 
   // --- Recorded decode steps ---
@@ -796,7 +799,8 @@ class CudaBackend final : public Backend {
     void* at = nullptr;         // the scratch holding it
   } xqCopy_;
   bool programmaticLaunch_ = false;  // in recorded steps (GLMCHAT_CUDA_PDL=0: off)
-  std::vector<unsigned char> bestHost_;
+  PinnedHostBuffer bestHost_;         // bestOfRow's result, mapped: the kernels write it at bestHostOnDevice_
+  void* bestHostOnDevice_ = nullptr;
   // A recorded step's inputs (read by the graph from stepInputs_ on the device) and, after them, the sampled
   // token on its way back.
   struct StepInputs {
