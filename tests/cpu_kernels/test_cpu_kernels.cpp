@@ -160,6 +160,13 @@ TEST_P(CpuKernels, MatmulRowResultDoesNotDependOnBatchOrThreads) {
     matmul(x.data() + i * k, 1, k, k, w.data(), DType::BF16, m, bias.data(), DType::F32, single.data(), m);
     ASSERT_EQ(0, std::memcmp(single.data(), batch.data() + i * m, size_t(m) * 4)) << "row " << i;
   }
+  // Every streamed n (a tile shape of its own on the AVX2 path), from an odd row on.
+  for (int64_t small = 2; small < detail::kPackMinRows; ++small) {
+    const int64_t first = 3;
+    std::vector<float> part(static_cast<size_t>(small * m));
+    matmul(x.data() + first * k, small, k, k, w.data(), DType::BF16, m, bias.data(), DType::F32, part.data(), m);
+    ASSERT_EQ(0, std::memcmp(part.data(), batch.data() + first * m, part.size() * 4)) << "n " << small;
+  }
   const int threads = omp_get_max_threads();
   omp_set_num_threads(1);
   matmul(x.data(), n, k, k, w.data(), DType::BF16, m, bias.data(), DType::F32, oneThread.data(), m);

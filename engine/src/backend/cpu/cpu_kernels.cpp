@@ -8,7 +8,9 @@
 //  - Small n (decode, n < kPackMinRows): for each micro-tile of w rows, the tile kernel runs k-block
 //    by k-block straight over the stored weights, widening bf16/f16 in registers. n = 1 is the GEMV:
 //    2*m*k FLOP over 2*m*k bytes of bf16 (1 FLOP/byte), bounded by memory bandwidth (4096 x 4096
-//    bf16 = 32 MiB per call).
+//    bf16 = 32 MiB per call). The tile shape is the path's for this n and weight
+//    (KernelTable::streamedTile, quantStreamedTile): the AVX2 path's best n = 1 tile is not its best
+//    n = 4 one.
 //  - Larger n (prefill): k-block outermost; the 16 x 512 weight tile is widened once into a 32 KiB
 //    fp32 tile on the thread's stack and reused by every micro-tile of x rows (4 x 4 outputs held in
 //    16 zmm accumulators on AVX-512: 8 loads per 16 FMAs). (A padded, aligned copy of x was tried
@@ -46,13 +48,14 @@ namespace {
 
 using detail::KernelTable;
 using detail::kKBlock;
+using detail::kPackMinRows;
 using detail::kTileW;
 using detail::kTileX;
+using detail::TileShape;
 
 // Tile configuration of matmul's outer loops (the micro-tile comes from the ISA's table).
 struct MatmulBlocking {
-  static constexpr int64_t kWBlock = 16;       // weight rows per work item
-  static constexpr int64_t kPackMinRows = 8;   // from this n on, widen weights once per k block
+  static constexpr int64_t kWBlock = 16;  // weight rows per work item
   static constexpr int64_t kMinRowsPerSplit = 8;
 };
 
@@ -113,18 +116,18 @@ struct MatmulArgs {
   int64_t ldo;
 };
 
-// Decode order: each micro-tile of w rows streams through all of k; partial sums stay in registers
-// of the caller's stack (total), the bias is added last. blockTile(x0, nx, nw, j, k0, len, sums) runs
-// the micro-kernel of x rows at x0 (columns from k0, row stride a.ldx) times weight rows [j, j + nw)
-// over columns [k0, k0 + len) (the weights are not read here).
+// Decode order: each micro-tile (tile.x x rows, tile.w w rows) streams through all of k; partial sums
+// stay in registers of the caller's stack (total), the bias is added last. blockTile(x0, nx, nw, j, k0,
+// len, sums) runs the micro-kernel of x rows at x0 (columns from k0, row stride a.ldx) times weight rows
+// [j, j + nw) over columns [k0, k0 + len) (the weights are not read here).
 template <class BlockTile>
-void matmulStreamed(const KernelTable& kt, const MatmulArgs& a, const MatmulItem& it, const BlockTile& blockTile) {
+void matmulStreamed(TileShape tile, const MatmulArgs& a, const MatmulItem& it, const BlockTile& blockTile) {
   const int64_t numKBlocks = std::max<int64_t>(1, (a.k + kKBlock - 1) / kKBlock);
   float sums[kTileX * kTileW], total[kTileX * kTileW];
-  for (int64_t i0 = it.i0; i0 < it.i1; i0 += kt.tileX) {
-    const int nx = int(std::min<int64_t>(kt.tileX, it.i1 - i0));
-    for (int64_t jt = 0; jt < it.mw; jt += kt.tileW) {
-      const int nw = int(std::min<int64_t>(kt.tileW, it.mw - jt));
+  for (int64_t i0 = it.i0; i0 < it.i1; i0 += tile.x) {
+    const int nx = int(std::min<int64_t>(tile.x, it.i1 - i0));
+    for (int64_t jt = 0; jt < it.mw; jt += tile.w) {
+      const int nw = int(std::min<int64_t>(tile.w, it.mw - jt));
       const int64_t j = it.j0 + jt;
       for (int64_t kb = 0; kb < numKBlocks; ++kb) {
         const int64_t k0 = kb * kKBlock, len = std::min(kKBlock, a.k - k0);
@@ -152,10 +155,10 @@ void matmulPacked(const KernelTable& kt, const MatmulArgs& a, const MatmulItem& 
   for (int64_t kb = 0; kb < numKBlocks; ++kb) {
     const int64_t k0 = kb * kKBlock, len = std::min(kKBlock, a.k - k0);
     widenBlock(it.j0, it.mw, k0, len, pack);
-    for (int64_t i0 = it.i0; i0 < it.i1; i0 += kt.tileX) {
-      const int nx = int(std::min<int64_t>(kt.tileX, it.i1 - i0));
-      for (int64_t jt = 0; jt < it.mw; jt += kt.tileW) {
-        const int nw = int(std::min<int64_t>(kt.tileW, it.mw - jt));
+    for (int64_t i0 = it.i0; i0 < it.i1; i0 += kt.packedTile.x) {
+      const int nx = int(std::min<int64_t>(kt.packedTile.x, it.i1 - i0));
+      for (int64_t jt = 0; jt < it.mw; jt += kt.packedTile.w) {
+        const int nw = int(std::min<int64_t>(kt.packedTile.w, it.mw - jt));
         kt.tile[0][nx - 1][nw - 1](a.x + i0 * a.ldx + k0, a.ldx, pack + jt * kKBlock, kKBlock, len, sums);
         for (int r = 0; r < nx; ++r) {
           float* o = a.out + (i0 + r) * a.ldo + it.j0 + jt;
@@ -282,7 +285,7 @@ void matmul(const float* x, int64_t n, int64_t k, int64_t ldx, const void* w, DT
     biasF32.resize(size_t(m));
     kt.toFloat(bias, weightDtypeIndex(biasDt, "matmul", "bias"), m, biasF32.data());
   }
-  const bool packed = n >= MatmulBlocking::kPackMinRows;
+  const bool packed = n >= kPackMinRows;
   const MatmulArgs args{x, k, ldx, bias ? biasF32.data() : nullptr, out, ldo};
   // F32 weights are copied too: rows k * 4 bytes apart (a multiple of 4 KiB for k = 4096) would all
   // fall in the same L1 sets.
@@ -296,7 +299,7 @@ void matmul(const float* x, int64_t n, int64_t k, int64_t ldx, const void* w, DT
     if (packed)
       matmulPacked(kt, args, it, pack, widenBlock);
     else
-      matmulStreamed(kt, args, it, blockTile);
+      matmulStreamed(kt.streamedTile[n - 1], args, it, blockTile);
   });
 }
 
@@ -311,7 +314,7 @@ void matmulQuantized(const float* x, int64_t n, int64_t k, int64_t ldx, const Qu
   if (n == 0 || m == 0) return;
   requireSize(out != nullptr && (k == 0 || x != nullptr), "matmulQuantized", "null x or out");
 
-  const bool packed = n >= MatmulBlocking::kPackMinRows;
+  const bool packed = n >= kPackMinRows;
   const MatmulArgs args{x, k, ldx, bias, out, ldo};
   const bool int4 = isInt4(w.format);
   const auto dequantizeBlock = [&](int64_t j0, int64_t rows, int64_t k0, int64_t len, float* pack) {
@@ -328,7 +331,7 @@ void matmulQuantized(const float* x, int64_t n, int64_t k, int64_t ldx, const Qu
     if (packed)
       matmulPacked(kt, args, it, pack, dequantizeBlock);
     else
-      matmulStreamed(kt, args, it, blockTile);
+      matmulStreamed(kt.quantStreamedTile[format][n - 1], args, it, blockTile);
   });
 }
 

@@ -80,6 +80,14 @@ constexpr int64_t kKBlock = 512;
 // Largest tile of the matmul micro-kernel: kTileX rows of x times kTileW rows of w.
 constexpr int kTileX = 4;
 constexpr int kTileW = 4;
+// matmul streams the stored weights through the micro-kernels for n < kPackMinRows rows of x (decode)
+// and widens them once per k block into an fp32 tile shared by all x rows from there on (prefill).
+constexpr int64_t kPackMinRows = 8;
+
+// A micro-tile: x rows of x times w rows of the weight, x <= kTileX, w <= kTileW.
+struct TileShape {
+  int x, w;
+};
 
 // sums[a * nw + b] = sum_{t < len} x[a * ldx + t] * w[b * ldw + t] for a < nx, b < nw.
 // w is f32 or, for the wdt variants, raw F16/BF16 elements (ldw in elements).
@@ -127,7 +135,13 @@ constexpr void fillTileTable(Fn (&tiles)[3][kTileX][kTileW]) {
 
 struct KernelTable {
   const char* name;
-  int tileX, tileW;  // preferred micro-tile (<= kTileX, kTileW) for this path's register file
+  // The micro-tiles that run best in this path's register file. A tile only groups outputs (each
+  // output's additions are in a fixed order), so the shapes change no bits.
+  TileShape packedTile;  // the packed order's (n >= kPackMinRows)
+  // streamedTile[n - 1]: the streamed order's for n < kPackMinRows rows of x, with matmul's weights;
+  // quantStreamedTile[formatIndex][n - 1]: the same with matmulQuantized's.
+  TileShape streamedTile[kPackMinRows - 1];
+  TileShape quantStreamedTile[3][kPackMinRows - 1];
   // tile[dtypeIndex][nx - 1][nw - 1]; dtypeIndex 0 = F32, 1 = F16, 2 = BF16.
   TileFn tile[3][kTileX][kTileW];
   // quantTile[formatIndex][nx - 1][nw - 1]: matmulQuantized's micro-kernels for small n.
@@ -151,6 +165,15 @@ struct KernelTable {
   // bytes[b] & 15, nibble 2b + 1 is bytes[b] >> 4): one int4 row, a whole number of groups but the last.
   void (*dequantInt4)(const uint8_t* bytes, const float* groupScales, int64_t group, int64_t len, float* dst);
 };
+
+// Sets every tile shape of t to `shape`, for a path with one shape for every n and weight.
+inline void setOneTileShape(KernelTable& t, TileShape shape) {
+  t.packedTile = shape;
+  for (int n = 1; n < kPackMinRows; ++n) {
+    t.streamedTile[n - 1] = shape;
+    for (auto& formatTiles : t.quantStreamedTile) formatTiles[n - 1] = shape;
+  }
+}
 
 const KernelTable& scalarKernels();
 const KernelTable& avx2Kernels();    // call only where the CPU supports avx2, fma, f16c

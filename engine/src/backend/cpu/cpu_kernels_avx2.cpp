@@ -2,13 +2,17 @@
 // the innermost loops live here; blocking, threading and bias are in cpu_kernels.cpp. Every function
 // carries the target attribute; the file is built with generic x86-64 flags.
 //
-// Matmul micro-tile 2 x-rows x 4 w-rows: 8 ymm accumulators + 4 w + 1 x register (16 ymm available);
-// per 8-wide k step, 2 x loads + 4 w loads feed 8 FMAs = 128 FLOP. 4 w-rows rather than 4 x-rows: at
-// n = 1 the tile is 4 independent FMA chains instead of 2 (see below), and the prefill GEMM
-// (128 x 4096 x 4096) also ran faster, 51 -> 60 GFLOP/s on one Zen 4 core. The cost: for n = 2..7 an
-// int4 weight is dequantized for 2 x rows instead of 4, so those GEMVs are slower (4096 x 4096 g32
-// at n = 4: 2.95 -> 3.92 ms). A path has one tile shape; it is chosen for n = 1 (every decoded token)
-// and n >= 8 (prefill).
+// Matmul micro-tiles (setTileShapes; 16 ymm registers hold the accumulators, weights and x):
+//  - n = 1 (every decoded token) and n >= 8 (prefill): 2 x-rows x 4 w-rows, 8 accumulators + 4 w + 1 x;
+//    per 8-wide k step, 2 x loads + 4 w loads feed 8 FMAs = 128 FLOP. 4 w-rows rather than 4 x-rows:
+//    at n = 1 the tile is 4 independent FMA chains instead of 2 (see below), and the prefill GEMM
+//    (128 x 4096 x 4096) also ran faster, 51 -> 60 GFLOP/s on one Zen 4 core.
+//  - n = 2..7: up to 4 x-rows per tile, so a weight is widened or dequantized once per up to 4 x rows
+//    (with 2 x 4 it was once per 2); bf16 and int8 with 3 w-rows beyond 2 x-rows (4 x 3: 12 accumulators
+//    + 3 w + 1 x), int4 with 2 (its tiles also hold a scale and an offset per row). One Zen 4 core,
+//    4096 x 4096, hot, against 2 x 4 for every n: int4-g32 0.67-0.76x the time at n = 3..7 (n = 4:
+//    3.87 -> 2.95 ms) and 0.88x at n = 2, int8 0.74-0.89x from n = 3, bf16 0.88x at n = 7 and 0.96x at
+//    n = 4, a tie elsewhere (a bf16 weight costs 2 uops to widen, an int4 one 4-5).
 // Tails shorter than 8 are read through a zero-padded copy (AVX2 has no 16-bit masked load).
 // matmulQuantized's small-n tiles dequantize in registers: per 8 weights of a row, 8 bytes (int8:
 // widen, convert, multiply) or 4 bytes (int4: broadcast, then shuffle, mask, or, FMA where the block's
@@ -17,8 +21,8 @@
 // rows' next k block. At n = 1 a tile's 4 rows are 4 chains of dependent FMAs (the order of additions
 // is fixed): 4 cycles of FMA latency per 8-column step of a chain put a floor of ~0.55 ms under the
 // 4096 x 4096 int4 GEMV at 3.7 GHz (measured 1.27-1.29 ms hot on one Zen 4 core; 1.43-1.66 ms with
-// the 2 chains of a 2-row tile). The 4-row int4 tiles hold 8 scale/offset vectors besides
-// the 8 accumulators, so GCC keeps some of them on the stack as FMA memory operands (L1 loads).
+// the 2 chains of a 2-row tile). The 4-row int4 tile (n = 1) holds 8 scale/offset vectors besides its
+// accumulators and weights, so GCC keeps some of them on the stack as FMA memory operands (L1 loads).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -528,11 +532,27 @@ struct QuantTile {
   static constexpr QuantTileFn fn = &quantizedTile<Format, NX, NW>;
 };
 
+// The tile shapes measured best (the comment at the top). n x rows are cut into ceil(n / 4) tiles of
+// nearly equal size (5 = 3 + 2, 6 = 3 + 3, 7 = 4 + 3): a weight is widened or dequantized once per tile.
+// Weight rows per tile: for bf16 (and f32, f16) and int8 the most (up to kTileW) that fit 16 ymm with
+// x * w accumulators, w weight vectors and 1 x vector; int4 keeps a scale and an offset vector per row
+// besides, so 2 rows (the n = 1 tile keeps 4: four FMA chains for one x row).
+void setTileShapes(KernelTable& t) {
+  t.packedTile = {2, 4};
+  for (int n = 1; n < kPackMinRows; ++n) {
+    const int tiles = (n + kTileX - 1) / kTileX, x = (n + tiles - 1) / tiles;
+    const TileShape widest{x, x <= 2 ? 4 : 3}, int4{x, n == 1 ? 4 : 2};
+    t.streamedTile[n - 1] = widest;
+    t.quantStreamedTile[kQuantInt8][n - 1] = widest;
+    t.quantStreamedTile[kQuantInt4G32][n - 1] = int4;
+    t.quantStreamedTile[kQuantInt4G128][n - 1] = int4;
+  }
+}
+
 KernelTable makeTable() {
   KernelTable t{};
   t.name = "avx2";
-  t.tileX = 2;
-  t.tileW = 4;
+  setTileShapes(t);
   fillTileTable<Tile>(t.tile);
   fillTileTable<QuantTile>(t.quantTile);
   t.toFloat = &toFloatAvx2;

@@ -478,8 +478,7 @@ struct QuantTile {
 KernelTable makeTable() {
   KernelTable t{};
   t.name = "avx512";
-  t.tileX = 4;
-  t.tileW = 4;
+  setOneTileShape(t, {4, 4});
   fillTileTable<Tile>(t.tile);
   fillTileTable<QuantTile>(t.quantTile);
   t.toFloat = &toFloatAvx512;

@@ -191,8 +191,7 @@ KernelTable makeTable() {
   KernelTable t{};
   t.name = "scalar";
   // One output at a time: a bigger tile would only re-read the same rows.
-  t.tileX = 1;
-  t.tileW = 1;
+  setOneTileShape(t, {1, 1});
   fillTileTable<Tile>(t.tile);
   fillTileTable<QuantTile>(t.quantTile);
   t.toFloat = &toFloatScalar;
