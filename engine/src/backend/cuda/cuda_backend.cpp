@@ -641,9 +641,11 @@ class CudaBackend final : public Backend {
     if (bestScratch_.bytes == 0) {
       bestScratch_.allocate(cuda::bestOfRowScratchBytes(), "sampling scratch");
       check(cudaMemsetAsync(bestScratch_.ptr, 0, size_t(bestScratch_.bytes), stream_), "sampling scratch (clear)");
-      // The kernels write the result straight into pinned host memory: no copy to queue and wait for.
-      check(cudaHostAlloc(&bestHost_.ptr, size_t(cuda::bestOfRowResultBytes()), cudaHostAllocMapped),
-            "sampling result (mapped host memory)");
+    }
+    if (!bestHostOnDevice_) {  // the kernels write the result straight into pinned host memory: no copy to wait for
+      if (!bestHost_.ptr)
+        check(cudaHostAlloc(&bestHost_.ptr, size_t(cuda::bestOfRowResultBytes()), cudaHostAllocMapped),
+              "sampling result (mapped host memory)");
       check(cudaHostGetDevicePointer(&bestHostOnDevice_, bestHost_.ptr, 0), "sampling result (device address)");
     }
     cuda::bestOfRow(t.f32(), t.cols, std::clamp(count, 1, cuda::kBestOfRowMax), invTemperature, bestScratch_.ptr,
