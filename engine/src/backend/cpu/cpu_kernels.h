@@ -104,6 +104,18 @@ struct QuantizedRows {
   int64_t scaleStride;  // scales from one row to the next (int8: 1; int4: k / group)
 };
 
+// The next tile of matmulStreamed is these NW rows' next k block, right after this one's `bytes` per row:
+// asks for its cache lines now, so that they arrive while this block is summed. Locality as
+// __builtin_prefetch takes it (3: into L1, x86's T0 hint; 2: L2, T1). A prefetch never faults, so the
+// address past a row's last block needs no check.
+template <int NW, int Locality>
+inline void prefetchNextBlock(const QuantizedRows& w, int64_t bytes) {
+#pragma GCC unroll 4
+  for (int b = 0; b < NW; ++b)
+    for (int64_t line = 0; line < bytes; line += 64)
+      __builtin_prefetch(w.data + b * w.dataStride + bytes + line, 0, Locality);
+}
+
 // sums[a * nw + b] = sum_{t < len} x[a * ldx + t] * deq(w)[b, t] for a < nx, b < nw, len <= kKBlock (int4:
 // a multiple of the group, k0 too): the bits of the same path's f32 TileFn on the dequantized block
 // (deq = q * scale, one fp32 multiply), each weight dequantized in registers instead of in a tile.

@@ -508,12 +508,7 @@ GLM_AVX2 void quantizedTile(const float* x, int64_t ldx, const QuantizedRows& w,
     tileKernel<NX, NW>(x, ldx, Int8Weights<NW>{w}, len, sums);
   } else {
     constexpr int G = Format == kQuantInt4G32 ? 32 : 128;
-    // The next tile of matmulStreamed is these rows' next k block, right after this one's len / 2 bytes:
-    // ask for its cache lines now, so they arrive while this block is summed.
-#pragma GCC unroll 4
-    for (int b = 0; b < NW; ++b)
-      for (int64_t line = 0; line < len / 2; line += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(w.data + b * w.dataStride + len / 2 + line), _MM_HINT_T0);
+    prefetchNextBlock<NW, 3>(w, len / 2);  // into L1 (T0)
     const Int4Block<G, NW> block(w, len);
     if (block.fmaExact)
       tileKernel<NX, NW>(x, ldx, Int4FmaWeights<G, NW>{w, block}, len, sums);

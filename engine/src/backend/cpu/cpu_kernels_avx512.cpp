@@ -465,12 +465,7 @@ GLM_AVX512 void storedTile(const float* x, int64_t ldx, const void* w, int64_t l
 template <int Format, int NX, int NW>
 GLM_AVX512 void quantizedTile(const float* x, int64_t ldx, const QuantizedRows& w, int64_t len, float* sums) {
   if constexpr (Format == kQuantInt8) {
-    // The next tile of matmulStreamed is these rows' next k block, right after this one's len bytes:
-    // ask for its cache lines now (T1: see the top), so they arrive while this block is summed.
-#pragma GCC unroll 4
-    for (int b = 0; b < NW; ++b)
-      for (int64_t line = 0; line < len; line += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(w.data + b * w.dataStride + len + line), _MM_HINT_T1);
+    prefetchNextBlock<NW, 2>(w, len);  // into L2 (T1: see the top)
     tileKernel<NX, NW>(x, ldx, Int8Weights<NW>{w}, len, sums);
   } else {
     tileKernel<NX, NW>(x, ldx, Int4Weights<Format == kQuantInt4G32 ? 32 : 128, NW>(w, len), len, sums);
