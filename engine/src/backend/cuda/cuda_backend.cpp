@@ -190,7 +190,7 @@ class CudaBackend final : public Backend {
     stepInputs_.allocate(sizeof(StepInputs), "decode step inputs");
     // Pinned, so that the step's inputs go up and the sampled token comes back in one asynchronous copy each
     // (H200, int4 at 1K: the GPU's time outside the recorded step 30 -> 22 us per token, +0.3-0.5%).
-    check(cudaHostAlloc(reinterpret_cast<void**>(&stepHost_), sizeof(StepInputs), cudaHostAllocDefault),
+    check(cudaHostAlloc(&stepPinned_.ptr, sizeof(StepInputs), cudaHostAllocDefault),
           "decode step inputs (pinned host memory)");
     check(cudaEventCreateWithFlags(&stepInputsSent_, cudaEventDisableTiming), "cudaEventCreate");
     normSums_.allocate(int64_t(kNormSites) * cuda::normSumSlots() * 8, "fused norm sums");
@@ -203,7 +203,6 @@ class CudaBackend final : public Backend {
   ~CudaBackend() override {
     if (graphExec_) cudaGraphExecDestroy(graphExec_);
     if (stepInputsSent_) cudaEventDestroy(stepInputsSent_);
-    if (stepHost_) cudaFreeHost(stepHost_);
     if (blas_) cublasDestroy(blas_);
     if (stream_) cudaStreamDestroy(stream_);
   }
@@ -630,9 +629,9 @@ class CudaBackend final : public Backend {
     resolvePending({t});
     cuda::argmax(t.f32(), t.cols, argmaxOut_.ptr, stream_);
     checkLaunch("argmax");
-    check(cudaMemcpyAsync(&stepHost_->token, argmaxOut_.ptr, 4, cudaMemcpyDeviceToHost, stream_), "argmax result");
+    check(cudaMemcpyAsync(&stepHost()->token, argmaxOut_.ptr, 4, cudaMemcpyDeviceToHost, stream_), "argmax result");
     check(cudaStreamSynchronize(stream_), "argmax (synchronize)");
-    return stepHost_->token;
+    return stepHost()->token;
   }
 
   bool bestOfRow(Tensor t, int count, float invTemperature, std::vector<std::pair<float, int32_t>>& best,
@@ -663,9 +662,9 @@ class CudaBackend final : public Backend {
     // The pinned source may be written again only once the last step's copy has left it (at once, where a
     // sample has synchronised the stream since).
     check(cudaEventSynchronize(stepInputsSent_), "decode step inputs (synchronize)");
-    std::memcpy(stepHost_->ids, ids.data(), ids.size() * 4);
-    stepHost_->pos = pos0;
-    check(cudaMemcpyAsync(stepInputs_.ptr, stepHost_, offsetof(StepInputs, token), cudaMemcpyHostToDevice, stream_),
+    std::memcpy(stepHost()->ids, ids.data(), ids.size() * 4);
+    stepHost()->pos = pos0;
+    check(cudaMemcpyAsync(stepInputs_.ptr, stepHost(), offsetof(StepInputs, token), cudaMemcpyHostToDevice, stream_),
           "decode step inputs");
     check(cudaEventRecord(stepInputsSent_, stream_), "cudaEventRecord");
   }
@@ -810,7 +809,8 @@ class CudaBackend final : public Backend {
     int64_t pos;
     int32_t token;
   };
-  StepInputs* stepHost_ = nullptr;  // pinned
+  PinnedHostBuffer stepPinned_;  // a StepInputs
+  StepInputs* stepHost() const { return static_cast<StepInputs*>(stepPinned_.ptr); }
   cudaEvent_t stepInputsSent_ = nullptr;
   bool capturing_ = false;
   // matmulAddNorm's fused norms in a recorded step: per call site, normSumSlots() doubles of the residual's
