@@ -64,6 +64,17 @@ void gemvBf16(const uint16_t* w, int64_t m, int64_t k, const float* x, const flo
 void repackInt4(void* data, int64_t bytes, cudaStream_t stream);
 // A quantized weight widened to bf16 [m x k] (prefill: the GEMM then runs on it with cuBLAS).
 void dequantizeToBf16(const GemvWeight& w, int64_t m, int64_t k, uint16_t* out, cudaStream_t stream);
+// Prefill GEMM on the quantized weight itself (gemm_quant.cu: tiles dequantized in registers into mma.sync):
+// out[i * ldo + r] = sum_c x[i, c] W[r, c] + bias[r] (bias may be null) for n rows of x, fp32 out. x is first
+// staged by stageQuantGemmInput into n * k bf16 (a column order the kernel's fragments need; x rows 16-byte
+// aligned). quantGemmSupported: int8 / int4 weights with k % 64 == 0 and 16-byte aligned data. Where its tiles
+// are too few for the GPU, the GEMM splits k over blocks and adds the parts in a fixed order: `partials` must
+// then hold quantGemmPartialFloats(w, m, k, n) floats (0: not needed; null: no split).
+bool quantGemmSupported(const GemvWeight& w, int64_t k);
+int64_t quantGemmPartialFloats(const GemvWeight& w, int64_t m, int64_t k, int64_t n);
+void stageQuantGemmInput(const float* x, int64_t xStride, int64_t n, int64_t k, uint16_t* out, cudaStream_t stream);
+void quantGemm(const GemvWeight& w, int64_t m, int64_t k, const uint16_t* xStaged, int64_t n, const float* bias,
+               float* out, int64_t ldo, float* partials, cudaStream_t stream);
 // The decode step's RMSNorm fused into its GEMVs (CudaBackend::matmulAddNorm). gemvAddNorm: v = W·x + bias;
 // residual += v; normed = residual ⊙ normW, left unscaled; the new residual's sum of squares is added
 // (fp64 atomics) into sums[0 .. normSumSlots()), which must be zero before. gemvNormed: out = W·x · s + bias

@@ -7,8 +7,11 @@
 //    chunk at the end of a 128K context (what chunked prefill runs);
 //  - decode_attention: one query row over len keys (KV bytes / time, GB/s);
 //  - best_of_row: the 256 best of a 151,552-wide logits row and its softmax sum (sampling on the device);
+//  - quant_gemm (`glmchat-cuda-bench gemm [KIND]` only): prefill GEMMs on quantized weights, packed tiles
+//    against widening + cuBLAS and against cuBLAS on bf16 weights;
 //  - gemv: the decode matrix shapes of GLM-4-9B per weight kind (weight + scale bytes / time, GB/s), and a
 //    decode step's 160 GEMVs in one graph (`glmchat-cuda-bench gemv [KIND [SHAPE]]` runs only these).
+#include <cublas_v2.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -159,11 +162,125 @@ void benchGemv(const std::string& onlyKind, const std::string& onlyShape) {
   CHECK(cudaFree(xq));
 }
 
+// Prefill GEMMs of GLM-4-9B's layer shapes on quantized weights, per kind and x rows n: the packed-tile
+// GEMM (stageQuantGemmInput + quantGemm) against widening the weight and cuBLAS (dequantizeToBf16 +
+// cublasGemmEx, the other path) and against cuBLAS on a bf16 weight of the shape (what the bf16 model runs),
+// each from an fp32 x as the backend has it (bf16 staging counted). First the packed-tile result against the
+// widened one (max |difference| / max |value|). TFLOP/s = 2 n m k / time.
+void benchQuantGemm(const std::string& onlyKind) {
+  cublasHandle_t blas;
+  if (cublasCreate(&blas) != CUBLAS_STATUS_SUCCESS) {
+    std::fprintf(stderr, "cublasCreate failed\n");
+    std::exit(1);
+  }
+  const int64_t maxN = 2048, maxK = 13696, maxM = 27392;
+  unsigned char *wq, *wide;
+  float *x, *y, *y2, *parts;
+  uint16_t *xs, *wbf;
+  const int64_t partFloats = int64_t(64) << 20;
+  CHECK(cudaMalloc(&parts, size_t(partFloats * 4)));
+  CHECK(cudaMalloc(&wq, size_t(maxM * maxK + maxM * maxK / 16 + 4096)));
+  CHECK(cudaMalloc(&wide, size_t(maxM * maxK * 2)));
+  CHECK(cudaMalloc(&wbf, size_t(maxM * maxK * 2)));
+  CHECK(cudaMalloc(&x, size_t(maxN * maxK * 4)));
+  CHECK(cudaMalloc(&xs, size_t(maxN * maxK * 2)));
+  CHECK(cudaMalloc(&y, size_t(maxN * maxM * 4)));
+  CHECK(cudaMalloc(&y2, size_t(maxN * maxM * 4)));
+  fillRandom<<<4096, 256>>>(reinterpret_cast<uint16_t*>(wq), (maxM * maxK + maxM * maxK / 16) / 2, 7, 0.02f);
+  fillRandom<<<4096, 256>>>(wbf, maxM * maxK, 8, 0.02f);
+  fillRandomF<<<1024, 256>>>(x, maxN * maxK, 9, 1.0f);
+  struct Shape { const char* name; int64_t m, k; };
+  struct Kind { const char* name; GemvWeight::Kind kind; glm::WeightFormat format; };
+  auto gemmBf16 = [&](const void* w, int64_t m, int64_t k, int64_t n, float* out) {
+    const float alpha = 1.0f, beta = 0.0f;
+    cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, int(m), int(n), int(k), &alpha, w, CUDA_R_16BF, int(k), xs,
+                 CUDA_R_16BF, int(k), &beta, out, CUDA_R_32F, int(m), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+  };
+  for (Kind kd : {Kind{"int8", GemvWeight::Int8, glm::WeightFormat::Int8},
+                  Kind{"int4", GemvWeight::Int4G32, glm::WeightFormat::Int4G32},
+                  Kind{"int4-g128", GemvWeight::Int4G128, glm::WeightFormat::Int4G128}}) {
+    if (!onlyKind.empty() && onlyKind != kd.name) continue;
+    for (Shape s : {Shape{"qkv", 4608, 4096}, Shape{"o", 4096, 4096}, Shape{"gate_up", 27392, 4096},
+                    Shape{"down", 4096, 13696}}) {
+      // int8 scales must be finite and moderate: positive fp32 values; int4 fp16 scales likewise.
+      const int64_t dataBytes = glm::quantizedDataBytes(kd.format, s.m, s.k);
+      const int64_t scaleOff = (dataBytes + 255) / 256 * 256;
+      if (kd.kind == GemvWeight::Int8) {
+        std::vector<float> sc(size_t(s.m), 0.01f);
+        CHECK(cudaMemcpy(wq + scaleOff, sc.data(), sc.size() * 4, cudaMemcpyHostToDevice));
+      } else {
+        std::vector<uint16_t> sc(size_t(s.m * (s.k / (kd.kind == GemvWeight::Int4G32 ? 32 : 128))), 0x2000);
+        CHECK(cudaMemcpy(wq + scaleOff, sc.data(), sc.size() * 2, cudaMemcpyHostToDevice));
+      }
+      const GemvWeight w{kd.kind, wq, wq + scaleOff, nullptr, false};
+      for (int64_t n : {16, 64, 128, 256, 512, 1024, 2048}) {
+        if (quantGemmPartialFloats(w, s.m, s.k, n) > partFloats) {
+          std::fprintf(stderr, "quant_gemm: partial sums exceed the bench's buffer\n");
+          std::exit(1);
+        }
+        if (n == 128 && s.m == 4096 && s.k == 4096) {  // the two paths' results, once per kind
+          stageQuantGemmInput(x, s.k, n, s.k, xs, nullptr);
+          quantGemm(w, s.m, s.k, xs, n, nullptr, y, s.m, parts, nullptr);
+          toBf16(x, s.k, int(n), int(s.k), xs, nullptr);
+          dequantizeToBf16(w, s.m, s.k, reinterpret_cast<uint16_t*>(wide), nullptr);
+          gemmBf16(wide, s.m, s.k, n, y2);
+          CHECK(cudaDeviceSynchronize());
+          std::vector<float> a(size_t(n * s.m)), b(a.size());
+          CHECK(cudaMemcpy(a.data(), y, a.size() * 4, cudaMemcpyDeviceToHost));
+          CHECK(cudaMemcpy(b.data(), y2, b.size() * 4, cudaMemcpyDeviceToHost));
+          double maxAbs = 0, maxDiff = 0;
+          for (size_t i = 0; i < a.size(); ++i) {
+            maxAbs = std::max(maxAbs, double(std::fabs(b[i])));
+            maxDiff = std::max(maxDiff, double(std::fabs(a[i] - b[i])));
+          }
+          std::printf("{\"kernel\": \"quant_gemm_check\", \"weights\": \"%s\", \"n\": %lld, \"max_rel_diff\": %.3e}\n",
+                      kd.name, (long long)n, maxDiff / std::max(maxAbs, 1e-30));
+        }
+        const int reps = n >= 1024 ? 10 : 30;
+        const float fused = medianMs(
+            [&] {
+              stageQuantGemmInput(x, s.k, n, s.k, xs, nullptr);
+              quantGemm(w, s.m, s.k, xs, n, nullptr, y, s.m, parts, nullptr);
+            },
+            reps);
+        const float widened = medianMs(
+            [&] {
+              toBf16(x, s.k, int(n), int(s.k), xs, nullptr);
+              dequantizeToBf16(w, s.m, s.k, reinterpret_cast<uint16_t*>(wide), nullptr);
+              gemmBf16(wide, s.m, s.k, n, y);
+            },
+            reps);
+        const float bf16 = medianMs(
+            [&] {
+              toBf16(x, s.k, int(n), int(s.k), xs, nullptr);
+              gemmBf16(wbf, s.m, s.k, n, y);
+            },
+            reps);
+        const double flop = 2.0 * double(n) * s.m * s.k;
+        std::printf("{\"kernel\": \"quant_gemm\", \"weights\": \"%s\", \"shape\": \"%s\", \"n\": %lld, "
+                    "\"fused_us\": %.1f, \"widened_us\": %.1f, \"bf16_us\": %.1f, \"fused_TFLOPs\": %.1f, "
+                    "\"bf16_TFLOPs\": %.1f, \"fused_GBps\": %.1f, \"widened_over_fused\": %.2f, "
+                    "\"bf16_over_fused\": %.2f}\n",
+                    kd.name, s.name, (long long)n, fused * 1e3, widened * 1e3, bf16 * 1e3, flop / fused / 1e9,
+                    flop / bf16 / 1e9, glm::quantizedBytes(kd.format, s.m, s.k) / fused / 1e6, widened / fused,
+                    bf16 / fused);
+      }
+    }
+  }
+  cublasDestroy(blas);
+  for (void* p : {(void*)wq, (void*)wide, (void*)wbf, (void*)x, (void*)xs, (void*)y, (void*)y2, (void*)parts})
+    CHECK(cudaFree(p));
+}
+
 int main(int argc, char** argv) {
   configureKernels();
   cudaDeviceProp prop{};
   CHECK(cudaGetDeviceProperties(&prop, 0));
   std::printf("{\"device\": \"%s\", \"sms\": %d}\n", prop.name, prop.multiProcessorCount);
+  if (argc > 1 && std::string(argv[1]) == "gemm") {  // the quantized prefill GEMMs alone: gemm [KIND]
+    benchQuantGemm(argc > 2 ? argv[2] : "");
+    return 0;
+  }
   if (argc > 1 && std::string(argv[1]) == "gemv") {  // the GEMVs alone: gemv [KIND [SHAPE]]
     benchGemv(argc > 2 ? argv[2] : "", argc > 3 ? argv[3] : "");
     return 0;

@@ -753,8 +753,17 @@ SelftestReport runSelftest(const SelftestOptions& opt, const std::function<void(
     ck.matmulQuantized(37, 512, 129, f, true);    // the prefill path
     if (opt.backend == BackendKind::Cuda) {
       ck.matmulQuantized(1, 4096, 13001, f, true);  // a tall decode GEMV whose last row pair is a single row
-      // A larger prefill: two widened row blocks (4096 + 904 rows) with GLMCHAT_CUDA_MAX_WIDEN_BYTES=33554432.
+      // The packed-tile GEMM (k % 64 == 0, up to 256 rows of x): its three block shapes (x rows in tiles of 32,
+      // 64 and 128), k split over blocks where the tiles are few, partial tiles of weight rows and of x rows,
+      // GLM-4's down width, and the bias in its epilogue.
+      ck.matmulQuantized(3, 4096, 300, f, false);
       ck.matmulQuantized(5, 4096, 5000, f, true);
+      ck.matmulQuantized(130, 1024, 200, f, true);
+      ck.matmulQuantized(70, 13696, 96, f, false);
+      // Widened for cuBLAS: k % 64 != 0 (int4-g128 always has k % 128 == 0), and everything with
+      // GLMCHAT_CUDA_QUANT_GEMM_ROWS=1 (then with GLMCHAT_CUDA_MAX_WIDEN_BYTES=33554432 the 5 x 4096 x 5000 case
+      // widens two row blocks, 4096 + 904 rows).
+      if (f != WeightFormat::Int4G128) ck.matmulQuantized(37, 544, 129, f, true);
     }
   }
   if (!backend->supportsWeights(WeightFormat::Int8))

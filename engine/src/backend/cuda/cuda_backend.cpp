@@ -433,9 +433,24 @@ class CudaBackend final : public Backend {
       return;
     }
     if (capturing_) throw Error("CUDA backend: a recorded decode step may only use the GEMV path");
-    // Chunk: x -> bf16, then out = x W^T with cuBLAS (bf16 operands, fp32 accumulate and output).
     const int64_t need = x.rows * x.cols * 2;
     if (gemmInput_.bytes < need) gemmInput_.allocate(need, "GEMM input staging");
+    if (quantized && x.rows <= quantGemmRows_ && x.stride % 4 == 0 && (reinterpret_cast<uintptr_t>(x.data) & 15) == 0 &&
+        cuda::quantGemmSupported(gw, w->cols)) {
+      // Up to quantGemmRows_ rows: the GEMM reads the packed weight and dequantizes its tiles in registers
+      // (gemm_quant.cu), with the bias in its epilogue. Longer chunks widen the weight for cuBLAS below: there
+      // the GEMM's arithmetic outweighs writing the widened weight, and cuBLAS's Hopper kernels run ~3x the
+      // TFLOP/s of these mma.sync tiles.
+      cuda::stageQuantGemmInput(x.f32(), x.stride, x.rows, x.cols, gemmInput_.as<uint16_t>(), stream_);
+      checkLaunch("stageQuantGemmInput");
+      const int64_t parts = cuda::quantGemmPartialFloats(gw, w->rows, w->cols, x.rows) * 4;
+      if (quantGemmPartials_.bytes < parts) quantGemmPartials_.allocate(parts, "quantized GEMM partial sums");
+      cuda::quantGemm(gw, w->rows, w->cols, gemmInput_.as<uint16_t>(), x.rows, bias, out.f32(), out.stride,
+                      parts ? quantGemmPartials_.as<float>() : nullptr, stream_);
+      checkLaunch("quantGemm");
+      return;
+    }
+    // Chunk: x -> bf16, then out = x W^T with cuBLAS (bf16 operands, fp32 accumulate and output).
     cuda::toBf16(x.f32(), x.stride, int(x.rows), int(x.cols), gemmInput_.as<uint16_t>(), stream_);
     checkLaunch("toBf16");
     // out[:, r0 .. r0 + rows) = x W[r0 .. r0 + rows)^T; W's rows are bf16 at w (leading dimension cols).
@@ -782,6 +797,7 @@ class CudaBackend final : public Backend {
   WeightArena weightArena_;  // before weights_: outlives the buffers placed in it
   std::vector<std::unique_ptr<Weight>> weights_;
   std::vector<std::unique_ptr<DeviceBuffer>> buffers_;
+  DeviceBuffer quantGemmPartials_;  // the k splits' sums of a quantized GEMM with few tiles (a few MB)
   DeviceBuffer gemmInput_, idsBuffer_, decodePartials_, stepInputs_, argmaxOut_, bestScratch_;
   // Prefill: a quantized weight's rows widened to bf16 for cuBLAS, a block at a time (widenBlockRows), or
   // the 8-bit cache's layer prefix widened to bf16 for attention. Never both at once (stream order), so one
@@ -793,6 +809,14 @@ class CudaBackend final : public Backend {
   }
   // kMaxWidenedWeightBytes, or less with GLMCHAT_CUDA_MAX_WIDEN_BYTES (tests: several blocks with small weights).
   int64_t widenLimit_ = gpu::envBytes("GLMCHAT_CUDA_MAX_WIDEN_BYTES", kMaxWidenedWeightBytes);
+  // Rows of x up to which a quantized weight's GEMM runs on its packed tiles (cuda::quantGemm) instead of
+  // widening it for cuBLAS; GLMCHAT_CUDA_QUANT_GEMM_ROWS=N sets it (1: always widen). H100, GLM-4-9B int4,
+  // prefill of n tokens: packed tiles / widened 8.0 / 31.7 ms at 16, 18.1 / 33.5 at 128, 28.7 / 29.6 at 256,
+  // 48.3 / 34.0 at 512 (docs/QUANTIZATION.md).
+  int64_t quantGemmRows_ = [] {
+    const char* v = std::getenv("GLMCHAT_CUDA_QUANT_GEMM_ROWS");
+    return v && std::atoll(v) > 0 ? int64_t(std::atoll(v)) : int64_t(256);
+  }();
   DeviceBuffer kvWide_;          // the widened KV prefix of a recorded step (the generic attention kernel)
   DeviceBuffer xqScratch_[2];    // the decode GEMV's input row quantized to int8 (quantized weights)
   struct {
