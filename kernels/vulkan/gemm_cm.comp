@@ -1,8 +1,10 @@
 #version 450
 // Prefill matmul on NVIDIA tensor cores through GL_NV_cooperative_matrix:
 //   O[r, m] = sum_k X[r, k] * W[m, k] + (hasBias ? bias[biasOff + m] : 0)
-// X fp32 [rows x K] (clamped to +-65504, converted to fp16), W bf16 [M x K] row-major (widened and
-// converted to fp16), fp32 accumulation (16x16x16 fp16 x fp16 -> fp32 cooperative matrices).
+// X fp32 [rows x K] (clamped to +-65504, converted to fp16), W [M x K] row-major as stored (WKIND 0: bf16;
+// 1: int8 with an fp32 scale per row; 2: int4 in groups of GROUP_SIZE columns with fp16 scales, quant_format.h)
+// widened to fp16 on its way into shared memory (q * scale in fp32, then fp16: a quantized weight is never
+// written out widened), fp32 accumulation (16x16x16 fp16 x fp16 -> fp32 cooperative matrices).
 //
 // local_size_x = 256: 8 subgroups of 32 (the subgroup size MUST be 32).
 // BM = 128
@@ -12,7 +14,8 @@
 // staging after the K loop reuses the same memory.
 //
 // Grid: x = ceil(M / BM) (output-feature tiles), y = ceil(rows / BN) (row tiles).
-// Host must: keep K % 32 == 0, bind W at element 0 and a bias buffer even when hasBias == 0, enable
+// Host must: keep K % 32 == 0, bind W at element 0, a bias buffer even when hasBias == 0 and a scales
+// buffer even for bf16 (binding 4, unread there), enable
 // cooperativeMatrix (VK_NV_cooperative_matrix), shaderFloat16, vulkanMemoryModel, and subgroup
 // basic operations in compute shaders; the subgroup size must be 32 (NVIDIA).
 //
@@ -27,12 +30,18 @@
 #extension GL_EXT_control_flow_attributes : require
 
 layout(local_size_x = 256, local_size_y = 1, local_size_z = 1) in;
+layout(constant_id = 0) const uint WKIND = 0;
+layout(constant_id = 1) const uint GROUP_SIZE = 32;
 
 // X through a scalar view, and a vec4 view of the same binding used when xOff and xStride are
 // multiples of 4. W through a uvec4 view (8 bf16 per entry; K % 32 == 0 keeps every row aligned).
 layout(std430, set = 0, binding = 0) readonly buffer XBuf { float xv[]; };
 layout(std430, set = 0, binding = 0) readonly buffer XBuf4 { vec4 xv4[]; };
 layout(std430, set = 0, binding = 1) readonly buffer WBuf { uvec4 w4[]; };
+layout(std430, set = 0, binding = 1) readonly buffer WBuf2 { uvec2 w2[]; };  // int8: 8 weights per entry
+layout(std430, set = 0, binding = 1) readonly buffer WBuf1 { uint w1[]; };   // int4: 8 weights per entry
+layout(std430, set = 0, binding = 4) readonly buffer RowScales { float rowScales[]; };  // int8
+layout(std430, set = 0, binding = 4) readonly buffer GroupScales { uint groupScales[]; };  // int4: fp16 pairs
 layout(std430, set = 0, binding = 2) readonly buffer BiasBuf { float biasv[]; };
 layout(std430, set = 0, binding = 3) writeonly buffer OBuf { float ov[]; };
 
@@ -79,10 +88,36 @@ uvec4 bf16x8ToHalf(uvec4 w) {
                packHalf2Clamped(uintBitsToFloat(w.w << 16), uintBitsToFloat(w.w & 0xffff0000u)));
 }
 
+// 8 quantized weights -> q * s in fp16. int8 (two's complement bytes of .x then .y): in column order, through
+// fp32. int4 (nibble j of .x is column j, stored as q + 8; s an fp16 value): in the order 0 4 1 5 2 6 3 7, which
+// the x tile then follows too (int4 stores x's chunks in that order: the product sums the same pairs). Nibbles
+// j and j + 4 masked into one word under 0x6400 are the fp16 pair 1024 + q + 8, so minus 1032 (exact) times s is
+// one rounding of (q) * s, as the fp32 route gives; 4 operations per pair instead of ~12.
+uvec4 quantx8ToHalf(uvec4 w, float s) {
+  if (WKIND == 2u) {
+    const f16vec2 sc = f16vec2(float16_t(s)), off = f16vec2(float16_t(1032.0));
+    uvec4 r;
+    [[unroll]] for (uint j = 0u; j < 4u; ++j)
+      r[j] = packFloat2x16((unpackFloat2x16(((w.x >> (4u * j)) & 0x000F000Fu) | 0x64006400u) - off) * sc);
+    return r;
+  }
+  float v[8];
+  [[unroll]] for (uint j = 0u; j < 8u; ++j) v[j] = float(int((j < 4u ? w.x : w.y) << (24u - 8u * (j & 3u))) >> 24) * s;
+  return uvec4(packHalf2Clamped(v[0], v[1]), packHalf2Clamped(v[2], v[3]), packHalf2Clamped(v[4], v[5]),
+               packHalf2Clamped(v[6], v[7]));
+}
+
+// x's 8 values of a chunk in the order the int4 weights take (0 4 1 5 2 6 3 7).
+uvec4 floatx8ToHalfInt4Order(vec4 a, vec4 b) {
+  return uvec4(packHalf2Clamped(a.x, b.x), packHalf2Clamped(a.y, b.y), packHalf2Clamped(a.z, b.z),
+               packHalf2Clamped(a.w, b.w));
+}
+
 // One K step of one workgroup: 128 rows x 4 chunks of 8 k of X, and the same of W, = 512 chunks
 // each; invocation tid handles chunks c = tid + 256 i (i = 0, 1): tile row c / 4, k 8 (c % 4) .. +7.
 vec4 rx[4];   // X chunks in flight (2 x 8 floats)
-uvec4 rw[2];  // W chunks in flight (2 x 8 bf16)
+uvec4 rw[2];  // W chunks in flight (2 x 8 weights: bf16, or int8 in .xy, or int4 in .x)
+float rs[2];  // and their scales (quantized)
 
 void fetchTile(uint tid, uint k0, uint rowBase, uint mBase, bool xVec4) {
   [[unroll]] for (uint i = 0u; i < 2u; ++i) {
@@ -103,8 +138,23 @@ void fetchTile(uint tid, uint k0, uint rowBase, uint mBase, bool xVec4) {
       rx[2u * i + 1u] = vec4(0.0);
     }
     const uint gm = mBase + row;
-    // W element (m, k) = m*K + k; in uvec4 units: m*(K/8) + k/8.
-    rw[i] = gm < pc.M ? w4[gm * (pc.K / 8u) + k0 / 8u + kc] : uvec4(0u);
+    // W element (m, k) = m*K + k; in units of 8 weights: m*(K/8) + k/8.
+    const uint unit = gm * (pc.K / 8u) + k0 / 8u + kc;
+    rw[i] = uvec4(0u);
+    rs[i] = 0.0;
+    if (gm < pc.M) {
+      if (WKIND == 0u) {
+        rw[i] = w4[unit];
+      } else if (WKIND == 1u) {
+        rw[i].xy = w2[unit];
+        rs[i] = rowScales[gm];
+      } else {
+        rw[i].x = w1[unit];
+        const uint g = gm * (pc.K / GROUP_SIZE) + (k0 + kc * 8u) / GROUP_SIZE;
+        const vec2 pair = unpackHalf2x16(groupScales[g >> 1]);
+        rs[i] = (g & 1u) != 0u ? pair.y : pair.x;
+      }
+    }
   }
 }
 
@@ -112,8 +162,9 @@ void storeTile(uint tid, uint stage) {
   [[unroll]] for (uint i = 0u; i < 2u; ++i) {
     const uint c = tid + 256u * i;
     const uint slot = (c >> 2) * TS4 + (c & 3u);
-    sh[stage * STAGE + slot] = floatx8ToHalf(rx[2u * i + 0u], rx[2u * i + 1u]);
-    sh[stage * STAGE + X_TILE + slot] = bf16x8ToHalf(rw[i]);
+    sh[stage * STAGE + slot] = WKIND == 2u ? floatx8ToHalfInt4Order(rx[2u * i + 0u], rx[2u * i + 1u])
+                                           : floatx8ToHalf(rx[2u * i + 0u], rx[2u * i + 1u]);
+    sh[stage * STAGE + X_TILE + slot] = WKIND == 0u ? bf16x8ToHalf(rw[i]) : quantx8ToHalf(rw[i], rs[i]);
   }
 }
 

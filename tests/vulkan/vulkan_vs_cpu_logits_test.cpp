@@ -99,14 +99,16 @@ TEST_F(VulkanVsCpuLogits, Int4WeightsMatchCpu) {
 }
 
 // The paths for devices whose buffers are small and weights too large to widen (GLM-4-9B's output layer):
-// weights and the int8 embedding in row blocks of 20,000 bytes, the prefill GEMM's widened weight in slices,
-// the output layer (256 KB as bf16) as GEMVs of 4 token rows (on lavapipe the integer dot-product GEMVs, whose
-// int8 rounding of x adds ~3e-3: 5.2-5.4e-3 measured).
+// weights and the int8 embedding in row blocks of 20,000 bytes; with GLMCHAT_VULKAN_QUANT_GEMM_ROWS=1 the
+// prefill GEMM's widened weight in slices, the output layer (256 KB as bf16) on its packed tiles (the decode
+// rows on lavapipe's integer dot-product GEMVs, whose int8 rounding of x adds ~3e-3: 5.2-5.4e-3 measured);
+// without, every block's GEMM on its packed tiles.
 TEST_F(VulkanVsCpuLogits, QuantizedWeightsInSmallBuffersMatchCpu) {
-  expectVulkanMatchesCpu("glm-bf16", "--weights int8 --kv-cache bf16", 2e-2,
-                         "GLMCHAT_VULKAN_MAX_WEIGHT_BUFFER_BYTES=20000 GLMCHAT_VULKAN_MAX_WIDEN_BYTES=200000");
-  expectVulkanMatchesCpu("glm-bf16", "--weights int4 --kv-cache bf16", 2e-2,
-                         "GLMCHAT_VULKAN_MAX_WEIGHT_BUFFER_BYTES=20000 GLMCHAT_VULKAN_MAX_WIDEN_BYTES=200000");
+  for (const char* rows : {"", " GLMCHAT_VULKAN_QUANT_GEMM_ROWS=1"}) {
+    const std::string env = std::string("GLMCHAT_VULKAN_MAX_WEIGHT_BUFFER_BYTES=20000 GLMCHAT_VULKAN_MAX_WIDEN_BYTES=200000") + rows;
+    expectVulkanMatchesCpu("glm-bf16", "--weights int8 --kv-cache bf16", 2e-2, env.c_str());
+    expectVulkanMatchesCpu("glm-bf16", "--weights int4 --kv-cache bf16", 2e-2, env.c_str());
+  }
 }
 
 // With bf16 weights both sides read the same int8 cache values (8.5e-5 measured); widened to bf16 for prefill

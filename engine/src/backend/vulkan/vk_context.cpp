@@ -100,7 +100,7 @@ int bindingCount(const std::string& shader) {
   static const std::map<std::string, int> counts = {
       {"embed", 3},           {"rms_norm", 4},          {"add", 2},           {"swiglu", 2},
       {"argmax", 2},          {"argmax_final", 2},      {"gemv", 4},          {"gemv_add_norm", 7},
-      {"gemv_normed", 5},     {"gemv_swiglu", 4},       {"gemv_normed_swiglu", 5},     {"scale_normed", 2},      {"gemm", 4},          {"gemm_cm", 4},
+      {"gemv_normed", 5},     {"gemv_swiglu", 4},       {"gemv_normed_swiglu", 5},     {"scale_normed", 2},      {"gemm", 5},          {"gemm_cm", 5},
       {"rope_append", 5},     {"rope_append_fp64", 5},  {"attention_prefill", 6}, {"flash_attn_cm", 4},
       {"attention_decode", 5}, {"attention_combine", 3}, {"attention_combine_rows", 2},
       {"dequantize", 3},      {"kv_dequantize", 2},      {"quantize_x", 2}};

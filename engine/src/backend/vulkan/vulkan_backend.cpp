@@ -117,6 +117,8 @@ class VulkanBackend final : public Backend {
     weightBufferLimit_ = gpu::envBytes("GLMCHAT_VULKAN_MAX_WEIGHT_BUFFER_BYTES", f.maxBufferBytes);
     widenLimit_ = gpu::envBytes("GLMCHAT_VULKAN_MAX_WIDEN_BYTES", kMaxWidenedWeightBytes);
     widenKvAlways_ = std::getenv("GLMCHAT_VULKAN_WIDEN_KV") != nullptr;
+    if (const char* v = std::getenv("GLMCHAT_VULKAN_QUANT_GEMM_ROWS"); v && std::atoll(v) > 0)
+      quantGemmRows_ = std::atoll(v);
   }
   ~VulkanBackend() override {
     try {
@@ -372,10 +374,8 @@ class VulkanBackend final : public Backend {
       return;
     }
     resolvePending({x, out});
-    // Decode: stream the weight once at bandwidth. A quantized weight too large to widen for the GEMM (the
-    // output layer of a prefill chunk's few logit rows) runs as GEMVs too, kGemvMaxTokens token rows per pass.
-    const bool tooLargeToWiden = w->quantized() && w->rows * w->cols * 2 > widenLimit_;
-    if (vectorOk && (x.rows <= kGemvMaxTokens || tooLargeToWiden)) {
+    // Decode: stream the weight once at bandwidth.
+    if (vectorOk && x.rows <= kGemvMaxTokens) {
       for (int64_t r0 = 0; r0 < x.rows; r0 += kGemvMaxTokens) {
         const int64_t tokens = std::min(kGemvMaxTokens, x.rows - r0);
         const GemvInput in =
@@ -392,15 +392,23 @@ class VulkanBackend final : public Backend {
     }
     if (!w->quantized()) {
       const auto& b = w->blocks[0];
-      gemm(x, b.w->buffer, b, 0, w->rows, o.buffer, o.elem, out.stride);
+      gemm(x, b.w->buffer, b.w->buffer, {0, 32}, b, 0, w->rows, o.buffer, o.elem, out.stride);
       return;
     }
-    if (tooLargeToWiden)
-      throw Error(fmt::format("Vulkan backend: a quantized {} x {} weight is too large to widen for a {}-row matmul and "
-                              "runs as GEMVs only on 16-byte aligned rows",
-                              w->rows, w->cols, x.rows));
-    // Prefill: widen the weight to bf16 in slices of rows (the whole weight where it fits one buffer), then
-    // the same GEMM as for bf16 weights on each slice.
+    const uint32_t kind = w->format == WeightFormat::Int8 ? 1 : 2, group = uint32_t(std::max(int4Group(w->format), 1));
+    const bool tooLargeToWiden = w->rows * w->cols * 2 > widenLimit_;
+    if (x.rows <= quantGemmRows_ || tooLargeToWiden) {
+      // Prefill of up to quantGemmRows_ rows, and any weight too large to widen (the output layer): the GEMM
+      // reads each block's packed rows and widens its tiles on their way into shared memory (gemm_cm.comp /
+      // gemm.comp, WKIND 1 and 2); no widened copy of the weight is written.
+      for (const auto& b : w->blocks)
+        gemm(x, b.w->buffer, b.scales->buffer, {kind, group}, b, 0, b.rows, o.buffer,
+             o.elem + u32(b.row0, "offset"), out.stride);
+      return;
+    }
+    // Longer chunks: widen the weight to bf16 in slices of rows (the whole weight where it fits one buffer),
+    // then the same GEMM as for bf16 weights on each slice (on an H100 from 512 rows on as fast as the packed
+    // tiles, at 2048 rows 17% faster for int4: docs/VULKAN.md).
     const int64_t rowBytes = w->cols * 2;
     const int64_t sliceRows = std::max<int64_t>(1, std::min(widenLimit_, weightBufferLimit_) / rowBytes);
     const int64_t scratchBytes = std::min(sliceRows, w->rows) * rowBytes;
@@ -409,16 +417,16 @@ class VulkanBackend final : public Backend {
       widened_.reset();
       widened_ = ctx_.createBuffer(scratchBytes, true, "dequantized weight scratch");
     }
-    const uint32_t kind = w->format == WeightFormat::Int8 ? 0 : 1, group = uint32_t(std::max(int4Group(w->format), 1));
     for (const auto& b : w->blocks)
       for (int64_t s0 = 0; s0 < b.rows; s0 += sliceRows) {
         const int64_t n = std::min(sliceRows, b.rows - s0);
         const uint32_t groups = ceilDiv(n * w->cols / w->chunk(), 256);
         const uint32_t gx = std::min<uint32_t>(groups, 65535);
         const uint32_t push[4] = {u32(w->cols, "K"), u32(s0, "row"), u32(n, "rows"), gx};
-        ctx_.dispatch(ctx_.pipeline("dequantize", {kind, group}), {b.w->buffer, b.scales->buffer, widened_->buffer}, push,
+        ctx_.dispatch(ctx_.pipeline("dequantize", {kind - 1, group}), {b.w->buffer, b.scales->buffer, widened_->buffer}, push,
                       sizeof push, gx, ceilDiv(groups, gx));
-        gemm(x, widened_->buffer, b, u32(s0, "row"), n, o.buffer, o.elem + u32(b.row0 + s0, "offset"), out.stride);
+        gemm(x, widened_->buffer, widened_->buffer, {0, 32}, b, u32(s0, "row"), n, o.buffer,
+             o.elem + u32(b.row0 + s0, "offset"), out.stride);
       }
   }
 
@@ -802,16 +810,18 @@ class VulkanBackend final : public Backend {
 
   // Rows of `out` (buffer outBuf from element outOff, row stride outStride) = x * W^T (+ the block's bias from
   // biasOff) for M output features, with the prefill GEMM: W bf16 [M x K] at element 0 of wBuf.
-  void gemm(const Tensor& x, VkBuffer wBuf, const VkLinear::Block& b, uint32_t biasOff, int64_t M, VkBuffer outBuf,
-            uint32_t outOff, int64_t outStride) {
+  // out = x W^T (+ bias) on the tensor cores where the device has them. spec: {WKIND, GROUP_SIZE} (0: bf16 at
+  // wBuf; 1 / 2: int8 / int4 rows as stored, their scales at scalesBuf; bf16 binds any buffer there).
+  void gemm(const Tensor& x, VkBuffer wBuf, VkBuffer scalesBuf, std::vector<uint32_t> spec, const VkLinear::Block& b,
+            uint32_t biasOff, int64_t M, VkBuffer outBuf, uint32_t outOff, int64_t outStride) {
     const auto xr = ref(x);
     const uint32_t push[9] = {xr.elem, u32(x.stride, "stride"), u32(x.rows, "rows"), u32(x.cols, "K"), u32(M, "M"),
                               outOff, u32(outStride, "stride"), b.bias ? 1u : 0u, biasOff};
     if (ctx_.features().nvCooperativeMatrix && x.cols % 32 == 0)
-      ctx_.dispatch(ctx_.pipeline("gemm_cm"), {xr.buffer, wBuf, biasOf(b), outBuf}, push, sizeof push,
+      ctx_.dispatch(ctx_.pipeline("gemm_cm", spec), {xr.buffer, wBuf, biasOf(b), outBuf, scalesBuf}, push, sizeof push,
                     ceilDiv(M, kGemmCmBM), ceilDiv(x.rows, kGemmCmBN));
     else
-      ctx_.dispatch(ctx_.pipeline("gemm"), {xr.buffer, wBuf, biasOf(b), outBuf}, push, sizeof push,
+      ctx_.dispatch(ctx_.pipeline("gemm", spec), {xr.buffer, wBuf, biasOf(b), outBuf, scalesBuf}, push, sizeof push,
                     ceilDiv(M, kGemmBM), ceilDiv(x.rows, kGemmBN));
   }
 
@@ -979,6 +989,9 @@ class VulkanBackend final : public Backend {
   // The 8-bit KV cache of one cache buffer widened to bf16 (K, V) for the tensor-core prefill attention.
   std::unique_ptr<Buffer> kvWidened_[2];
   bool widenKvAlways_ = false;
+  // Rows of x up to which a quantized weight's GEMM reads its packed tiles instead of a widened copy
+  // (GLMCHAT_VULKAN_QUANT_GEMM_ROWS=N; 1: widen whatever can be widened).
+  int64_t quantGemmRows_ = 256;
   std::vector<std::pair<std::vector<float>, std::unique_ptr<Buffer>>> ropeBuffers_;
   std::string ropeShader_;
   // matmulAddNorm's fused norms in a recorded step: per call site kNormPartialsPerSite floats (one per
