@@ -94,7 +94,7 @@ __device__ __forceinline__ void int4Pairs(uint32_t word, int shift, __nv_bfloat1
 // with several, split z writes its scaled partial sums to partials + z * n * m ([n][m]) and
 // reduceSplitsKernel adds them in order.
 template <int kKind, int kMI, int kWM, int kWN, int kWK, int kNT, int kStages>
-__global__ void __launch_bounds__(QgShape<kKind, kMI, kWM, kWN, kWK, kNT, kStages>::kThreads, 2)
+__global__ void __launch_bounds__(QgShape<kKind, kMI, kWM, kWN, kWK, kNT, kStages>::kThreads, kNT == 4 ? 3 : 2)
     gemmQuantKernel(const uint8_t* __restrict__ wData, const void* __restrict__ wScales, const float* __restrict__ bias,
                     const __nv_bfloat16* __restrict__ x, int n, int m, int k, float* __restrict__ out, int64_t ldo,
                     float* __restrict__ partials, int tilesPerSplit) {
@@ -121,24 +121,31 @@ __global__ void __launch_bounds__(QgShape<kKind, kMI, kWM, kWN, kWK, kNT, kStage
   auto load = [&](int kt, int buf) {
     const int64_t col0 = int64_t(tile0 + kt) * kQgBK;
     __nv_bfloat16* xs = xStage(buf);
+    // Fixed trip counts (a loop from tid with a runtime bound compiles to a generic loop with remainder
+    // handling at every stage: ncu showed the narrow blocks issue-bound at 16 rows).
+    constexpr int kXChunks = S::BN * 8, kXPer = (kXChunks + S::kThreads - 1) / S::kThreads;
 #pragma unroll
-    for (int c = tid; c < S::BN * 8; c += S::kThreads) {
+    for (int i = 0; i < kXPer; ++i) {
+      const int c = tid + i * S::kThreads;
+      if (kXChunks % S::kThreads != 0 && c >= kXChunks) break;
       const int r = c >> 3, ch = c & 7;
       const bool ok = tok0 + r < n;
       const __nv_bfloat16* src = x + (ok ? (tok0 + r) * k + col0 + ch * 8 : 0);
       cpAsync16(xs + r * kQgBK + ((ch ^ (r & 7)) << 3), src, ok);
     }
     unsigned char* ws = wStage(buf);
-    constexpr int kChunks = kWRow / 16;
+    constexpr int kChunks = kWRow / 16, kWChunks = S::BM * kChunks, kWPer = (kWChunks + S::kThreads - 1) / S::kThreads;
 #pragma unroll
-    for (int c = tid; c < S::BM * kChunks; c += S::kThreads) {
+    for (int i = 0; i < kWPer; ++i) {
+      const int c = tid + i * S::kThreads;
+      if (kWChunks % S::kThreads != 0 && c >= kWChunks) break;
       const int r = c / kChunks, ch = c % kChunks;
       const bool ok = row0 + r < m;
       const uint8_t* src = wData + (ok ? (row0 + r) * rowBytes + col0 / (kInt4 ? 2 : 1) + ch * 16 : 0);
       cpAsync16(ws + wChunkOffset<kKind>(r, ch), src, ok);
     }
     if constexpr (kKind == GemvWeight::Int4G32) {  // row r's two scales of the stage
-      for (int r = tid; r < S::BM; r += S::kThreads) {
+      if (const int r = tid; r < S::BM) {  // kThreads >= BM
         const bool ok = row0 + r < m;
         const __half* src = static_cast<const __half*>(wScales) + (ok ? (row0 + r) * (k / 32) + col0 / 32 : 0);
         cpAsync4(sStage(buf) + r, src, ok);
