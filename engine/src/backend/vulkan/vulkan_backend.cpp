@@ -965,7 +965,7 @@ class VulkanBackend final : public Backend {
   static constexpr uint32_t kArgmaxGroups = 64;  // first-pass workgroups of the greedy argmax
   std::unique_ptr<Buffer> idsBuffer_, decodePartials_, prefillPartials_;
   // Quantized weights: at most this many bytes per weight buffer (row blocks) and per widened slice; a weight
-  // larger than widenLimit_ as bf16 is never widened (its rows run as GEMVs). widened_: the prefill GEMM's
+  // larger than widenLimit_ as bf16 is never widened (its rows run on packed tiles). widened_: the prefill GEMM's
   // bf16 copy of (a slice of) the layer's weight, min(rows, slice) x cols x 2 bytes of the largest so far.
   int64_t weightBufferLimit_ = 0, widenLimit_ = 0;
   std::unique_ptr<Buffer> widened_;
