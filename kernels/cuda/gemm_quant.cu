@@ -45,8 +45,9 @@ constexpr int scaleRowBytes() { return kKind == GemvWeight::Int4G32 ? 4 : 0; }
 constexpr int kMaxPanelBytes = 32 << 10;  // int4-g128: 128 rows x up to 127 groups x 2 bytes
 
 // A block: kWM x kWN x kWK warps, kStages stages deep. Warp (wm, wn, wk) owns weight rows [wm * kMI * 16,
-// + kMI * 16) and x rows [wn * kNT * 8, + kNT * 8) of the block's tile (kNT mma tiles of 8), and the k steps s of each stage with s % kWK == wk (kWK = 2: two
-// warps share a tile's k steps and add their sums at the end, for more warps on a narrow tile).
+// + kMI * 16) and x rows [wn * kNT * 8, + kNT * 8) of the block's tile (kNT mma tiles of 8), and the k steps s
+// of each stage with s % kWK == wk (kWK = 2: two warps share a tile's k steps and add their sums at the end,
+// for more warps on a narrow tile).
 template <int kKind, int kMI, int kWM, int kWN, int kWK, int kNT, int kStages>
 struct QgShape {
   static constexpr int kThreads = 32 * kWM * kWN * kWK;
@@ -399,7 +400,9 @@ int64_t partialFloatsOf(int64_t m, int64_t n, int64_t k) {
 template <int kKind>
 void quantGemmOf(const GemvWeight& w, int64_t m, int64_t k, const uint16_t* xStaged, int64_t n, const float* bias,
                  float* out, int64_t ldo, float* partials, cudaStream_t stream) {
-  withShape<kKind>(n, [&](auto shape) { launchQuantGemm(shape, w, m, k, xStaged, n, bias, out, ldo, partials, stream); });
+  withShape<kKind>(n, [&](auto shape) {
+    launchQuantGemm(shape, w, m, k, xStaged, n, bias, out, ldo, partials, stream);
+  });
 }
 
 }  // namespace

@@ -105,7 +105,8 @@ TEST_F(VulkanVsCpuLogits, Int4WeightsMatchCpu) {
 // without, every block's GEMM on its packed tiles.
 TEST_F(VulkanVsCpuLogits, QuantizedWeightsInSmallBuffersMatchCpu) {
   for (const char* rows : {"", " GLMCHAT_VULKAN_QUANT_GEMM_ROWS=1"}) {
-    const std::string env = std::string("GLMCHAT_VULKAN_MAX_WEIGHT_BUFFER_BYTES=20000 GLMCHAT_VULKAN_MAX_WIDEN_BYTES=200000") + rows;
+    const std::string env =
+        std::string("GLMCHAT_VULKAN_MAX_WEIGHT_BUFFER_BYTES=20000 GLMCHAT_VULKAN_MAX_WIDEN_BYTES=200000") + rows;
     expectVulkanMatchesCpu("glm-bf16", "--weights int8 --kv-cache bf16", 2e-2, env.c_str());
     expectVulkanMatchesCpu("glm-bf16", "--weights int4 --kv-cache bf16", 2e-2, env.c_str());
   }

@@ -423,7 +423,8 @@ class VulkanBackend final : public Backend {
         const uint32_t groups = ceilDiv(n * w->cols / w->chunk(), 256);
         const uint32_t gx = std::min<uint32_t>(groups, 65535);
         const uint32_t push[4] = {u32(w->cols, "K"), u32(s0, "row"), u32(n, "rows"), gx};
-        ctx_.dispatch(ctx_.pipeline("dequantize", {kind - 1, group}), {b.w->buffer, b.scales->buffer, widened_->buffer}, push,
+        ctx_.dispatch(ctx_.pipeline("dequantize", {kind - 1, group}),
+                      {b.w->buffer, b.scales->buffer, widened_->buffer}, push,
                       sizeof push, gx, ceilDiv(groups, gx));
         gemm(x, widened_->buffer, widened_->buffer, {0, 32}, b, u32(s0, "row"), n, o.buffer,
              o.elem + u32(b.row0 + s0, "offset"), out.stride);
