@@ -118,6 +118,12 @@ __device__ __forceinline__ uint32_t packBf16(float lo, float hi) {
   return *reinterpret_cast<uint32_t*>(&v);
 }
 
+// Byte i of u as the float 2^23 + byte (0x4B is the exponent of 2^23): one byte permute, no int->float
+// conversion (the quantized GEMV's and GEMM's widening of int8 and int4 bytes).
+__device__ __forceinline__ float byteAsFloat(uint32_t u, int i) {
+  return __uint_as_float(__byte_perm(u, 0x4B000000u, 0x7540u | unsigned(i)));
+}
+
 __device__ __forceinline__ float bf16Lo(uint32_t v) { return __uint_as_float(v << 16); }
 __device__ __forceinline__ float bf16Hi(uint32_t v) { return __uint_as_float(v & 0xffff0000u); }
 

@@ -76,7 +76,7 @@ __device__ __forceinline__ int wChunkOffset(int r, int c) {
 // word of that step.
 __device__ __forceinline__ void int8Pairs(uint32_t word, uint32_t& lo, uint32_t& hi) {
   const uint32_t u = word ^ 0x80808080u;
-  auto f = [&](int i) { return __uint_as_float(__byte_perm(u, 0x4B000000u, 0x7540u | unsigned(i))) - 8388736.0f; };
+  auto f = [&](int i) { return byteAsFloat(u, i) - (8388608.0f + 128.0f); };
   lo = packBf16(f(0), f(2));
   hi = packBf16(f(1), f(3));
 }

@@ -67,11 +67,6 @@ __global__ void quantizeXKernel(const float* __restrict__ x, int64_t k, void* xq
   quantizeBlock32(i < k ? x[i] : 0.0f, k, b, lane, xq);
 }
 
-// Byte i of u as the float 2^23 + byte (0x4B is the exponent of 2^23).
-__device__ __forceinline__ float byteAsFloat(uint32_t u, int i) {
-  return __uint_as_float(__byte_perm(u, 0x4B000000u, 0x7540u | unsigned(i)));
-}
-
 // c + the dot product of a's four unsigned bytes with b's four signed bytes (exact in int32).
 __device__ __forceinline__ int dp4aUS(uint32_t a, int b, int c) {
   int d;

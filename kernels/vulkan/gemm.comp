@@ -1,8 +1,8 @@
 #version 450
 // Prefill matmul, portable path: out[r, m] = x[r, :] . W[m, :] (+ bias[biasOff + m]); x fp32 [rows x K],
 // W [M x K] as stored (WKIND 0: bf16; 1: int8, fp32 row scales; 2: int4 in groups of GROUP_SIZE, fp16 scales;
-// quant_format.h) widened to fp32 in shared memory (q * scale), fp32 everywhere. 64 x 64 output tile per workgroup, 16-deep K
-// steps, each invocation a 4 x 4 block. Any K, M, rows. Grid: (ceil(M / 64), ceil(rows / 64)).
+// quant_format.h) widened to fp32 in shared memory (q * scale), fp32 everywhere. 64 x 64 output tile per
+// workgroup, 16-deep K steps, each invocation a 4 x 4 block. Any K, M, rows. Grid: (ceil(M / 64), ceil(rows / 64)).
 // FLOPs 2·rows·M·K; bytes from memory ~ (rows·K·4)·M/64 + (M·K·2)·rows/64.
 #include "common.glsl"
 layout(local_size_x = 256) in;

@@ -102,7 +102,8 @@ uvec4 quantx8ToHalf(uvec4 w, float s) {
     return r;
   }
   float v[8];
-  [[unroll]] for (uint j = 0u; j < 8u; ++j) v[j] = float(int((j < 4u ? w.x : w.y) << (24u - 8u * (j & 3u))) >> 24) * s;
+  [[unroll]] for (uint j = 0u; j < 8u; ++j)
+    v[j] = float(int((j < 4u ? w.x : w.y) << (24u - 8u * (j & 3u))) >> 24) * s;
   return uvec4(packHalf2Clamped(v[0], v[1]), packHalf2Clamped(v[2], v[3]), packHalf2Clamped(v[4], v[5]),
                packHalf2Clamped(v[6], v[7]));
 }

@@ -28,6 +28,12 @@ inline int64_t envBytes(const char* name, int64_t fallback) {
   return v && std::atoll(v) > 0 ? std::min<int64_t>(fallback, std::atoll(v)) : fallback;
 }
 
+// A positive count from the environment (a backend's tuning knob, not capped); else `fallback`.
+inline int64_t envCount(const char* name, int64_t fallback) {
+  const char* v = std::getenv(name);
+  return v && std::atoll(v) > 0 ? int64_t(std::atoll(v)) : fallback;
+}
+
 inline double gib(int64_t bytes) { return double(bytes) / double(1ll << 30); }
 
 // Whether two fp32 tensors share any element (their address ranges, rows and strides included).

@@ -813,10 +813,7 @@ class CudaBackend final : public Backend {
   // widening it for cuBLAS; GLMCHAT_CUDA_QUANT_GEMM_ROWS=N sets it (1: always widen). H100, GLM-4-9B int4,
   // prefill of n tokens: packed tiles / widened 8.0 / 31.7 ms at 16, 18.1 / 33.5 at 128, 28.7 / 29.6 at 256,
   // 48.3 / 34.0 at 512 (docs/QUANTIZATION.md).
-  int64_t quantGemmRows_ = [] {
-    const char* v = std::getenv("GLMCHAT_CUDA_QUANT_GEMM_ROWS");
-    return v && std::atoll(v) > 0 ? int64_t(std::atoll(v)) : int64_t(256);
-  }();
+  int64_t quantGemmRows_ = gpu::envCount("GLMCHAT_CUDA_QUANT_GEMM_ROWS", 256);
   DeviceBuffer kvWide_;          // the widened KV prefix of a recorded step (the generic attention kernel)
   DeviceBuffer xqScratch_[2];    // the decode GEMV's input row quantized to int8 (quantized weights)
   struct {

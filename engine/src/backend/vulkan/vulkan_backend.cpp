@@ -117,8 +117,7 @@ class VulkanBackend final : public Backend {
     weightBufferLimit_ = gpu::envBytes("GLMCHAT_VULKAN_MAX_WEIGHT_BUFFER_BYTES", f.maxBufferBytes);
     widenLimit_ = gpu::envBytes("GLMCHAT_VULKAN_MAX_WIDEN_BYTES", kMaxWidenedWeightBytes);
     widenKvAlways_ = std::getenv("GLMCHAT_VULKAN_WIDEN_KV") != nullptr;
-    if (const char* v = std::getenv("GLMCHAT_VULKAN_QUANT_GEMM_ROWS"); v && std::atoll(v) > 0)
-      quantGemmRows_ = std::atoll(v);
+    quantGemmRows_ = gpu::envCount("GLMCHAT_VULKAN_QUANT_GEMM_ROWS", quantGemmRows_);
   }
   ~VulkanBackend() override {
     try {
