@@ -393,7 +393,8 @@ void launchDecode(const float* qkv, int numHeads, int numKvHeads, Position pos, 
 
 }  // namespace
 
-void configureDecodeAttention() {
+void configureDecodeAttention(int carveoutPercent) {
+  cudaFuncSetAttribute(decodeCombineKernel, cudaFuncAttributePreferredSharedMemoryCarveout, carveoutPercent);
   for (auto kernel : {decodeAttentionKernel<false>, decodeAttentionKernel<true>}) {
     cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                          smemBytes(kernel == decodeAttentionKernel<true>));

@@ -318,4 +318,8 @@ void argmax(const float* x, int64_t n, void* scratch, cudaStream_t stream) {
   argmaxKernel<<<blocks, kArgmaxThreads, 0, stream>>>(x, n, static_cast<ArgmaxScratch*>(scratch));
 }
 
+void configureElementwise(int carveoutPercent) {
+  cudaFuncSetAttribute(swiGluQuantKernel, cudaFuncAttributePreferredSharedMemoryCarveout, carveoutPercent);
+}
+
 }  // namespace glm::cuda

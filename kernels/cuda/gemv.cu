@@ -576,4 +576,29 @@ void scaleNormed(float* x, int64_t n, const double* sums, float eps, cudaStream_
   launchKernel(scaleNormedKernel, unsigned(std::min<int64_t>(64, (n + 255) / 256)), 256, 0, stream, x, n, sums, eps);
 }
 
+namespace {
+template <int K>
+void setCarveout(int percent) {
+  constexpr int R = kPlainRows<K>;
+  const auto set = [percent](auto kernel) {
+    cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, percent);
+  };
+  set(gemvKernel<R, false, K>);
+  set(gemvKernel<R, true, K>);
+  set(gemvAddNormKernel<K, true>);
+  set(gemvAddNormKernel<K, false>);
+  set(gemvRopeKernel<true, K>);
+  set(gemvRopeKernel<false, K>);
+}
+}  // namespace
+
+void configureGemv(int carveoutPercent) {
+  setCarveout<GemvWeight::Bf16>(carveoutPercent);
+  setCarveout<GemvWeight::Int8>(carveoutPercent);
+  setCarveout<GemvWeight::Int4G32>(carveoutPercent);
+  setCarveout<GemvWeight::Int4G128>(carveoutPercent);
+  cudaFuncSetAttribute(quantizeXKernel, cudaFuncAttributePreferredSharedMemoryCarveout, carveoutPercent);
+  cudaFuncSetAttribute(scaleNormedKernel, cudaFuncAttributePreferredSharedMemoryCarveout, carveoutPercent);
+}
+
 }  // namespace glm::cuda
