@@ -144,9 +144,12 @@ __global__ void __launch_bounds__(D::kThreads, 2)
   pdlWait();
   if (!olderKeysOnly) loadFirstTiles();
 
-  // The queries (fp32 -> bf16, pre-scaled by log2(e)/sqrt(d)) while the first K/V tiles are in flight.
-  for (int i = tid; i < 16 * 16; i += D::kThreads) {
-    const int r = i >> 4, c = i & 15;
+  // The queries (fp32 -> bf16, pre-scaled by log2(e)/sqrt(d)) while the first K/V tiles are in flight; both of a
+  // thread's rows requested at once (they are the previous kernel's output: one memory round trip, not two).
+  static_assert(16 * 16 % D::kThreads == 0, "whole rounds of the queries' chunks");
+#pragma unroll
+  for (int round = 0; round < 16 * 16 / D::kThreads; ++round) {
+    const int i = tid + round * D::kThreads, r = i >> 4, c = i & 15;
     uint4 packed = make_uint4(0, 0, 0, 0);
     if (r < headsHere) {
       const float4* src = reinterpret_cast<const float4*>(qkv + (h0 + r) * D::kHeadDim + c * 8);
@@ -319,7 +322,7 @@ __global__ void __launch_bounds__(D::kThreads, 2)
 __global__ void __launch_bounds__(D::kCombineThreads)
     decodeCombineKernel(int nh, int nkv, Position pos, const float* __restrict__ partials, int maxSplits,
                         int groupsTotal, float* __restrict__ out, void* xq) {
-  pdlStart();
+  pdlTrigger();
   constexpr int kVec = D::kCombineSlice / 4, kGroups = D::kCombineThreads / kVec;
   __shared__ float4 red[kGroups][kVec + 1];
   __shared__ float redM[kGroups], redL[kGroups];
@@ -327,7 +330,10 @@ __global__ void __launch_bounds__(D::kCombineThreads)
   const int group = nh / nkv, headGroups = (group + 15) / 16;
   const int kvh = h / group, i = h % group, hg = i / 16, row = i % 16;
   const int gy = kvh * headGroups + hg;
+  // The position is a step input (copied before the graph starts): read before pdlWait, its memory round trip
+  // overlaps the attention's tail instead of preceding the partials' loads.
   const int64_t len = readPosition(pos) + 1;
+  pdlWait();
   const int64_t splitLen = splitLength(len, maxSplits);
   const int usedSplits = int((len + splitLen - 1) / splitLen);
   const int used = (usedSplits + D::kWarps - 1) / D::kWarps;  // blocks with keys: one partial each
