@@ -35,10 +35,14 @@ bool takeProgrammaticLaunch() {
 // 211 -> 214, int4 at 128K 301.5 -> 309.2. The other sizes measured (percent: int4 / int8 at 1K): 0 440 / 333,
 // 35 526 / 382, 50 522 / 378, 65 515 / 376, 100 492 / 372 (28 KB of L1 is too little for the GEMVs' x and
 // loads in flight); the combine and SwiGLU left to the driver with the GEMVs at 80: 516 / 380.
-// GLMCHAT_CUDA_DECODE_CARVEOUT overrides it (-1: no preference).
+// Measured on Hopper only (where the step's kernels overlap by programmatic launch), so other GPUs keep the
+// driver's choice. GLMCHAT_CUDA_DECODE_CARVEOUT overrides it on any GPU (-1: no preference).
 void configureKernels() {
+  int device = 0, major = 0;
+  cudaGetDevice(&device);
+  cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
   const char* env = std::getenv("GLMCHAT_CUDA_DECODE_CARVEOUT");
-  const int carveout = env && *env ? std::atoi(env) : 80;
+  const int carveout = env && *env ? std::atoi(env) : major >= 9 ? 80 : int(cudaSharedmemCarveoutDefault);
   configureFlashAttention();
   configureDecodeAttention(carveout);
   configureGemv(carveout);
