@@ -41,8 +41,12 @@ void configureKernels() {
   int device = 0, major = 0;
   cudaGetDevice(&device);
   cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
-  const char* env = std::getenv("GLMCHAT_CUDA_DECODE_CARVEOUT");
-  const int carveout = env && *env ? std::atoi(env) : major >= 9 ? 80 : int(cudaSharedmemCarveoutDefault);
+  int carveout = major >= 9 ? 80 : int(cudaSharedmemCarveoutDefault);
+  if (const char* env = std::getenv("GLMCHAT_CUDA_DECODE_CARVEOUT")) {  // as the other knobs: ignored unless valid
+    char* end = nullptr;
+    const long v = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && v >= -1 && v <= 100) carveout = int(v);
+  }
   configureFlashAttention();
   configureDecodeAttention(carveout);
   configureGemv(carveout);

@@ -576,29 +576,22 @@ void scaleNormed(float* x, int64_t n, const double* sums, float eps, cudaStream_
   launchKernel(scaleNormedKernel, unsigned(std::min<int64_t>(64, (n + 255) / 256)), 256, 0, stream, x, n, sums, eps);
 }
 
-namespace {
-template <int K>
-void setCarveout(int percent) {
-  constexpr int R = kPlainRows<K>;
-  const auto set = [percent](auto kernel) {
-    cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, percent);
-  };
-  set(gemvKernel<R, false, K>);
-  set(gemvKernel<R, true, K>);
-  set(gemvAddNormKernel<K, true>);
-  set(gemvAddNormKernel<K, false>);
-  set(gemvRopeKernel<true, K>);
-  set(gemvRopeKernel<false, K>);
-}
-}  // namespace
-
 void configureGemv(int carveoutPercent) {
-  setCarveout<GemvWeight::Bf16>(carveoutPercent);
-  setCarveout<GemvWeight::Int8>(carveoutPercent);
-  setCarveout<GemvWeight::Int4G32>(carveoutPercent);
-  setCarveout<GemvWeight::Int4G128>(carveoutPercent);
-  cudaFuncSetAttribute(quantizeXKernel, cudaFuncAttributePreferredSharedMemoryCarveout, carveoutPercent);
-  cudaFuncSetAttribute(scaleNormedKernel, cudaFuncAttributePreferredSharedMemoryCarveout, carveoutPercent);
+  const auto set = [carveoutPercent](auto kernel) {
+    cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, carveoutPercent);
+  };
+  for (int kind : {GemvWeight::Bf16, GemvWeight::Int8, GemvWeight::Int4G32, GemvWeight::Int4G128})
+    byKind(GemvWeight{GemvWeight::Kind(kind)}, [&](auto k) {
+      constexpr int K = decltype(k)::value, R = kPlainRows<K>;
+      set(gemvKernel<R, false, K>);
+      set(gemvKernel<R, true, K>);
+      set(gemvAddNormKernel<K, true>);
+      set(gemvAddNormKernel<K, false>);
+      set(gemvRopeKernel<true, K>);
+      set(gemvRopeKernel<false, K>);
+    });
+  set(quantizeXKernel);
+  set(scaleNormedKernel);
 }
 
 }  // namespace glm::cuda
