@@ -374,18 +374,13 @@ class VulkanBackend final : public Backend {
     }
     resolvePending({x, out});
     // Decode: stream the weight once at bandwidth.
-    if (vectorOk && x.rows <= kGemvMaxTokens) {
-      for (int64_t r0 = 0; r0 < x.rows; r0 += kGemvMaxTokens) {
-        const int64_t tokens = std::min(kGemvMaxTokens, x.rows - r0);
-        const GemvInput in =
-            gemvInput(*w, xr.buffer, xr.elem + u32(r0 * x.stride, "offset"), x.stride, tokens, r0 == 0 ? copy : -1);
-        for (const auto& b : w->blocks) {
-          const auto [gx, gy] = gemvGrid(b.rows);
-          const uint32_t push[9] = {in.off, in.stride, u32(tokens, "rows"), u32(w->cols, "K"), u32(b.rows, "M"),
-                                    o.elem + u32(r0 * out.stride + b.row0, "offset"), u32(out.stride, "stride"),
-                                    b.bias ? 1u : 0u, gx};
-          dispatchWeight("gemv", *w, b, in, {b.w->buffer, in.buffer, biasOf(b), o.buffer}, push, sizeof push, gx, gy);
-        }
+    if (vectorOk && x.rows <= kGemvMaxTokens) {  // all the rows in one pass
+      const GemvInput in = gemvInput(*w, xr.buffer, xr.elem, x.stride, x.rows, copy);
+      for (const auto& b : w->blocks) {
+        const auto [gx, gy] = gemvGrid(b.rows);
+        const uint32_t push[9] = {in.off, in.stride, u32(x.rows, "rows"), u32(w->cols, "K"), u32(b.rows, "M"),
+                                  o.elem + u32(b.row0, "offset"), u32(out.stride, "stride"), b.bias ? 1u : 0u, gx};
+        dispatchWeight("gemv", *w, b, in, {b.w->buffer, in.buffer, biasOf(b), o.buffer}, push, sizeof push, gx, gy);
       }
       return;
     }
