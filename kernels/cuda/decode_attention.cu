@@ -360,14 +360,20 @@ __global__ void __launch_bounds__(D::kCombineThreads)
     redL[sg] = l;
   }
   __syncthreads();
+  static_assert(kGroups == 32, "lane g of warp 0 holds group g's factor");
   if (tid < D::kCombineSlice) {
     const int v = tid / 4, e = tid % 4;
-    float mAll = -INFINITY;
-    for (int g = 0; g < kGroups; ++g) mAll = fmaxf(mAll, redM[g]);
+    // Lane g: group g's weight, computed once and passed along by shuffles; the groups' terms are added in
+    // order, every one unconditionally (a group without partials has zero sums and weight 0): the same sums
+    // as a loop that skips such groups, without its serial chain of a branch, two shared loads and an exp2f
+    // per group. H200 at 1K, in one call against that loop: int4 530 -> 537, int8 390 -> 393 tokens/s.
+    const float mg = redM[tid];
+    const float mAll = warpMax(mg);
+    const float fg = mg == -INFINITY ? 0.0f : exp2f(mg - mAll);
     float sum = 0.0f, lAll = 0.0f;
+#pragma unroll
     for (int g = 0; g < kGroups; ++g) {
-      if (redM[g] == -INFINITY) continue;  // a group without partials
-      const float f = exp2f(redM[g] - mAll);
+      const float f = __shfl_sync(0xffffffffu, fg, g);
       sum += reinterpret_cast<const float*>(&red[g][v])[e] * f;
       lAll += redL[g] * f;
     }
