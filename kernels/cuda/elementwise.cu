@@ -210,8 +210,16 @@ __device__ void blockArgmax(float& v, int64_t& idx) {
     for (int w = 1; w < int(blockDim.x >> 5); ++w) argmaxMerge(v, idx, bestV[w], bestI[w]);
 }
 
+// StepOut: where argmaxToStep also writes the index (nothing where stepId is null).
+struct StepOut {
+  int32_t* stepId = nullptr;
+  int64_t* stepPos = nullptr;
+  int64_t pos = 0;
+  int32_t* hostToken = nullptr;
+};
+
 __global__ void __launch_bounds__(kArgmaxThreads) argmaxKernel(const float* __restrict__ x, int64_t n,
-                                                               ArgmaxScratch* s) {
+                                                               ArgmaxScratch* s, StepOut step) {
   __shared__ bool last;
   float v = -INFINITY;
   int64_t idx = n;  // "none yet": loses every tie against a real index
@@ -238,8 +246,14 @@ __global__ void __launch_bounds__(kArgmaxThreads) argmaxKernel(const float* __re
   }
   blockArgmax(v, idx);
   if (threadIdx.x == 0) {
-    s->result = int32_t(idx < n ? idx : 0);
+    const int32_t token = int32_t(idx < n ? idx : 0);
+    s->result = token;
     s->ticket = 0;
+    if (step.stepId) {
+      *step.stepId = token;
+      *step.stepPos = step.pos;
+      *step.hostToken = token;
+    }
   }
 }
 
@@ -315,7 +329,15 @@ int64_t argmaxScratchBytes() { return int64_t(sizeof(ArgmaxScratch)); }
 void argmax(const float* x, int64_t n, void* scratch, cudaStream_t stream) {
   const int64_t perBlock = int64_t(kArgmaxThreads) * 4;  // at least 4 values per thread, at most kArgmaxBlocks
   const int blocks = int(std::min<int64_t>(kArgmaxBlocks, std::max<int64_t>(1, (n + perBlock - 1) / perBlock)));
-  argmaxKernel<<<blocks, kArgmaxThreads, 0, stream>>>(x, n, static_cast<ArgmaxScratch*>(scratch));
+  argmaxKernel<<<blocks, kArgmaxThreads, 0, stream>>>(x, n, static_cast<ArgmaxScratch*>(scratch), StepOut{});
+}
+
+void argmaxToStep(const float* x, int64_t n, void* scratch, int32_t* stepId, int64_t* stepPos, int64_t pos,
+                  int32_t* hostToken, cudaStream_t stream) {
+  const int64_t perBlock = int64_t(kArgmaxThreads) * 4;
+  const int blocks = int(std::min<int64_t>(kArgmaxBlocks, std::max<int64_t>(1, (n + perBlock - 1) / perBlock)));
+  argmaxKernel<<<blocks, kArgmaxThreads, 0, stream>>>(x, n, static_cast<ArgmaxScratch*>(scratch),
+                                                      StepOut{stepId, stepPos, pos, hostToken});
 }
 
 void configureElementwise(int carveoutPercent) {

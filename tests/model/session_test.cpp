@@ -2,6 +2,7 @@
 // random weights, and the errors a user can run into.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <random>
 #include <vector>
 
@@ -148,6 +149,65 @@ TEST(Session, SamplingIsReproducibleWithASeed) {
   };
   EXPECT_EQ(generate(42), generate(42));
   EXPECT_NE(generate(42), generate(43));
+}
+
+// Greedy sample() may start the sampled token's step before returning it (GlmForward::greedyTokenThenStep; the
+// CPU backend has no step of its own to start, so GLMCHAT_STEP_AHEAD=always runs it there): the tokens and the
+// logits must be those of a session without it, whether the caller appends that token, another one, asks for
+// the logits first, or prefills.
+TEST(Session, GreedyStepAheadChangesNoTokenOrLogit) {
+  auto load = [](const char* mode) {
+    setenv("GLMCHAT_STEP_AHEAD", mode, 1);
+    auto m = loadFixture("glm-bf16", 64);
+    unsetenv("GLMCHAT_STEP_AHEAD");
+    return m;
+  };
+  auto aheadModel = load("always"), plainModel = load("0");
+  auto s = aheadModel->newSession(), r = plainModel->newSession();
+  glm::SamplingParams p;
+  p.temperature = 0.0f;
+  glm::Sampler greedy(p);
+  const auto prompt = randomIds(20, 8);
+  s->prefill(prompt);
+  r->prefill(prompt);
+  for (int i = 0; i < 10; ++i) {
+    const int32_t a = s->sample(greedy), b = r->sample(greedy);
+    ASSERT_EQ(a, b) << "step " << i;
+    s->append(a);
+    r->append(b);
+  }
+  EXPECT_EQ(s->tokens(), r->tokens());
+
+  // (Asking for the logits takes them to the host, after which sample() does not start a step: each case
+  // below samples right after a step.) Another token appended instead of the sampled one.
+  const int32_t other = (s->sample(greedy) + 1) % 1000;
+  s->append(other);
+  r->append(other);
+  EXPECT_LT(relativeError(lastLogits(*s), lastLogits(*r)), 1e-6);
+  // Sampled, not appended: the logits asked for are still the last token's, and sampling again gives the same.
+  s->append(3);
+  r->append(3);
+  const int32_t t = s->sample(greedy);
+  EXPECT_LT(relativeError(lastLogits(*s), lastLogits(*r)), 1e-6);
+  EXPECT_EQ(s->sample(greedy), t);
+  s->append(t);
+  r->append(t);
+  EXPECT_LT(relativeError(lastLogits(*s), lastLogits(*r)), 1e-6);
+  // Sampled (a stop token, say), then the next turn prefilled: the step ahead left nothing behind.
+  EXPECT_EQ(s->sample(greedy), r->sample(greedy));
+  auto next = s->tokens();
+  for (int32_t id : randomIds(5, 9)) next.push_back(id);
+  EXPECT_EQ(s->prefill(next).reusedTokens, int64_t(r->tokens().size()));
+  r->prefill(next);
+  EXPECT_LT(relativeError(lastLogits(*s), lastLogits(*r)), 1e-6);
+  // Sampled after a step, then the same tokens prefilled again: the last token's logits computed anew.
+  s->append(7);
+  r->append(7);
+  s->sample(greedy);
+  const std::vector<int32_t> held = s->tokens();
+  EXPECT_EQ(s->prefill(held).computedTokens, 1);
+  EXPECT_LT(relativeError(lastLogits(*s), lastLogits(*r)), 1e-6);
+  EXPECT_EQ(s->tokens(), r->tokens());
 }
 
 TEST(Session, ContextOverflowAndBadIdsAreClearErrors) {

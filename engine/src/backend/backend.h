@@ -234,6 +234,16 @@ class Backend {
       if (row[size_t(i)] > row[size_t(best)]) best = int32_t(i);
     return best;
   }
+  // Greedy decoding one step ahead of the host: argmaxRow(t), where the token also becomes, on the device, the
+  // input of the recorded step at position `pos` (as setStepInputs({token}, pos) makes it), and that step is
+  // launched before the token reaches the host when the recording serves it (as replayStep would). Sets
+  // `launched` when it was: the step's work then follows as if step(token, pos) had been called. The
+  // default launches nothing.
+  virtual int32_t argmaxRowThenStep(Tensor t, const KvCache& cache, int64_t pos, bool& launched) {
+    (void)cache, (void)pos;
+    launched = false;
+    return argmaxRow(t);
+  }
 };
 
 // The CPU backend (the reference). threads = 0: all cores.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -79,6 +81,10 @@ GlmForward::GlmForward(Backend& backend, const ModelConfig& config, ForwardWeigh
   selected_ = backend.allocate(maxOutputs, config.hiddenSize);
   selectedNormed_ = backend.allocate(maxOutputs, config.hiddenSize);
   logits_ = backend.allocate(maxOutputs, config.vocabSize);
+  if (const char* ahead = std::getenv("GLMCHAT_STEP_AHEAD")) {
+    const std::string v(ahead);
+    stepAhead_ = v == "0" ? StepAhead::Off : v == "always" ? StepAhead::Always : StepAhead::Backend;
+  }
 }
 
 void GlmForward::run(std::span<const int32_t> ids, int64_t pos0, KvCache& cache, std::span<const int64_t> outputRows,
@@ -123,6 +129,18 @@ void GlmForward::step(int32_t token, int64_t pos, KvCache& cache, float* logitsO
 
 int32_t GlmForward::greedyToken(int64_t vocabLimit) {
   return backend_.argmaxRow(logits_.rowSlice(0, 1).colSlice(0, std::min<int64_t>(vocabLimit, logits_.cols)));
+}
+
+int32_t GlmForward::greedyTokenThenStep(int64_t vocabLimit, KvCache& cache, int64_t pos, bool& launched) {
+  launched = false;
+  if (stepAhead_ == StepAhead::Off || pos < 0 || pos + 1 > cache.capacity) return greedyToken(vocabLimit);
+  const Tensor row = logits_.rowSlice(0, 1).colSlice(0, std::min<int64_t>(vocabLimit, logits_.cols));
+  const int32_t token = backend_.argmaxRowThenStep(row, cache, pos, launched);
+  if (!launched && stepAhead_ == StepAhead::Always) {
+    step(token, pos, cache, nullptr);
+    launched = true;
+  }
+  return token;
 }
 
 bool GlmForward::bestOfLogits(int64_t vocabLimit, int count, float invTemperature,

@@ -48,6 +48,11 @@ class GlmForward {
   void step(int32_t token, int64_t pos, KvCache& cache, float* logitsOut);
   // The argmax of the last logits row computed (run's first output row or step's), found by the backend.
   int32_t greedyToken(int64_t vocabLimit);  // argmax over ids < vocabLimit
+  // greedyToken, then the step of that token at `pos` already under way where the backend can start it
+  // before the token reaches the host (Backend::argmaxRowThenStep): `launched` says so, and the logits are
+  // then that step's. GLMCHAT_STEP_AHEAD=0 turns it off; =always also runs the step here (synchronously)
+  // on backends without it, which tests the callers' bookkeeping (GlmSession) on the CPU backend.
+  int32_t greedyTokenThenStep(int64_t vocabLimit, KvCache& cache, int64_t pos, bool& launched);
   // The best candidates of the last logits row (ids < vocabLimit) and its softmax sum, found by the
   // backend (Backend::bestOfRow); false where it cannot (then download the row).
   bool bestOfLogits(int64_t vocabLimit, int count, float invTemperature, std::vector<std::pair<float, int32_t>>& best,
@@ -72,6 +77,7 @@ class GlmForward {
   RopeParams rope_;
   AttentionShape shape_;
   int chunkCapacity_, maxOutputs_;
+  enum class StepAhead { Off, Backend, Always } stepAhead_ = StepAhead::Backend;  // GLMCHAT_STEP_AHEAD
   // Activations of one chunk (rows = tokens): residual stream, normed input, fused QKV, attention
   // output, projections, gate/up and the SwiGLU product; then the rows that produce logits.
   Tensor residual_, normed_, qkv_, attn_, proj_, gateUp_, ffn_, selected_, selectedNormed_, logits_;

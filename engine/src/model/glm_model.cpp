@@ -94,10 +94,17 @@ class GlmSession final : public Session {
     tokens_.clear();
     logitsValid_ = false;
     logitsOnDevice_ = false;
+    aheadPos_ = -1;
   }
 
  private:
   void checkFits(size_t count) const;
+  // The step that sample() launched ahead (greedy) is not taken, so the device's logits are no longer those
+  // of tokens_.back(): dropAhead marks them missing, restoreAhead computes them again (the last token's step
+  // once more, which writes its KV entry again). The cache entry the step ahead wrote lies past tokens_ and
+  // is overwritten by whatever comes next there.
+  void dropAhead();
+  void restoreAhead() const;
   GlmModel& model_;
   std::unique_ptr<KvCache> cache_;
   std::vector<int32_t> tokens_;  // what the KV cache holds, in order
@@ -105,6 +112,11 @@ class GlmSession final : public Session {
   std::vector<std::pair<float, int32_t>> best_;  // sample(): the device's best candidates
   bool logitsValid_ = false;
   mutable bool logitsOnDevice_ = false;  // after a decode step: still in the backend until asked for
+  // Greedy sample() may start the step of the token it returns before returning it
+  // (GlmForward::greedyTokenThenStep): at position aheadPos_ (-1: none), for aheadToken_; append() of that token
+  // then takes it instead of running it.
+  mutable int64_t aheadPos_ = -1;
+  int32_t aheadToken_ = 0;
 };
 
 class GlmModel final : public Model {
@@ -146,8 +158,23 @@ void GlmSession::checkFits(size_t count) const {
                             count, cache_->capacity));
 }
 
+void GlmSession::dropAhead() {
+  if (aheadPos_ < 0) return;
+  aheadPos_ = -1;
+  logitsValid_ = false;
+  logitsOnDevice_ = false;
+}
+
+void GlmSession::restoreAhead() const {
+  if (aheadPos_ < 0) return;
+  aheadPos_ = -1;
+  model_.forward().step(tokens_.back(), int64_t(tokens_.size()) - 1, *cache_, nullptr);  // logitsValid_ holds
+  logitsOnDevice_ = true;
+}
+
 PrefillStats GlmSession::prefill(std::span<const int32_t> tokens, const ProgressFn& progress) {
   if (tokens.empty()) throw Error("prefill: the prompt has no tokens");
+  dropAhead();
   checkFits(tokens.size());
   size_t common = 0;
   while (common < tokens.size() && common < tokens_.size() && tokens[common] == tokens_[common]) ++common;
@@ -179,6 +206,14 @@ PrefillStats GlmSession::prefill(std::span<const int32_t> tokens, const Progress
 
 void GlmSession::append(int32_t token) {
   checkFits(tokens_.size() + 1);
+  if (aheadPos_ >= 0 && aheadToken_ == token && aheadPos_ == int64_t(tokens_.size())) {
+    aheadPos_ = -1;  // that step is already under way (or done): its logits are the current ones
+    tokens_.push_back(token);
+    logitsValid_ = true;
+    logitsOnDevice_ = true;
+    return;
+  }
+  dropAhead();
   logitsValid_ = false;
   logitsOnDevice_ = false;
   // The step leaves the logits in the backend: greedy sampling takes only the token from there.
@@ -189,6 +224,7 @@ void GlmSession::append(int32_t token) {
 }
 
 std::span<const float> GlmSession::logits() const {
+  restoreAhead();
   if (!logitsValid_) throw Error("session: no logits yet (prefill or append first)");
   if (logitsOnDevice_) {
     model_.forward().downloadLogits(logits_.data());
@@ -198,13 +234,26 @@ std::span<const float> GlmSession::logits() const {
 }
 
 int32_t GlmSession::sample(Sampler& sampler) {
+  restoreAhead();  // sampled before and not appended: the logits of tokens_.back() again
   const SamplingParams& p = sampler.params();
   // Rows past the tokenizer's last id are padding of the embedding/output matrices (GLM-4: 151343..151551):
   // never sample them, whatever their logits.
   const int64_t vocab = model_.info_.config.vocabSize;
   const int64_t usable = model_.hasTokenizer() ? std::min<int64_t>(model_.tokenizer().size(), vocab) : vocab;
-  if (logitsValid_ && logitsOnDevice_ && p.greedy() && p.repetitionPenalty == 1.0f)
-    return model_.forward().greedyToken(usable);
+  if (logitsValid_ && logitsOnDevice_ && p.greedy() && p.repetitionPenalty == 1.0f) {
+    // The token's own step starts on the device before the token reaches us: nearly always the caller
+    // appends it next (else append, prefill or logits set things right).
+    bool launched = false;
+    const int64_t next = int64_t(tokens_.size());
+    const int32_t token = next < cache_->capacity
+                              ? model_.forward().greedyTokenThenStep(usable, *cache_, next, launched)
+                              : model_.forward().greedyToken(usable);
+    if (launched) {
+      aheadPos_ = next;
+      aheadToken_ = token;
+    }
+    return token;
+  }
   if (logitsValid_ && logitsOnDevice_ && p.repetitionPenalty == 1.0f) {
     // The device finds the best candidates and the softmax sum; the row crosses to the host only when
     // the tokens that may be drawn reach past them (a flat distribution, a large top-k).

@@ -556,8 +556,9 @@ void checkDecodePath(Backend& b, BackendKind kind, int prompt, int steps, int ch
   const auto quant = weights == WeightFormat::Native ? nullptr : quantizeModel(bound, weights, {});
   GlmForward ref(*cpu, cfg, uploadWeights(*cpu, bound, {}, quant.get()), chunk, 1);
   GlmForward got(b, cfg, uploadWeights(b, bound, {}, quant.get()), chunk, 1);
-  auto refCache = cpu->createKvCache(cfg.numLayers, cfg.numKvHeads, cfg.headDim, prompt + steps, kvType);
-  auto gotCache = b.createKvCache(cfg.numLayers, cfg.numKvHeads, cfg.headDim, prompt + steps, kvType);
+  // One position more than the steps: the step that greedy decoding runs ahead (below).
+  auto refCache = cpu->createKvCache(cfg.numLayers, cfg.numKvHeads, cfg.headDim, prompt + steps + 1, kvType);
+  auto gotCache = b.createKvCache(cfg.numLayers, cfg.numKvHeads, cfg.headDim, prompt + steps + 1, kvType);
   std::mt19937_64 rng(11);
   std::uniform_int_distribution<int32_t> pick(0, cfg.vocabSize - 1);
   std::vector<int32_t> ids(size_t(prompt + steps));
@@ -649,12 +650,37 @@ void checkDecodePath(Backend& b, BackendKind kind, int prompt, int steps, int ch
       samplingMismatch += token != onHost.sample(gotLogits, {});
     }
   }
+  // Greedy decoding one step ahead (GlmForward::greedyTokenThenStep): the argmax's token, and where the backend
+  // starts that token's step before the token reaches the host (CUDA), that step's logits against the
+  // reference's step of the same token. GLMCHAT_STEP_AHEAD=0 turns it off.
+  const int32_t lastTop = int32_t(std::max_element(gotLogits.begin(), gotLogits.end()) - gotLogits.begin());
+  bool launched = false;
+  const int32_t aheadToken = got.greedyTokenThenStep(cfg.vocabSize, *gotCache, prompt + steps, launched);
+  topMismatch += aheadToken != lastTop;
+  const char* aheadEnv = std::getenv("GLMCHAT_STEP_AHEAD");
+  const bool aheadExpected = kind == BackendKind::Cuda && !(aheadEnv && std::string(aheadEnv) == "0");
+  if (launched) {
+    const int64_t row = 0;
+    ref.run(std::span<const int32_t>(&aheadToken, 1), prompt + steps, *refCache, std::span<const int64_t>(&row, 1),
+            refLogits.data());
+    got.downloadLogits(gotLogits.data());
+    const std::vector<double> r(refLogits.begin(), refLogits.end());
+    worst = std::max(worst, relError(r, gotLogits));
+    if (const TopOne top = topOne(); !top.detail.empty()) {
+      topMismatch += !top.agrees;
+      mismatches += fmt::format("; the step ahead: {}", top.detail);
+    }
+  }
   SelftestCheck c{fmt::format("{}: {} decode steps after {} (recorded step{})", label, steps, prompt,
                               b.supportsStepCapture() ? ", replayed" : " not supported"),
-                  worst, tol, std::isfinite(worst) && worst <= tol && topMismatch == 0 && samplingMismatch == 0,
+                  worst, tol,
+                  std::isfinite(worst) && worst <= tol && topMismatch == 0 && samplingMismatch == 0 &&
+                      (launched || !aheadExpected),
                   fmt::format("worst step; top-1 mismatches: {}{}; sampled tokens unlike the host's: {} of 32 ({} "
-                              "decided from the device's candidates)",
-                              topMismatch, mismatches, samplingMismatch, sampledOnDevice)};
+                              "decided from the device's candidates); greedy step ahead: {}{}",
+                              topMismatch, mismatches, samplingMismatch, sampledOnDevice,
+                              launched ? "run and checked" : "not run",
+                              launched || !aheadExpected ? "" : " (expected on this backend)")};
   report.checks.push_back(c);
   if (onCheck) onCheck(c);
 }

@@ -193,6 +193,7 @@ class CudaBackend final : public Backend {
     check(cudaHostAlloc(&stepPinned_.ptr, sizeof(StepInputs), cudaHostAllocDefault),
           "decode step inputs (pinned host memory)");
     check(cudaEventCreateWithFlags(&stepInputsSent_, cudaEventDisableTiming), "cudaEventCreate");
+    check(cudaEventCreateWithFlags(&aheadArgmaxDone_, cudaEventDisableTiming), "cudaEventCreate");
     normSums_.allocate(int64_t(kNormSites) * cuda::normSumSlots() * 8, "fused norm sums");
     // Programmatic dependent launch in recorded steps (Hopper and newer; GLMCHAT_CUDA_PDL=0 turns it off).
     const char* pdl = std::getenv("GLMCHAT_CUDA_PDL");
@@ -203,6 +204,7 @@ class CudaBackend final : public Backend {
   ~CudaBackend() override {
     if (graphExec_) cudaGraphExecDestroy(graphExec_);
     if (stepInputsSent_) cudaEventDestroy(stepInputsSent_);
+    if (aheadArgmaxDone_) cudaEventDestroy(aheadArgmaxDone_);
     if (blas_) cublasDestroy(blas_);
     if (stream_) cudaStreamDestroy(stream_);
   }
@@ -649,6 +651,31 @@ class CudaBackend final : public Backend {
     return stepHost()->token;
   }
 
+  // The argmax writes the token (and the position) into the recorded step's inputs on the device and into
+  // mapped host memory; the step is launched behind it before the host waits, for the argmax alone. So the
+  // GPU goes from one step to the next without waiting for the host's round trip (the token's copy, the
+  // wake-up, the next step's inputs and launch).
+  int32_t argmaxRowThenStep(Tensor t, const KvCache& cache, int64_t pos, bool& launched) override {
+    launched = false;
+    if (capturing_ || !graphExec_ || graphCache_ != static_cast<const CudaKvCache&>(cache).serial || graphTokens_ != 1)
+      return argmaxRow(t);
+    resolvePending({t});
+    if (!aheadTokenOnDevice_) {
+      if (!aheadToken_.ptr)
+        check(cudaHostAlloc(&aheadToken_.ptr, 4, cudaHostAllocMapped), "greedy token (mapped host memory)");
+      check(cudaHostGetDevicePointer(&aheadTokenOnDevice_, aheadToken_.ptr, 0), "greedy token (device address)");
+    }
+    auto* inputs = stepInputs_.as<StepInputs>();
+    cuda::argmaxToStep(t.f32(), t.cols, argmaxOut_.ptr, &inputs->ids[0], &inputs->pos, pos,
+                       static_cast<int32_t*>(aheadTokenOnDevice_), stream_);
+    checkLaunch("argmax (into the next step's inputs)");
+    check(cudaEventRecord(aheadArgmaxDone_, stream_), "cudaEventRecord");
+    check(cudaGraphLaunch(graphExec_, stream_), "cudaGraphLaunch");
+    launched = true;
+    check(cudaEventSynchronize(aheadArgmaxDone_), "argmax (synchronize)");
+    return *static_cast<volatile const int32_t*>(aheadToken_.ptr);
+  }
+
   bool bestOfRow(Tensor t, int count, float invTemperature, std::vector<std::pair<float, int32_t>>& best,
                  double& total) override {
     resolvePending({t});
@@ -679,6 +706,7 @@ class CudaBackend final : public Backend {
     check(cudaEventSynchronize(stepInputsSent_), "decode step inputs (synchronize)");
     std::memcpy(stepHost()->ids, ids.data(), ids.size() * 4);
     stepHost()->pos = pos0;
+    stepTokens_ = int(ids.size());
     check(cudaMemcpyAsync(stepInputs_.ptr, stepHost(), offsetof(StepInputs, token), cudaMemcpyHostToDevice, stream_),
           "decode step inputs");
     check(cudaEventRecord(stepInputsSent_, stream_), "cudaEventRecord");
@@ -725,6 +753,7 @@ class CudaBackend final : public Backend {
     cudaGraphDestroy(graph);
     check(e, "cudaGraphInstantiate");
     graphCache_ = static_cast<const CudaKvCache&>(cache).serial;
+    graphTokens_ = stepTokens_;
     check(cudaGraphLaunch(graphExec_, stream_), "cudaGraphLaunch");
   }
 
@@ -842,6 +871,12 @@ class CudaBackend final : public Backend {
   gpu::PendingNormedRow<const double*> pending_;  // where: the row's sums of squares
   cudaGraphExec_t graphExec_ = nullptr;
   uint64_t graphCache_ = 0;
+  int stepTokens_ = 0;   // tokens of the last setStepInputs
+  int graphTokens_ = 0;  // tokens of the recorded step
+  // argmaxRowThenStep: the token, written by the argmax into mapped host memory, and the argmax's end.
+  PinnedHostBuffer aheadToken_;
+  void* aheadTokenOnDevice_ = nullptr;
+  cudaEvent_t aheadArgmaxDone_ = nullptr;
   uint64_t cacheSerial_ = 0;
 };
 
