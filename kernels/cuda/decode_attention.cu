@@ -3,7 +3,7 @@
 // heads of a KV group are the M=16 rows of one mma tile), plus the partials (blocks·16·130·4 per
 // group, written and read once). FLOPs 4·len·heads·128: far below the tensor cores' rate.
 //
-// Grid: (maxSplits / kWarps, kvHeads · headGroups), two blocks per SM (decodeMaxSplits gives 8 warps
+// Grid: (kvHeads · headGroups, maxSplits / kWarps), two blocks per SM (decodeMaxSplits gives 8 warps
 // per SM). Each warp owns one split of the keys and streams
 // it through its own kStages-deep (8-bit cache: kStages8) cp.async ring of 16-key K/V tiles; the split length is derived
 // on the device from the position (read from device memory under graph replay), so one captured
@@ -79,13 +79,15 @@ __global__ void __launch_bounds__(D::kThreads, 2)
   __nv_bfloat16* sQ = reinterpret_cast<__nv_bfloat16*>(smemRaw);
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int group = nh / nkv, headGroups = (group + 15) / 16;
-  const int gy = blockIdx.y, kvh = gy / headGroups, hg = gy % headGroups;
+  // Grid (groups, split blocks): the blocks that hold keys (the first few split blocks of every group at short
+  // contexts) come first in launch order, ahead of those that find none and exit.
+  const int gy = blockIdx.x, sb = blockIdx.y, kvh = gy / headGroups, hg = gy % headGroups;
   const int headsHere = min(16, group - hg * 16);
   const int h0 = kvh * group + hg * 16;
   const int64_t len = readPosition(pos) + 1;
   const int64_t splitLen = splitLength(len, maxSplits);
-  if (int64_t(blockIdx.x) * D::kWarps * splitLen >= len) return;  // the combine reads only blocks with keys
-  const int split = blockIdx.x * D::kWarps + warp;
+  if (int64_t(sb) * D::kWarps * splitLen >= len) return;  // the combine reads only blocks with keys
+  const int split = sb * D::kWarps + warp;
   const int64_t start = int64_t(split) * splitLen, end = min(start + splitLen, len);  // empty: start >= end
 
   constexpr int kSt = kInt8 ? D::kStages8 : D::kStages;
@@ -284,9 +286,9 @@ __global__ void __launch_bounds__(D::kThreads, 2)
     for (int dt = 0; dt < 16; ++dt) *reinterpret_cast<float2*>(dst + dt * 8) = make_float2(o[dt][2 * r] * f, o[dt][2 * r + 1] * f);
   }
   __syncthreads();
-  const int64_t pidx = int64_t(gy) * (maxSplits / D::kWarps) + blockIdx.x;
+  const int64_t pidx = int64_t(gy) * (maxSplits / D::kWarps) + sb;
   float* partO = partials + pidx * 16 * D::kHeadDim;
-  float* partML = partials + int64_t(gridDim.y) * (maxSplits / D::kWarps) * 16 * D::kHeadDim + pidx * 16 * 2;
+  float* partML = partials + int64_t(gridDim.x) * (maxSplits / D::kWarps) * 16 * D::kHeadDim + pidx * 16 * 2;
   for (int i = tid; i < 16 * D::kHeadDim / 4; i += D::kThreads) {
     const int row = i / (D::kHeadDim / 4), c = (i % (D::kHeadDim / 4)) * 4;
     if (row >= headsHere) continue;
@@ -395,7 +397,7 @@ void launchDecode(const float* qkv, int numHeads, int numKvHeads, Position pos, 
                   float* partials, int maxSplits, float* out, cudaStream_t stream, void* xq) {
   const int group = numHeads / numKvHeads, headGroups = (group + 15) / 16;
   const int groupsTotal = numKvHeads * headGroups;
-  const dim3 grid(unsigned(maxSplits / D::kWarps), unsigned(groupsTotal));
+  const dim3 grid(unsigned(groupsTotal), unsigned(maxSplits / D::kWarps));
   launchKernel(decodeAttentionKernel<kInt8>, grid, D::kThreads, smemBytes(kInt8), stream, qkv, numHeads, numKvHeads,
                pos, kCache, vCache, kScales, vScales, kInt8 ? kvScaleStride(capacity) : 0, capacity, scale * kLog2e,
                partials, maxSplits);
