@@ -327,14 +327,12 @@ void addBias(float* out, int64_t outStride, int rows, int cols, const float* bia
 int64_t argmaxScratchBytes() { return int64_t(sizeof(ArgmaxScratch)); }
 
 void argmax(const float* x, int64_t n, void* scratch, cudaStream_t stream) {
-  const int64_t perBlock = int64_t(kArgmaxThreads) * 4;  // at least 4 values per thread, at most kArgmaxBlocks
-  const int blocks = int(std::min<int64_t>(kArgmaxBlocks, std::max<int64_t>(1, (n + perBlock - 1) / perBlock)));
-  argmaxKernel<<<blocks, kArgmaxThreads, 0, stream>>>(x, n, static_cast<ArgmaxScratch*>(scratch), StepOut{});
+  argmaxToStep(x, n, scratch, nullptr, nullptr, 0, nullptr, stream);
 }
 
 void argmaxToStep(const float* x, int64_t n, void* scratch, int32_t* stepId, int64_t* stepPos, int64_t pos,
                   int32_t* hostToken, cudaStream_t stream) {
-  const int64_t perBlock = int64_t(kArgmaxThreads) * 4;
+  const int64_t perBlock = int64_t(kArgmaxThreads) * 4;  // at least 4 values per thread, at most kArgmaxBlocks
   const int blocks = int(std::min<int64_t>(kArgmaxBlocks, std::max<int64_t>(1, (n + perBlock - 1) / perBlock)));
   argmaxKernel<<<blocks, kArgmaxThreads, 0, stream>>>(x, n, static_cast<ArgmaxScratch*>(scratch),
                                                       StepOut{stepId, stepPos, pos, hostToken});

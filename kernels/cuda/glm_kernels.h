@@ -151,7 +151,8 @@ void attentionGeneric(const float* qkv, int64_t qkvStride, int rows, int numHead
 int64_t argmaxScratchBytes();
 void argmax(const float* x, int64_t n, void* scratch, cudaStream_t stream);
 // argmax, whose index also goes to stepId (device memory: a recorded step's token) with `pos` to stepPos (its
-// position), and to hostToken (pinned host memory mapped for the device: read once the kernel is done).
+// position), and to hostToken (pinned host memory mapped for the device: read once the kernel is done);
+// nothing of these where stepId is null.
 void argmaxToStep(const float* x, int64_t n, void* scratch, int32_t* stepId, int64_t* stepPos, int64_t pos,
                   int32_t* hostToken, cudaStream_t stream);
 // Sampling where the logits live (sampling.cu): the best entries of x[0..n) (larger value first, ties by

@@ -245,9 +245,7 @@ int32_t GlmSession::sample(Sampler& sampler) {
     // appends it next (else append, prefill or logits set things right).
     bool launched = false;
     const int64_t next = int64_t(tokens_.size());
-    const int32_t token = next < cache_->capacity
-                              ? model_.forward().greedyTokenThenStep(usable, *cache_, next, launched)
-                              : model_.forward().greedyToken(usable);
+    const int32_t token = model_.forward().greedyTokenThenStep(usable, *cache_, next, launched);
     if (launched) {
       aheadPos_ = next;
       aheadToken_ = token;

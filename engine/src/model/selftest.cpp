@@ -613,18 +613,21 @@ void checkDecodePath(Backend& b, BackendKind kind, int prompt, int steps, int ch
   double worst = 0;
   int topMismatch = 0;
   std::string mismatches;  // what each top-1 difference looked like (near-ties are listed, not counted)
+  auto compareStep = [&](const std::string& which) {  // the step's logits (refLogits, gotLogits) into the above
+    const std::vector<double> r(refLogits.begin(), refLogits.end());
+    worst = std::max(worst, relError(r, gotLogits));
+    if (const TopOne top = topOne(); !top.detail.empty()) {
+      topMismatch += !top.agrees;
+      mismatches += fmt::format("; {}: {}", which, top.detail);
+    }
+  };
   for (int s = 0; s < steps; ++s) {
     const int64_t pos = prompt + s;
     const int32_t token = ids[size_t(pos)];
     const int64_t row = 0;
     ref.run(std::span<const int32_t>(&token, 1), pos, *refCache, std::span<const int64_t>(&row, 1), refLogits.data());
     got.step(token, pos, *gotCache, gotLogits.data());
-    const std::vector<double> r(refLogits.begin(), refLogits.end());
-    worst = std::max(worst, relError(r, gotLogits));
-    if (const TopOne top = topOne(); !top.detail.empty()) {
-      topMismatch += !top.agrees;
-      mismatches += fmt::format("; step {}: {}", s, top.detail);
-    }
+    compareStep(fmt::format("step {}", s));
     if (s == steps - 1 && got.greedyToken(int64_t(gotLogits.size())) != int32_t(std::max_element(gotLogits.begin(), gotLogits.end()) - gotLogits.begin()))
       ++topMismatch;  // the backend's own argmax must name the same token
   }
@@ -664,12 +667,7 @@ void checkDecodePath(Backend& b, BackendKind kind, int prompt, int steps, int ch
     ref.run(std::span<const int32_t>(&aheadToken, 1), prompt + steps, *refCache, std::span<const int64_t>(&row, 1),
             refLogits.data());
     got.downloadLogits(gotLogits.data());
-    const std::vector<double> r(refLogits.begin(), refLogits.end());
-    worst = std::max(worst, relError(r, gotLogits));
-    if (const TopOne top = topOne(); !top.detail.empty()) {
-      topMismatch += !top.agrees;
-      mismatches += fmt::format("; the step ahead: {}", top.detail);
-    }
+    compareStep("the step ahead");
   }
   SelftestCheck c{fmt::format("{}: {} decode steps after {} (recorded step{})", label, steps, prompt,
                               b.supportsStepCapture() ? ", replayed" : " not supported"),

@@ -190,8 +190,12 @@ class CudaBackend final : public Backend {
     stepInputs_.allocate(sizeof(StepInputs), "decode step inputs");
     // Pinned, so that the step's inputs go up and the sampled token comes back in one asynchronous copy each
     // (H200, int4 at 1K: the GPU's time outside the recorded step 30 -> 22 us per token, +0.3-0.5%).
-    check(cudaHostAlloc(&stepPinned_.ptr, sizeof(StepInputs), cudaHostAllocDefault),
+    // Mapped too: argmaxRowThenStep's kernel writes the token straight into it.
+    check(cudaHostAlloc(&stepPinned_.ptr, sizeof(StepInputs), cudaHostAllocMapped),
           "decode step inputs (pinned host memory)");
+    void* stepOnDevice = nullptr;
+    check(cudaHostGetDevicePointer(&stepOnDevice, stepPinned_.ptr, 0), "decode step inputs (device address)");
+    stepHostOnDevice_ = static_cast<StepInputs*>(stepOnDevice);
     check(cudaEventCreateWithFlags(&stepInputsSent_, cudaEventDisableTiming), "cudaEventCreate");
     check(cudaEventCreateWithFlags(&aheadArgmaxDone_, cudaEventDisableTiming), "cudaEventCreate");
     normSums_.allocate(int64_t(kNormSites) * cuda::normSumSlots() * 8, "fused norm sums");
@@ -660,20 +664,15 @@ class CudaBackend final : public Backend {
     if (capturing_ || !graphExec_ || graphCache_ != static_cast<const CudaKvCache&>(cache).serial || graphTokens_ != 1)
       return argmaxRow(t);
     resolvePending({t});
-    if (!aheadTokenOnDevice_) {
-      if (!aheadToken_.ptr)
-        check(cudaHostAlloc(&aheadToken_.ptr, 4, cudaHostAllocMapped), "greedy token (mapped host memory)");
-      check(cudaHostGetDevicePointer(&aheadTokenOnDevice_, aheadToken_.ptr, 0), "greedy token (device address)");
-    }
     auto* inputs = stepInputs_.as<StepInputs>();
     cuda::argmaxToStep(t.f32(), t.cols, argmaxOut_.ptr, &inputs->ids[0], &inputs->pos, pos,
-                       static_cast<int32_t*>(aheadTokenOnDevice_), stream_);
+                       &stepHostOnDevice_->token, stream_);
     checkLaunch("argmax (into the next step's inputs)");
     check(cudaEventRecord(aheadArgmaxDone_, stream_), "cudaEventRecord");
     check(cudaGraphLaunch(graphExec_, stream_), "cudaGraphLaunch");
     launched = true;
     check(cudaEventSynchronize(aheadArgmaxDone_), "argmax (synchronize)");
-    return *static_cast<volatile const int32_t*>(aheadToken_.ptr);
+    return *static_cast<volatile const int32_t*>(&stepHost()->token);
   }
 
   bool bestOfRow(Tensor t, int count, float invTemperature, std::vector<std::pair<float, int32_t>>& best,
@@ -861,6 +860,7 @@ class CudaBackend final : public Backend {
   };
   PinnedHostBuffer stepPinned_;  // a StepInputs
   StepInputs* stepHost() const { return static_cast<StepInputs*>(stepPinned_.ptr); }
+  StepInputs* stepHostOnDevice_ = nullptr;  // stepPinned_ as the device addresses it
   cudaEvent_t stepInputsSent_ = nullptr;
   bool capturing_ = false;
   // matmulAddNorm's fused norms in a recorded step: per call site, normSumSlots() doubles of the residual's
@@ -873,10 +873,7 @@ class CudaBackend final : public Backend {
   uint64_t graphCache_ = 0;
   int stepTokens_ = 0;   // tokens of the last setStepInputs
   int graphTokens_ = 0;  // tokens of the recorded step
-  // argmaxRowThenStep: the token, written by the argmax into mapped host memory, and the argmax's end.
-  PinnedHostBuffer aheadToken_;
-  void* aheadTokenOnDevice_ = nullptr;
-  cudaEvent_t aheadArgmaxDone_ = nullptr;
+  cudaEvent_t aheadArgmaxDone_ = nullptr;  // argmaxRowThenStep: the argmax's end
   uint64_t cacheSerial_ = 0;
 };
 
